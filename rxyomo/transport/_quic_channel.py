@@ -1,0 +1,396 @@
+"""One QUIC connection as a :class:`Channel`: events by callback, one transmit per burst.
+
+The owner (a client's socket or a server's demultiplexer) feeds datagrams with
+:meth:`QuicChannel.receive` and calls :meth:`QuicChannel.service` once per
+batch; writes schedule a single service with ``call_soon``, so a burst of
+writes costs one ``datagrams_to_send``. Timers use ``loop.call_at`` with the
+connection's ``get_timer``/``handle_timer``.
+
+Flow control both ways: the write buffer is what the peer has not acknowledged
+(watermarks drive ``pause_writing``/``resume_writing``), and a paused reader
+holds what arrives and stops granting credit (see :mod:`._quic_conn`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+
+from aioquic.quic import events
+from aioquic.quic.packet import QuicErrorCode
+
+from rxyomo.transport._flow import ReadGate, WriteWatermarks
+from rxyomo.transport._quic_conn import DATA_STREAM, StreamConnection
+from rxyomo.transport._tls import describe_alert
+from rxyomo.transport._udp import Address
+from rxyomo.transport.base import (
+    ALPN,
+    Channel,
+    FlowControl,
+    HandlerFactory,
+    StreamHandler,
+    TransportError,
+)
+
+logger = logging.getLogger("rxyomo.transport.quic")
+
+#: Application error codes carried by CONNECTION_CLOSE.
+ERROR_ABORTED = 0x1
+ERROR_PROTOCOL = 0x2
+
+_CRYPTO_ERROR_FIRST = 0x100
+_CRYPTO_ERROR_LAST = 0x1FF
+
+
+class QuicChannel(Channel):
+    """The interface's channel over one aioquic connection."""
+
+    def __init__(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        quic: StreamConnection,
+        send: Callable[[bytes, Address], None],
+        flow: FlowControl,
+        peer: str,
+        *,
+        handler: StreamHandler | None = None,
+        factory: HandlerFactory | None = None,
+        on_connection_id: Callable[[QuicChannel, bytes, bool], None] | None = None,
+        on_terminated: Callable[[QuicChannel], None] | None = None,
+    ) -> None:
+        self._loop = loop
+        self.quic = quic
+        self._send = send
+        self._peer = peer
+        self._is_client = bool(quic.configuration.is_client)
+        self._handler = handler
+        self._factory = factory
+        self._on_connection_id = on_connection_id
+        self._on_terminated = on_terminated
+        self._watermarks = WriteWatermarks(flow, handler)
+        self._gate = ReadGate(loop, self._deliver, self._drained)
+        self._timer: asyncio.TimerHandle | None = None
+        self._timer_at: float | None = None
+        self._service_handle: asyncio.Handle | None = None
+        # Bytes a server wrote before the client opened the data stream.
+        self._early: list[bytes] = []
+        self._early_size = 0
+        self.established = False
+        #: Resolved when the handshake completes (clients wait on it); servers have none.
+        self.handshake: asyncio.Future[None] | None = (
+            loop.create_future() if factory is None else None
+        )
+        self._closing = False
+        self._fin_sent = False
+        self._peer_fin = False
+        self._close_sent = False
+        self._lost = False
+        self.terminated = False
+
+    # driving (owner side)
+
+    def receive(self, data: bytes, address: Address, now: float) -> None:
+        """Feed one datagram; call :meth:`service` after the batch."""
+        self.quic.receive_datagram(data, address, now=now)
+
+    def service(self) -> None:
+        """Handle pending events, then send what the connection has to send."""
+        self._service_handle = None
+        self._process_events()
+        if not self.terminated:
+            self._progress()
+            self.transmit()
+
+    def transmit(self) -> None:
+        """Send queued datagrams and re-arm the timer."""
+        send = self._send
+        for data, address in self.quic.datagrams_to_send(now=self._loop.time()):
+            send(data, address)
+        timer_at = self.quic.get_timer()
+        if timer_at != self._timer_at:
+            if self._timer is not None:
+                self._timer.cancel()
+            self._timer = None if timer_at is None else self._loop.call_at(timer_at, self._fire)
+            self._timer_at = timer_at
+
+    def fail(self, error: TransportError) -> None:
+        """End the connection because of a local error (socket failure, timeout)."""
+        self._settle_handshake(error)
+        self._shutdown(ERROR_ABORTED, str(error))
+        self._lose(error)
+        self.transmit()
+
+    # Channel
+
+    def write(self, data: bytes) -> None:
+        """Queue ``data`` on the data stream; ignored once the channel is closing."""
+        if not isinstance(data, (bytes, bytearray, memoryview)):
+            raise TypeError(f"data must be bytes-like, not {type(data).__name__}")
+        if self._closing or not data:
+            return
+        if self._can_send():
+            self.quic.send_stream_data(DATA_STREAM, bytes(data))
+        else:
+            # A server cannot send on stream 0 until the client has opened it.
+            self._early.append(bytes(data))
+            self._early_size += len(data)
+        self._watermarks.update(self.get_write_buffer_size())
+        self._service_soon()
+
+    def close(self) -> None:
+        if self._closing:
+            return
+        self._closing = True
+        if self._can_send():
+            self.quic.send_stream_data(DATA_STREAM, b"", end_stream=True)
+            self._fin_sent = True
+            self._service_soon()
+        else:
+            self._shutdown(QuicErrorCode.NO_ERROR, "")
+            self._lose_soon(None)
+            self._service_soon()
+
+    def abort(self) -> None:
+        if self._lost:
+            return
+        self._shutdown(ERROR_ABORTED, "aborted")
+        self._lose_soon(None)
+        self._service_soon()
+
+    def pause_reading(self) -> None:
+        self._gate.pause()
+
+    def resume_reading(self) -> None:
+        self._gate.resume()
+
+    def get_write_buffer_size(self) -> int:
+        if self._lost:
+            return 0
+        return self._early_size + self.quic.unacked_bytes()
+
+    def is_closing(self) -> bool:
+        return self._closing or self._lost
+
+    @property
+    def peer(self) -> str:
+        return self._peer
+
+    def _can_send(self) -> bool:
+        # The client opens the data stream by writing; a server waits for it.
+        return self._is_client or self.quic.has_data_stream()
+
+    # events
+
+    def _process_events(self) -> None:
+        quic = self.quic
+        event = quic.next_event()
+        while event is not None:
+            if isinstance(event, events.StreamDataReceived):
+                self._on_stream_data(event)
+            elif isinstance(event, events.HandshakeCompleted):
+                self._on_handshake(event)
+            elif isinstance(event, events.ConnectionIdIssued):
+                if self._on_connection_id is not None:
+                    self._on_connection_id(self, event.connection_id, True)
+            elif isinstance(event, events.ConnectionIdRetired):
+                if self._on_connection_id is not None:
+                    self._on_connection_id(self, event.connection_id, False)
+            elif isinstance(event, events.StreamReset):
+                if event.stream_id == DATA_STREAM:
+                    self._fail_protocol("the peer reset the data stream", ERROR_ABORTED)
+            elif isinstance(event, events.ConnectionTerminated):
+                self._on_terminated_event(event)
+                return
+            event = quic.next_event()
+        # A CONNECTION_CLOSE from the peer (or a local TLS failure) is known at once;
+        # aioquic reports ConnectionTerminated only after the draining period.
+        close_event = quic.close_event
+        if close_event is not None and not self._close_sent:
+            self._close_sent = True
+            self._closing = True
+            self._end(_termination_error(close_event))
+
+    def _on_handshake(self, event: events.HandshakeCompleted) -> None:
+        if event.alpn_protocol != ALPN:
+            self._fail_protocol(
+                f"the peer did not agree to ALPN {ALPN!r} (negotiated {event.alpn_protocol!r})",
+                ERROR_PROTOCOL,
+            )
+            return
+        self.established = True
+        if self._handler is None and self._factory is not None:
+            try:
+                self._handler = self._factory()
+            except Exception:
+                logger.exception("handler factory failed; dropping the connection")
+                self._shutdown(ERROR_ABORTED, "server error")
+                self._lost = True
+                return
+            self._watermarks.handler = self._handler
+        if self._handler is not None:
+            self._handler.connection_made(self)
+        self._settle_handshake(None)
+
+    def _on_stream_data(self, event: events.StreamDataReceived) -> None:
+        if event.stream_id != DATA_STREAM:
+            self._fail_protocol(
+                f"unexpected stream {event.stream_id}: rxyomo uses one stream per connection",
+                ERROR_PROTOCOL,
+            )
+            return
+        if self._early and self.quic.has_data_stream():
+            for chunk in self._early:
+                self.quic.send_stream_data(DATA_STREAM, chunk)
+            self._early.clear()
+            self._early_size = 0
+            if self._closing and not self._fin_sent and not self._close_sent:
+                self.quic.send_stream_data(DATA_STREAM, b"", end_stream=True)
+                self._fin_sent = True
+        if self._lost:
+            return
+        if event.data:
+            self._gate.feed(event.data)
+        if event.end_stream:
+            self._peer_fin = True
+            if self._gate.empty:
+                self._on_peer_closed()
+
+    def _on_terminated_event(self, event: events.ConnectionTerminated) -> None:
+        self.terminated = True
+        self._closing = True
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        self._timer_at = None
+        if not self._close_sent:
+            self._close_sent = True
+            self._end(_termination_error(event))
+        else:
+            self._end(None)
+        if self._on_terminated is not None:
+            self._on_terminated(self)
+
+    def _on_peer_closed(self) -> None:
+        # The peer sent FIN after its last byte, and all of it was delivered.
+        self._shutdown(QuicErrorCode.NO_ERROR, "")
+        self._lose(None)
+
+    # delivery
+
+    def _deliver(self, data: bytes) -> None:
+        if self._lost or self._handler is None:
+            return
+        self.quic.consumed += len(data)
+        try:
+            self._handler.data_received(data)
+        except Exception as exc:
+            logger.exception("data_received failed; aborting the connection")
+            self._shutdown(ERROR_ABORTED, "application error")
+            self._lose(exc)
+            self._service_soon()
+
+    def _drained(self) -> None:
+        # Held bytes were delivered: the peer may have credit to get, or a FIN to honour.
+        if self._peer_fin and not self._lost:
+            self._on_peer_closed()
+        self._service_soon()
+
+    # bookkeeping
+
+    def _progress(self) -> None:
+        if self._lost:
+            return
+        self._watermarks.update(self.get_write_buffer_size())
+        if self._fin_sent and not self._close_sent and self.quic.data_stream_finished():
+            # Everything we wrote was acknowledged: the close is complete.
+            self._shutdown(QuicErrorCode.NO_ERROR, "")
+            self._lose(None)
+
+    def _fail_protocol(self, message: str, code: int) -> None:
+        error = TransportError(message)
+        self._shutdown(code, message)
+        self._end(error)
+
+    def _end(self, error: Exception | None) -> None:
+        self._settle_handshake(
+            error if error is not None else TransportError("connection closed by peer")
+        )
+        if self._gate.empty or error is not None:
+            self._lose(error)
+        else:
+            # An orderly close with bytes still held for a paused reader: they come first.
+            self._peer_fin = True
+
+    def _settle_handshake(self, error: Exception | None) -> None:
+        waiter = self.handshake
+        if waiter is None or waiter.done():
+            return
+        if error is None:
+            waiter.set_result(None)
+        else:
+            waiter.set_exception(error)
+
+    def _shutdown(self, code: int, reason: str) -> None:
+        self._closing = True
+        if not self._close_sent:
+            self._close_sent = True
+            self.quic.close(error_code=code, reason_phrase=reason)
+
+    def _lose(self, exc: Exception | None) -> None:
+        if self._lost:
+            return
+        self._lost = True
+        self._closing = True
+        self._gate.clear()
+        self._early.clear()
+        self._early_size = 0
+        if self._handler is not None and self.established:
+            try:
+                self._handler.connection_lost(exc)
+            except Exception:
+                logger.exception("connection_lost failed")
+
+    def _lose_soon(self, exc: Exception | None) -> None:
+        # Called from the application: report from the loop, never re-entrantly.
+        if self._lost:
+            return
+        handler, established = self._handler, self.established
+        self._lost = True
+        self._closing = True
+        self._gate.clear()
+        self._early.clear()
+        self._early_size = 0
+        if handler is not None and established:
+            self._loop.call_soon(handler.connection_lost, exc)
+
+    def _service_soon(self) -> None:
+        if self._service_handle is None and not self.terminated:
+            self._service_handle = self._loop.call_soon(self.service)
+
+    def _fire(self) -> None:
+        timer_at = self._timer_at
+        self._timer = None
+        self._timer_at = None
+        if self.terminated:
+            return
+        now = self._loop.time()
+        self.quic.handle_timer(now=max(now, timer_at) if timer_at is not None else now)
+        self.service()
+
+
+def _termination_error(event: events.ConnectionTerminated) -> TransportError | None:
+    """None for an orderly close, else a TransportError saying what happened."""
+    code, reason = event.error_code, event.reason_phrase
+    if code == QuicErrorCode.NO_ERROR:
+        return None
+    if _CRYPTO_ERROR_FIRST <= code <= _CRYPTO_ERROR_LAST and event.frame_type is not None:
+        return TransportError(describe_alert(code - _CRYPTO_ERROR_FIRST, reason))
+    if event.frame_type is not None and reason == "Idle timeout":
+        return TransportError("idle timeout: nothing heard from the peer")
+    if event.frame_type is None and code == ERROR_ABORTED:
+        return TransportError(f"connection aborted by peer ({reason or 'no reason given'})")
+    kind = "application" if event.frame_type is None else "transport"
+    return TransportError(
+        f"connection closed by peer with {kind} error {code:#x}: {reason or 'no reason given'}"
+    )

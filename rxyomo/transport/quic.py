@@ -1,0 +1,334 @@
+"""QUIC transport on aioquic, integrated the fast way, with backpressure.
+
+Each connection carries one bidirectional stream (the client opens stream 0)
+with ALPN ``yomo`` over TLS 1.3. aioquic's sans-I/O ``QuicConnection`` is
+driven directly: datagrams are read in batches from a non-blocking socket,
+events are handled in a callback (no ``StreamReader``, no task per stream),
+and ``datagrams_to_send`` runs once per burst. A server uses one UDP socket and
+routes datagrams to connections by destination connection id.
+
+aioquic never blocks a writer and grants credit as bytes arrive; here the
+write buffer (bytes the peer has not acknowledged) raises ``pause_writing`` at
+the high watermark, and a paused reader stops granting credit, so a slow peer
+slows its writers instead of growing memory on either side.
+
+On QUIC the client speaks first: a server can write as soon as its handler
+starts, but its bytes leave once the client's first bytes have opened stream 0.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import socket
+import ssl
+
+from aioquic._buffer import Buffer
+from aioquic.quic.configuration import SMALLEST_MAX_DATAGRAM_SIZE, QuicConfiguration
+from aioquic.quic.packet import (
+    QuicPacketType,
+    encode_quic_version_negotiation,
+    pull_quic_header,
+)
+
+from rxyomo.transport._quic_channel import QuicChannel
+from rxyomo.transport._quic_conn import StreamConnection
+from rxyomo.transport._tls import check_cafile, server_credentials
+from rxyomo.transport._udp import Address, UdpEndpoint
+from rxyomo.transport.base import (
+    ALPN,
+    Channel,
+    HandlerFactory,
+    Listener,
+    StreamHandler,
+    Transport,
+    TransportError,
+    TransportOptions,
+)
+
+__all__ = ["QuicTransport"]
+
+logger = logging.getLogger("rxyomo.transport.quic")
+
+_MAX_UDP_PAYLOAD = 65527
+
+
+class QuicTransport(Transport):
+    """YoMo's byte stream over QUIC (aioquic).
+
+    ``max_datagram_size`` is the largest UDP payload sent: aioquic's cost is per
+    packet, so raising it (loopback, or links whose path MTU allows) is the lever
+    for large frames; the default 1200 is safe everywhere. ``receive_window`` is
+    how many unread bytes a connection accepts before its sender must wait.
+    """
+
+    name = "quic"
+
+    def __init__(
+        self,
+        options: TransportOptions | None = None,
+        *,
+        max_datagram_size: int = SMALLEST_MAX_DATAGRAM_SIZE,
+        idle_timeout: float = 30.0,
+        handshake_timeout: float = 10.0,
+        receive_window: int = 1024 * 1024,
+        congestion_control: str = "reno",
+    ) -> None:
+        if not SMALLEST_MAX_DATAGRAM_SIZE <= max_datagram_size <= _MAX_UDP_PAYLOAD:
+            raise ValueError(
+                f"max_datagram_size must be in {SMALLEST_MAX_DATAGRAM_SIZE}.."
+                f"{_MAX_UDP_PAYLOAD}, got {max_datagram_size}"
+            )
+        for label, value in (("idle_timeout", idle_timeout),
+                             ("handshake_timeout", handshake_timeout),
+                             ("receive_window", receive_window)):
+            if value <= 0:
+                raise ValueError(f"{label} must be positive, got {value}")
+        self.options = options if options is not None else TransportOptions()
+        self.max_datagram_size = max_datagram_size
+        self.idle_timeout = idle_timeout
+        self.handshake_timeout = handshake_timeout
+        self.receive_window = receive_window
+        self.congestion_control = congestion_control
+
+    async def serve(self, host: str, port: int, factory: HandlerFactory) -> Listener:
+        """Listen on one UDP socket at ``host:port``."""
+        configuration = self._configuration(is_client=False)
+        certfile, keyfile = server_credentials(self.options.tls)
+        try:
+            configuration.load_cert_chain(certfile, keyfile)
+        except (OSError, ValueError, IndexError) as exc:
+            raise TransportError(f"cannot load server certificate {certfile}: {exc}") from exc
+        loop = asyncio.get_running_loop()
+        family, address = await _resolve(loop, host, port, passive=True)
+        server = _QuicServer(self, loop, configuration, factory)
+        try:
+            server.endpoint = UdpEndpoint.bind(
+                loop, family, address, server.on_batch, server.on_error
+            )
+        except OSError as exc:
+            raise TransportError(f"cannot listen on UDP {host}:{port}: {exc}") from exc
+        return server
+
+    async def connect(self, host: str, port: int, handler: StreamHandler) -> Channel:
+        """Connect, complete the TLS handshake and return the channel."""
+        tls = self.options.tls
+        check_cafile(tls)
+        configuration = self._configuration(is_client=True)
+        configuration.server_name = tls.server_name or host
+        if not tls.verify:
+            configuration.verify_mode = ssl.CERT_NONE
+        elif tls.cafile is not None:
+            configuration.load_verify_locations(cafile=str(tls.cafile))
+        loop = asyncio.get_running_loop()
+        family, address = await _resolve(loop, host, port, passive=False)
+        where = f"{host}:{port}"
+        quic = StreamConnection(configuration=configuration, receive_window=self.receive_window)
+        holder: list[QuicChannel] = []
+
+        def on_batch(batch: list[tuple[bytes, Address]]) -> None:
+            channel, now = holder[0], loop.time()
+            for data, source in batch:
+                channel.receive(data, source, now)
+            channel.service()
+
+        def on_error(exc: OSError) -> None:
+            if isinstance(exc, ConnectionRefusedError):
+                holder[0].fail(TransportError(f"connection refused by {where}: nothing listens"))
+            else:
+                logger.debug("UDP error towards %s: %s", where, exc)
+
+        local = ("::", 0) if family == socket.AF_INET6 else ("0.0.0.0", 0)
+        try:
+            endpoint = UdpEndpoint.bind(loop, family, local, on_batch, on_error)
+            endpoint.connect(address)
+        except OSError as exc:
+            raise TransportError(f"cannot open a UDP socket to {where}: {exc}") from exc
+        channel = QuicChannel(
+            loop, quic, endpoint.send, self.options.flow, where,
+            handler=handler, on_terminated=lambda _: endpoint.close(),
+        )
+        holder.append(channel)
+        assert channel.handshake is not None
+        quic.connect(address, now=loop.time())
+        channel.transmit()
+        try:
+            await asyncio.wait_for(asyncio.shield(channel.handshake), self.handshake_timeout)
+        except (asyncio.TimeoutError, TimeoutError):
+            channel.fail(TransportError("handshake timed out"))
+            endpoint.close()
+            raise TransportError(
+                f"QUIC handshake with {where} timed out after {self.handshake_timeout} s"
+            ) from None
+        except TransportError as exc:
+            endpoint.close()
+            raise TransportError(f"cannot connect to {where}: {exc}") from exc
+        return channel
+
+    def _configuration(self, *, is_client: bool) -> QuicConfiguration:
+        return QuicConfiguration(
+            is_client=is_client,
+            alpn_protocols=[ALPN],
+            max_datagram_size=self.max_datagram_size,
+            idle_timeout=self.idle_timeout,
+            max_stream_data=self.receive_window,
+            # The stream window is the real bound; the connection limit must not bind first.
+            max_data=2 * self.receive_window,
+            congestion_control_algorithm=self.congestion_control,
+        )
+
+
+class _QuicServer(Listener):
+    """One UDP socket; datagrams routed to connections by destination connection id."""
+
+    def __init__(
+        self,
+        transport: QuicTransport,
+        loop: asyncio.AbstractEventLoop,
+        configuration: QuicConfiguration,
+        factory: HandlerFactory,
+    ) -> None:
+        self._transport = transport
+        self._loop = loop
+        self._configuration = configuration
+        self._factory = factory
+        self._routes: dict[bytes, QuicChannel] = {}
+        self._cids: dict[QuicChannel, set[bytes]] = {}
+        self._accepting = True
+        self._closed = asyncio.Event()
+        self.endpoint: UdpEndpoint | None = None
+
+    @property
+    def address(self) -> tuple[str, int]:
+        assert self.endpoint is not None
+        local = self.endpoint.local_address
+        return str(local[0]), int(local[1])
+
+    @property
+    def connection_count(self) -> int:
+        """Connections still known to this listener (including ones closing)."""
+        return len(self._cids)
+
+    def close(self) -> None:
+        """Stop accepting; the socket closes once the last connection has ended."""
+        self._accepting = False
+        self._maybe_finish()
+
+    async def wait_closed(self) -> None:
+        """Wait until the listener stopped and its last connection ended."""
+        await self._closed.wait()
+
+    def on_batch(self, batch: list[tuple[bytes, Address]]) -> None:
+        now = self._loop.time()
+        touched: dict[QuicChannel, None] = {}
+        for data, address in batch:
+            channel = self._route(data, address, now)
+            if channel is not None and not channel.terminated:
+                channel.receive(data, address, now)
+                touched[channel] = None
+        for channel in touched:
+            channel.service()
+
+    def on_error(self, exc: OSError) -> None:
+        logger.debug("UDP error on server socket: %s", exc)
+
+    def _route(self, data: bytes, address: Address, now: float) -> QuicChannel | None:
+        configuration = self._configuration
+        try:
+            header = pull_quic_header(
+                Buffer(data=data), host_cid_length=configuration.connection_id_length
+            )
+        except ValueError:
+            return None
+        if (
+            header.version is not None
+            and header.packet_type != QuicPacketType.VERSION_NEGOTIATION
+            and header.version not in configuration.supported_versions
+        ):
+            assert self.endpoint is not None
+            self.endpoint.send(
+                encode_quic_version_negotiation(
+                    source_cid=header.destination_cid,
+                    destination_cid=header.source_cid,
+                    supported_versions=configuration.supported_versions,
+                ),
+                address,
+            )
+            return None
+        channel = self._routes.get(header.destination_cid)
+        if (
+            channel is None
+            and self._accepting
+            and header.packet_type == QuicPacketType.INITIAL
+            and len(data) >= SMALLEST_MAX_DATAGRAM_SIZE
+        ):
+            channel = self._accept(header.destination_cid, address)
+        return channel
+
+    def _accept(self, original_cid: bytes, address: Address) -> QuicChannel:
+        assert self.endpoint is not None
+        quic = StreamConnection(
+            configuration=self._configuration,
+            original_destination_connection_id=original_cid,
+            receive_window=self._transport.receive_window,
+        )
+        channel = QuicChannel(
+            self._loop, quic, self.endpoint.send, self._transport.options.flow,
+            _format_address(address), factory=self._factory,
+            on_connection_id=self._connection_id, on_terminated=self._terminated,
+        )
+        self._cids[channel] = set()
+        self._connection_id(channel, original_cid, True)
+        self._connection_id(channel, quic.host_cid, True)
+        self._loop.call_later(self._transport.handshake_timeout, self._expire, channel)
+        return channel
+
+    def _expire(self, channel: QuicChannel) -> None:
+        if not channel.established and not channel.terminated:
+            channel.fail(TransportError("handshake timed out"))
+
+    def _connection_id(self, channel: QuicChannel, cid: bytes, issued: bool) -> None:
+        cids = self._cids.get(channel)
+        if cids is None:
+            return
+        if issued:
+            cids.add(cid)
+            self._routes[cid] = channel
+        else:
+            cids.discard(cid)
+            if self._routes.get(cid) is channel:
+                del self._routes[cid]
+
+    def _terminated(self, channel: QuicChannel) -> None:
+        for cid in self._cids.pop(channel, ()):
+            if self._routes.get(cid) is channel:
+                del self._routes[cid]
+        self._maybe_finish()
+
+    def _maybe_finish(self) -> None:
+        if self._accepting or self._cids or self._closed.is_set():
+            return
+        if self.endpoint is not None:
+            self.endpoint.close()
+        self._closed.set()
+
+
+async def _resolve(
+    loop: asyncio.AbstractEventLoop, host: str, port: int, *, passive: bool
+) -> tuple[int, Address]:
+    if not 0 <= port <= 65535:
+        raise ValueError(f"port must be in 0..65535, got {port}")
+    try:
+        infos = await loop.getaddrinfo(
+            host, port, type=socket.SOCK_DGRAM, flags=socket.AI_PASSIVE if passive else 0
+        )
+    except socket.gaierror as exc:
+        raise TransportError(f"cannot resolve {host!r}: {exc}") from exc
+    family, _, _, _, address = infos[0]
+    return int(family), address
+
+
+def _format_address(address: Address) -> str:
+    host, port = address[0], address[1]
+    return f"[{host}]:{port}" if ":" in str(host) else f"{host}:{port}"
+

@@ -1,0 +1,125 @@
+"""Helpers for the transport tests: handlers that record, connected pairs, bounded waits."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from rxyomo.transport import (
+    Channel,
+    FlowControl,
+    Listener,
+    MemoryTransport,
+    QuicTransport,
+    StreamHandler,
+    TcpTransport,
+    TlsConfig,
+    Transport,
+    TransportOptions,
+    dev_certificates,
+)
+from rxyomo.transport.memory import MemoryRegistry
+
+T = TypeVar("T")
+
+#: Every wait in these tests is bounded by this many seconds.
+TIMEOUT = 15.0
+
+
+async def within(awaitable: Awaitable[T], seconds: float = TIMEOUT) -> T:
+    """Await with a bound, so no test can hang."""
+    return await asyncio.wait_for(awaitable, seconds)
+
+
+class Recorder(StreamHandler):
+    """A handler that records everything a transport tells it."""
+
+    def __init__(self, *, echo: bool = False) -> None:
+        loop = asyncio.get_running_loop()
+        self.echo = echo
+        self.channel: Channel | None = None
+        self.received = bytearray()
+        self.made: asyncio.Future[Channel] = loop.create_future()
+        self.lost: asyncio.Future[Exception | None] = loop.create_future()
+        self.lost_calls = 0
+        self.writing_paused = False
+        self.pauses = 0
+        self.resumes = 0
+        self._changed = asyncio.Event()
+
+    def connection_made(self, channel: Channel) -> None:
+        self.channel = channel
+        self.made.set_result(channel)
+
+    def data_received(self, data: bytes) -> None:
+        assert isinstance(data, bytes)
+        self.received += data
+        if self.echo and self.channel is not None:
+            self.channel.write(data)
+        self._changed.set()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.lost_calls += 1
+        if not self.lost.done():
+            self.lost.set_result(exc)
+        self._changed.set()
+
+    def pause_writing(self) -> None:
+        self.writing_paused = True
+        self.pauses += 1
+        self._changed.set()
+
+    def resume_writing(self) -> None:
+        self.writing_paused = False
+        self.resumes += 1
+        self._changed.set()
+
+    async def until(self, condition: Callable[[], bool], seconds: float = TIMEOUT) -> None:
+        """Wait until ``condition()`` holds after some callback."""
+
+        async def wait() -> None:
+            while not condition():
+                self._changed.clear()
+                await self._changed.wait()
+
+        await within(wait(), seconds)
+
+    async def wait_bytes(self, count: int, seconds: float = TIMEOUT) -> bytes:
+        await self.until(lambda: len(self.received) >= count, seconds)
+        return bytes(self.received)
+
+
+@dataclass
+class Pair:
+    """A listener with one connection: the client and server ends and their handlers."""
+
+    transport: Transport
+    listener: Listener
+    client: Recorder
+    server: Recorder
+    client_channel: Channel
+    server_channel: Channel
+
+
+#: Small watermarks and windows so backpressure shows with little data.
+SMALL_FLOW = FlowControl(high_watermark=64 * 1024, low_watermark=16 * 1024)
+QUIC_WINDOW = 256 * 1024
+
+
+def make_transport(name: str, flow: FlowControl | None = None, **kwargs: Any) -> Transport:
+    """A transport of kind ``name`` whose clients trust the development CA."""
+    options = TransportOptions(
+        tls=TlsConfig(cafile=dev_certificates().ca_certfile),
+        flow=flow if flow is not None else FlowControl(),
+    )
+    if name == "memory":
+        return MemoryTransport(options, registry=MemoryRegistry())
+    if name == "tcp":
+        return TcpTransport(options, handshake_timeout=5.0, **kwargs)
+    kwargs.setdefault("receive_window", QUIC_WINDOW)
+    return QuicTransport(options, handshake_timeout=5.0, idle_timeout=10.0, **kwargs)
+
+
+PairFactory = Callable[..., Awaitable[Pair]]
