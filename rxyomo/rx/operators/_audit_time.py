@@ -1,0 +1,62 @@
+"""``audit_time``: the last item of each period, as YoMo's ``AuditTime``."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TypeVar
+
+from reactivex import Observable, abc
+from reactivex.disposable import CompositeDisposable
+
+from .._checks import ms_to_seconds
+from .._timing import every, pick_scheduler
+
+__all__ = ["audit_time"]
+
+_T = TypeVar("_T")
+
+
+def audit_time(
+    milliseconds: float, *, scheduler: abc.SchedulerBase | None = None
+) -> Callable[[Observable[_T]], Observable[_T]]:
+    """Every ``milliseconds`` from subscription, emit the latest item of that period.
+
+    YoMo v1.3 built this as ``BufferWithTime(ms)`` followed by "last of the buffer": a
+    period without items emits nothing, and the pending item is emitted before the
+    stream completes or fails.
+    """
+    period = ms_to_seconds(milliseconds)
+    if period <= 0:
+        raise ValueError("audit_time needs a period > 0 ms")
+
+    def _audit_time(source: Observable[_T]) -> Observable[_T]:
+        def subscribe(
+            observer: abc.ObserverBase[_T], subscribe_scheduler: abc.SchedulerBase | None = None
+        ) -> abc.DisposableBase:
+            sched = pick_scheduler(scheduler, subscribe_scheduler)
+            pending: list[_T] = []  # zero or one item
+
+            def flush() -> None:
+                if pending:
+                    observer.on_next(pending.pop())
+
+            def on_next(value: _T) -> None:
+                pending[:] = (value,)
+
+            def on_error(error: Exception) -> None:
+                flush()
+                observer.on_error(error)
+
+            def on_completed() -> None:
+                flush()
+                observer.on_completed()
+
+            timer = every(sched, period, flush)
+            subscription = source.subscribe(
+                on_next, on_error, on_completed, scheduler=subscribe_scheduler
+            )
+            return CompositeDisposable(timer, subscription)
+
+        return Observable(subscribe)
+
+    return _audit_time
