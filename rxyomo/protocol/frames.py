@@ -1,0 +1,328 @@
+"""YoMo v1.22's frames, in the y3 v1 dialect.
+
+Every frame is one Y3 node packet whose tag is ``0x80 | frame type`` and whose children are the
+frame's fields, keyed as in Go's ``pkg/frame-codec/y3codec`` (written in the same order, so the
+bytes match Go's). Decoding follows Go's y3 v1 map semantics: a repeated field key keeps the last
+value, unknown keys and nested nodes are ignored, missing fields take their defaults.
+
+Any malformed input raises ``FrameError`` (never a codec or other exception).
+"""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass
+from enum import IntEnum
+
+import y3
+from y3 import Dialect, PrimitivePacket, Y3Error
+
+__all__ = [
+    "DEFAULT_MAX_FRAME_SIZE",
+    "RESERVED_TAG_MAX",
+    "RESERVED_TAG_MIN",
+    "ClientType",
+    "ConnectToFrame",
+    "DataFrame",
+    "Frame",
+    "FrameDecoder",
+    "FrameError",
+    "FrameTooLargeError",
+    "FrameType",
+    "GoawayFrame",
+    "HandshakeAckFrame",
+    "HandshakeFrame",
+    "RejectedFrame",
+    "decode_frame",
+    "encode_frame",
+    "is_reserved_tag",
+]
+
+DEFAULT_MAX_FRAME_SIZE = 16 * 1024 * 1024
+# Go's frame.IsReservedTag: applications must not write these data tags.
+RESERVED_TAG_MIN = 0xF000
+RESERVED_TAG_MAX = 0xFFFF
+_UINT32_MAX = 0xFFFF_FFFF
+_NODE = 0x80
+
+
+class FrameType(IntEnum):
+    """The frame type: the low 7 bits of the frame's tag byte."""
+
+    DATA = 0x3F
+    HANDSHAKE = 0x31
+    HANDSHAKE_ACK = 0x29
+    REJECTED = 0x39
+    GOAWAY = 0x2E
+    CONNECT_TO = 0x3E
+
+
+class ClientType(IntEnum):
+    """What kind of client a handshake announces (Go's ``core.ClientType``)."""
+
+    SOURCE = 0x5F
+    UPSTREAM_ZIPPER = 0x5E
+    STREAM_FUNCTION = 0x5D
+
+
+class FrameError(ValueError):
+    """A frame that cannot be encoded or decoded."""
+
+
+class FrameTooLargeError(FrameError):
+    """A frame larger than the decoder's ``max_frame_size``."""
+
+
+def is_reserved_tag(tag: int) -> bool:
+    """Whether ``tag`` is in YoMo's reserved range 0xF000-0xFFFF."""
+    return RESERVED_TAG_MIN <= tag <= RESERVED_TAG_MAX
+
+
+def _check_uint32(value: int, what: str) -> None:
+    if not isinstance(value, int) or not 0 <= value <= _UINT32_MAX:
+        raise FrameError(f"{what} {value!r} is not a uint32")
+
+
+@dataclass(frozen=True, slots=True)
+class DataFrame:
+    """Tagged application data; ``metadata`` is a msgpack map (see ``metadata.py``)."""
+
+    tag: int
+    payload: bytes
+    metadata: bytes = b""
+
+    def __post_init__(self) -> None:
+        _check_uint32(self.tag, "data tag")
+        for what, value in (("payload", self.payload), ("metadata", self.metadata)):
+            if not isinstance(value, (bytes, bytearray, memoryview)):
+                raise FrameError(f"data frame {what} must be bytes, not {type(value).__name__}")
+
+
+@dataclass(frozen=True, slots=True)
+class HandshakeFrame:
+    """The client's first frame: who it is and which data tags it observes."""
+
+    name: str
+    client_type: int
+    id: str = ""
+    auth_name: str = ""
+    auth_payload: str = ""
+    observed_data_tags: tuple[int, ...] = ()
+    version: str = ""
+    want_target: str = ""
+    function_definition: bytes = b""
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.client_type, int) or not 0 <= self.client_type <= 0xFF:
+            raise FrameError(f"client type {self.client_type!r} is not a byte")
+        # Callers may pass a list; the frame keeps a tuple so that it stays hashable.
+        object.__setattr__(self, "observed_data_tags", tuple(self.observed_data_tags))
+        for tag in self.observed_data_tags:
+            _check_uint32(tag, "observed data tag")
+
+
+@dataclass(frozen=True, slots=True)
+class HandshakeAckFrame:
+    """The zipper accepted the handshake."""
+
+
+@dataclass(frozen=True, slots=True)
+class RejectedFrame:
+    """The zipper refuses the client for good (it must not reconnect)."""
+
+    message: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class GoawayFrame:
+    """The zipper evicts the connection (the client may come back later)."""
+
+    message: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectToFrame:
+    """The zipper asks the client to connect to another endpoint."""
+
+    endpoint: str = ""
+
+
+Frame = (
+    DataFrame | HandshakeFrame | HandshakeAckFrame | RejectedFrame | GoawayFrame | ConnectToFrame
+)
+
+# Field keys, as in Go's y3codec.
+_DATA_TAG, _DATA_PAYLOAD, _DATA_METADATA = 0x01, 0x02, 0x03
+_HS_NAME, _HS_CLIENT_TYPE, _HS_ID, _HS_AUTH_NAME, _HS_AUTH_PAYLOAD = 0x01, 0x02, 0x03, 0x04, 0x05
+_HS_TAGS, _HS_VERSION, _HS_WANT_TARGET, _HS_FUNCTION_DEFINITION = 0x06, 0x07, 0x08, 0x09
+_MESSAGE = 0x01  # Rejected, Goaway and ConnectTo carry a single string under key 0x01
+
+
+def _field(key: int, value: bytes | bytearray | memoryview) -> list[bytes | bytearray | memoryview]:
+    return [y3.encode_header(key, len(value)), value]
+
+
+def _text(text: str, what: str) -> bytes:
+    try:
+        return text.encode("utf-8")
+    except (UnicodeEncodeError, AttributeError) as exc:
+        raise FrameError(f"{what} {text!r} is not encodable text") from exc
+
+
+def _node(frame_type: FrameType, parts: list[bytes | bytearray | memoryview]) -> bytes:
+    length = sum(len(p) for p in parts)
+    try:
+        header = y3.encode_header(_NODE | frame_type, length)
+    except Y3Error as exc:
+        raise FrameError(f"frame too large to encode: {exc}") from exc
+    return b"".join([header, *parts])
+
+
+def encode_frame(frame: Frame) -> bytes:
+    """The Y3 bytes of ``frame``, identical to what YoMo v1.22's Go code writes."""
+    if isinstance(frame, DataFrame):
+        tag = y3.encode_nvarint(frame.tag, 32, signed=False)
+        return _node(
+            FrameType.DATA,
+            [
+                *_field(_DATA_TAG, tag),
+                *_field(_DATA_METADATA, frame.metadata),
+                *_field(_DATA_PAYLOAD, frame.payload),
+            ],
+        )
+    if isinstance(frame, HandshakeFrame):
+        tags = frame.observed_data_tags
+        return _node(
+            FrameType.HANDSHAKE,
+            [
+                *_field(_HS_NAME, _text(frame.name, "name")),
+                *_field(_HS_ID, _text(frame.id, "id")),
+                *_field(_HS_CLIENT_TYPE, bytes((frame.client_type,))),
+                *_field(_HS_TAGS, struct.pack(f"<{len(tags)}I", *tags)),
+                *_field(_HS_AUTH_NAME, _text(frame.auth_name, "auth name")),
+                *_field(_HS_AUTH_PAYLOAD, _text(frame.auth_payload, "auth payload")),
+                *_field(_HS_VERSION, _text(frame.version, "version")),
+                *_field(_HS_FUNCTION_DEFINITION, frame.function_definition),
+                *_field(_HS_WANT_TARGET, _text(frame.want_target, "want target")),
+            ],
+        )
+    if isinstance(frame, HandshakeAckFrame):
+        return _node(FrameType.HANDSHAKE_ACK, [])
+    if isinstance(frame, RejectedFrame):
+        return _node(FrameType.REJECTED, _field(_MESSAGE, _text(frame.message, "message")))
+    if isinstance(frame, GoawayFrame):
+        return _node(FrameType.GOAWAY, _field(_MESSAGE, _text(frame.message, "message")))
+    if isinstance(frame, ConnectToFrame):
+        return _node(FrameType.CONNECT_TO, _field(_MESSAGE, _text(frame.endpoint, "endpoint")))
+    raise FrameError(f"not a frame: {type(frame).__name__}")
+
+
+def _fields(node: y3.NodePacket) -> dict[int, PrimitivePacket]:
+    # y3 v1 fills a map: the last primitive child with a key wins; nodes live elsewhere.
+    return {c.tag & 0x3F: c for c in node.children if isinstance(c, PrimitivePacket)}
+
+
+def _str(fields: dict[int, PrimitivePacket], key: int) -> str:
+    packet = fields.get(key)
+    return "" if packet is None else packet.to_str()
+
+
+def _bytes(fields: dict[int, PrimitivePacket], key: int) -> bytes:
+    packet = fields.get(key)
+    return b"" if packet is None else bytes(packet.raw)
+
+
+def _decode_handshake(fields: dict[int, PrimitivePacket]) -> HandshakeFrame:
+    client_type = _bytes(fields, _HS_CLIENT_TYPE)
+    if len(client_type) != 1:
+        raise FrameError(f"handshake client type must be 1 byte, got {len(client_type)}")
+    raw_tags = _bytes(fields, _HS_TAGS)
+    if len(raw_tags) % 4:
+        raise FrameError(f"observed data tags: {len(raw_tags)} bytes is not a multiple of 4")
+    code = client_type[0]
+    return HandshakeFrame(
+        name=_str(fields, _HS_NAME),
+        client_type=ClientType(code) if code in ClientType._value2member_map_ else code,
+        id=_str(fields, _HS_ID),
+        auth_name=_str(fields, _HS_AUTH_NAME),
+        auth_payload=_str(fields, _HS_AUTH_PAYLOAD),
+        observed_data_tags=struct.unpack(f"<{len(raw_tags) // 4}I", raw_tags),
+        version=_str(fields, _HS_VERSION),
+        want_target=_str(fields, _HS_WANT_TARGET),
+        function_definition=_bytes(fields, _HS_FUNCTION_DEFINITION),
+    )
+
+
+def _decode(node: y3.NodePacket) -> Frame:
+    if not node.tag & _NODE:
+        raise FrameError(f"frame tag {node.tag:#04x} is not a node packet")
+    code = node.tag & 0x7F
+    fields = _fields(node)
+    if code == FrameType.DATA:
+        tag_field = fields.get(_DATA_TAG)
+        return DataFrame(
+            tag=0 if tag_field is None else tag_field.to_uint32(),
+            payload=_bytes(fields, _DATA_PAYLOAD),
+            metadata=_bytes(fields, _DATA_METADATA),
+        )
+    if code == FrameType.HANDSHAKE:
+        return _decode_handshake(fields)
+    if code == FrameType.HANDSHAKE_ACK:
+        return HandshakeAckFrame()
+    if code == FrameType.REJECTED:
+        return RejectedFrame(_str(fields, _MESSAGE))
+    if code == FrameType.GOAWAY:
+        return GoawayFrame(_str(fields, _MESSAGE))
+    if code == FrameType.CONNECT_TO:
+        return ConnectToFrame(_str(fields, _MESSAGE))
+    raise FrameError(f"unknown frame type {code:#04x}")
+
+
+def decode_frame(buf: bytes | bytearray | memoryview) -> Frame:
+    """Decode exactly one whole frame; trailing bytes are an error."""
+    try:
+        node, end = y3.decode_node_packet(buf, Dialect.V1)
+        if end != len(buf):
+            raise FrameError(f"{len(buf) - end} bytes after the frame's end at {end}")
+        return _decode(node)
+    except Y3Error as exc:
+        raise FrameError(f"malformed frame: {exc}") from exc
+
+
+class FrameDecoder:
+    """Frames out of a byte stream split anywhere (sans-I/O).
+
+    ``max_frame_size`` bounds one frame's bytes (header included); a larger one raises
+    FrameTooLargeError as soon as its header arrives. Errors are final for the stream; frames
+    completed before an error in the same chunk are returned first and the error is raised by
+    the next ``feed``.
+    """
+
+    def __init__(self, max_frame_size: int = DEFAULT_MAX_FRAME_SIZE) -> None:
+        self._stream = y3.StreamDecoder(max_packet_size=max_frame_size)
+        self._error: FrameError | None = None
+
+    @property
+    def pending(self) -> int:
+        """Bytes held for a frame that is not complete yet."""
+        return self._stream.pending
+
+    def feed(self, data: bytes | bytearray | memoryview) -> list[Frame]:
+        """Absorb ``data``; return every frame it completes, in order."""
+        if self._error is not None:
+            raise self._error
+        frames: list[Frame] = []
+        try:
+            for buf, start, end, _ in self._stream.feed_spans(data):
+                frames.append(decode_frame(memoryview(buf)[start:end]))
+        except y3.PacketTooLargeError as exc:
+            self._error = FrameTooLargeError(str(exc))
+            self._error.__cause__ = exc
+        except Y3Error as exc:
+            self._error = FrameError(f"malformed frame stream: {exc}")
+            self._error.__cause__ = exc
+        except FrameError as exc:
+            self._error = exc
+        if self._error is not None and not frames:
+            raise self._error
+        return frames
