@@ -1,0 +1,190 @@
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from reactivex.subject import Subject
+from reactivex.testing import ReactiveTest
+
+from rxyomo.rx import ErrorReporter
+from rxyomo.rx import operators as yops
+
+on_next, on_completed = ReactiveTest.on_next, ReactiveTest.on_completed
+
+WAIT = 5.0  # seconds: a bound for the test to fail rather than hang, never a measurement
+
+
+def test_inline_on_observe_is_a_continue_on_error_map(marbles):
+    xs = marbles.hot("-a-b-|", {"a": b"\x01", "b": b""})
+    results = marbles.start(
+        lambda: xs.pipe(yops.on_observe(lambda v: v[0], reporter=marbles.reporter))
+    )
+    assert results == [on_next(201, 1), on_completed(205)]
+    assert [item for item, _ in marbles.errors_of("on_observe")] == [b""]
+
+
+class Recorder:
+    """Collects what a subscription receives, and on which thread."""
+
+    def __init__(self) -> None:
+        self.items: list[object] = []
+        self.threads: set[int] = set()
+        self.error: Exception | None = None
+        self.done = asyncio.Event()
+
+    def on_next(self, value: object) -> None:
+        self.threads.add(threading.get_ident())
+        self.items.append(value)
+
+    def on_error(self, error: Exception) -> None:
+        self.error = error
+        self.done.set()
+
+    def on_completed(self) -> None:
+        self.done.set()
+
+
+def run_through(operator, items, *, complete=True):
+    subject: Subject[object] = Subject()
+    recorder = Recorder()
+    subscription = subject.pipe(operator).subscribe(
+        recorder.on_next, recorder.on_error, recorder.on_completed
+    )
+    for item in items:
+        subject.on_next(item)
+    if complete:
+        subject.on_completed()
+    return recorder, subject, subscription
+
+
+async def test_results_keep_input_order_and_come_back_on_the_loop_thread():
+    def slow_for_small(x: int) -> int:
+        time.sleep(0.002 * (8 - x))  # later items finish first
+        return x * 10
+
+    recorder, _, _ = run_through(yops.on_observe(slow_for_small, max_concurrency=4), range(8))
+    await asyncio.wait_for(recorder.done.wait(), WAIT)
+    assert recorder.items == [x * 10 for x in range(8)]
+    assert recorder.threads == {threading.get_ident()}
+
+
+async def test_unordered_results_come_as_they_finish():
+    first_may_finish = threading.Event()
+
+    def work(x: int) -> int:
+        if x == 0:
+            first_may_finish.wait(WAIT)
+        else:
+            first_may_finish.set()
+        return x
+
+    recorder, _, _ = run_through(
+        yops.on_observe(work, max_concurrency=2, ordered=False), [0, 1]
+    )
+    await asyncio.wait_for(recorder.done.wait(), WAIT)
+    assert recorder.items == [1, 0]
+
+
+async def test_no_more_than_max_concurrency_calls_run_at_once_and_none_is_dropped():
+    release = threading.Event()
+    lock = threading.Lock()
+    running = 0
+    started = 0
+    peak = 0
+
+    def work(x: int) -> int:
+        nonlocal running, started, peak
+        with lock:
+            running += 1
+            started += 1
+            peak = max(peak, running)
+        release.wait(WAIT)
+        with lock:
+            running -= 1
+        return x
+
+    recorder, _, _ = run_through(yops.on_observe(work, max_concurrency=3), range(12))
+    deadline = time.monotonic() + WAIT
+    while started < 3 and time.monotonic() < deadline:
+        await asyncio.sleep(0.001)
+    await asyncio.sleep(0.01)  # room for a fourth call to start, were the bound broken
+    assert started == 3
+    release.set()
+    await asyncio.wait_for(recorder.done.wait(), WAIT)
+    assert peak == 3
+    assert recorder.items == list(range(12))
+
+
+async def test_a_failing_call_is_reported_and_the_rest_keep_their_order():
+    reports = []
+    reporter = ErrorReporter()
+    reporter.add_handler(reports.append)
+
+    def work(x: int) -> int:
+        if x == 2:
+            raise ValueError("two")
+        return x
+
+    recorder, _, _ = run_through(
+        yops.on_observe(work, max_concurrency=2, reporter=reporter), range(5)
+    )
+    await asyncio.wait_for(recorder.done.wait(), WAIT)
+    assert recorder.items == [0, 1, 3, 4]
+    assert [(r.operator, r.item, str(r.error)) for r in reports] == [("on_observe", 2, "two")]
+
+
+async def test_a_source_failure_waits_for_the_calls_in_flight():
+    recorder, subject, _ = run_through(
+        yops.on_observe(lambda x: (time.sleep(0.01), x)[1], max_concurrency=2), [1, 2],
+        complete=False,
+    )
+    subject.on_error(ConnectionResetError("peer"))
+    await asyncio.wait_for(recorder.done.wait(), WAIT)
+    assert recorder.items == [1, 2]
+    assert isinstance(recorder.error, ConnectionResetError)
+
+
+async def test_a_given_executor_is_used_and_left_running():
+    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="inference") as pool:
+        recorder, _, _ = run_through(
+            yops.on_observe(lambda x: threading.current_thread().name, executor=pool), [1, 2]
+        )
+        await asyncio.wait_for(recorder.done.wait(), WAIT)
+        assert all(name.startswith("inference") for name in recorder.items)
+        assert pool.submit(lambda: 5).result(WAIT) == 5
+
+
+async def test_disposal_stops_results_from_being_emitted():
+    release = threading.Event()
+    recorder, subject, subscription = run_through(
+        yops.on_observe(lambda x: release.wait(WAIT) and x, max_concurrency=1), [1, 2, 3],
+        complete=False,
+    )
+    subscription.dispose()
+    release.set()
+    await asyncio.sleep(0.05)
+    assert recorder.items == []
+    assert not recorder.done.is_set()
+
+
+def test_without_an_event_loop_results_still_arrive_in_order_and_complete():
+    finished = threading.Event()
+    items: list[int] = []
+    subject: Subject[int] = Subject()
+    subject.pipe(yops.on_observe(lambda x: x + 1, max_concurrency=2)).subscribe(
+        items.append, on_completed=finished.set
+    )
+    for x in range(20):
+        subject.on_next(x)
+    subject.on_completed()
+    assert finished.wait(WAIT)
+    assert items == [x + 1 for x in range(20)]
+
+
+@pytest.mark.parametrize("bad", [0, -1])
+def test_max_concurrency_must_be_positive(bad):
+    with pytest.raises(ValueError):
+        yops.on_observe(str, max_concurrency=bad)
