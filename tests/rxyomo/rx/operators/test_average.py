@@ -24,7 +24,7 @@ def test_average_float32_rounds_to_single_precision(marbles):
 
 @pytest.mark.parametrize(("items", "mean"), [((1, 2, 4), 2), ((-7, 0), -3), ((7, 0), 3)])
 def test_average_int_truncates_toward_zero_like_go(marbles, items, mean):
-    xs = marbles.hot("-a-b-c-|"[: 2 * len(items) + 1] + "|", dict(zip("abc", items)))
+    xs = marbles.hot("-a-b-c-|"[: 2 * len(items) + 1] + "|", dict(zip("abc", items, strict=False)))
     results = marbles.start(lambda: xs.pipe(yops.average("int")))
     assert [r.value.value for r in results if r.value.kind == "N"] == [mean]
 

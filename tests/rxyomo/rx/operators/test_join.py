@@ -60,7 +60,8 @@ def test_join_reports_items_without_a_time_and_failing_pairs(marbles):
         lambda: left.pipe(yops.join(picky, right, event_time, 1000, reporter=marbles.reporter))
     )
     assert results == [on_next(202, "ax"), on_completed(206)]
-    assert [item for item, _ in marbles.errors_of("join")] == [("b", "noon"), (("a", 0.0), ("z", 0.0))]
+    reported = [item for item, _ in marbles.errors_of("join")]
+    assert reported == [("b", "noon"), (("a", 0.0), ("z", 0.0))]
 
 
 def test_join_fails_when_either_side_fails(marbles):

@@ -91,6 +91,8 @@ async def test_unordered_results_come_as_they_finish():
 async def test_no_more_than_max_concurrency_calls_run_at_once_and_none_is_dropped():
     release = threading.Event()
     lock = threading.Lock()
+    loop = asyncio.get_running_loop()
+    bound_reached = asyncio.Event()
     running = 0
     started = 0
     peak = 0
@@ -101,15 +103,15 @@ async def test_no_more_than_max_concurrency_calls_run_at_once_and_none_is_droppe
             running += 1
             started += 1
             peak = max(peak, running)
+            if started == 3:
+                loop.call_soon_threadsafe(bound_reached.set)
         release.wait(WAIT)
         with lock:
             running -= 1
         return x
 
     recorder, _, _ = run_through(yops.on_observe(work, max_concurrency=3), range(12))
-    deadline = time.monotonic() + WAIT
-    while started < 3 and time.monotonic() < deadline:
-        await asyncio.sleep(0.001)
+    await asyncio.wait_for(bound_reached.wait(), WAIT)
     await asyncio.sleep(0.01)  # room for a fourth call to start, were the bound broken
     assert started == 3
     release.set()
@@ -159,7 +161,7 @@ async def test_a_given_executor_is_used_and_left_running():
 
 async def test_disposal_stops_results_from_being_emitted():
     release = threading.Event()
-    recorder, subject, subscription = run_through(
+    recorder, _, subscription = run_through(
         yops.on_observe(lambda x: release.wait(WAIT) and x, max_concurrency=1), [1, 2, 3],
         complete=False,
     )

@@ -16,4 +16,5 @@ def test_raw_bytes_passes_payloads_as_bytes(marbles):
         on_completed(209),
     ]
     assert all(type(r.value.value) is bytes for r in results[:3])
-    assert marbles.errors_of("raw_bytes") == [("text", "raw_bytes expects a bytes-like item, got str")]
+    reported = marbles.errors_of("raw_bytes")
+    assert reported == [("text", "raw_bytes expects a bytes-like item, got str")]
