@@ -72,18 +72,27 @@ async def test_results_keep_input_order_and_come_back_on_the_loop_thread():
 
 
 async def test_unordered_results_come_as_they_finish():
-    first_may_finish = threading.Event()
+    one_emitted = threading.Event()
 
     def work(x: int) -> int:
-        if x == 0:
-            first_may_finish.wait(WAIT)
-        else:
-            first_may_finish.set()
+        if x == 0:  # finishes only once 1 was emitted: impossible in input order
+            one_emitted.wait(WAIT)
         return x
 
-    recorder, _, _ = run_through(
-        yops.on_observe(work, max_concurrency=2, ordered=False), [0, 1]
+    subject: Subject[int] = Subject()
+    recorder = Recorder()
+
+    def on_next(value: object) -> None:
+        recorder.on_next(value)
+        if value == 1:
+            one_emitted.set()
+
+    subject.pipe(yops.on_observe(work, max_concurrency=2, ordered=False)).subscribe(
+        on_next, recorder.on_error, recorder.on_completed
     )
+    subject.on_next(0)
+    subject.on_next(1)
+    subject.on_completed()
     await asyncio.wait_for(recorder.done.wait(), WAIT)
     assert recorder.items == [1, 0]
 
