@@ -24,6 +24,7 @@ from y3._errors import (
     ValueOutOfRangeError,
     Y3Error,
 )
+from y3._marshal import Codec
 from y3._packet import (
     NodePacket,
     Packet,
@@ -32,6 +33,7 @@ from y3._packet import (
     decode_packet,
     decode_primitive_packet,
 )
+from y3._schema import y3_field
 from y3._stream import DEFAULT_MAX_PACKET_SIZE, KeyObserver, Observation, StreamDecoder
 from y3._types import Dialect, Kind
 from y3._values import decode_value, encode_value
@@ -53,6 +55,7 @@ from y3._varint import (
 __all__ = [
     "DEFAULT_MAX_PACKET_SIZE",
     "BeyondBoundaryError",
+    "Codec",
     "Dialect",
     "KeyObserver",
     "KeyOutOfRangeError",
@@ -89,4 +92,5 @@ __all__ = [
     "encode_varfloat64",
     "nvarint_size",
     "pvarint_size",
+    "y3_field",
 ]
