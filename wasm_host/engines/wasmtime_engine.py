@@ -1,0 +1,420 @@
+"""The wasmtime engine: the default, and the one for untrusted code.
+
+wasmtime can interrupt a running call (fuel, epoch deadlines) and bound linear memory.
+Calls in both directions go through wasmtime's "unchecked" C entry points with signatures
+resolved once per export or import, instead of ``Func.__call__``, which rebuilds type
+information on every call; ctypes releases the GIL while wasm runs.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import importlib.metadata
+import itertools
+import math
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import wasmtime
+from wasmtime import _ffi as ffi
+
+from ..engine import (
+    CompiledModule,
+    Engine,
+    ExportCaller,
+    ExportSpec,
+    ExternKind,
+    FuncType,
+    GuestMemory,
+    HostFunction,
+    ImportSpec,
+    Limits,
+    ValType,
+    WasiConfig,
+    WasmInstance,
+)
+from ..errors import LinkError, ModuleError, TrapCause, UnsupportedLimit, WasmTrap
+from ._output import output_loggers
+
+__all__ = ["WasmtimeEngine"]
+
+_U32 = 0xFFFF_FFFF
+_U64 = 0xFFFF_FFFF_FFFF_FFFF
+# "No deadline" / "no fuel limit": far beyond any run's length.
+_FOREVER_TICKS = 1 << 40
+_UNLIMITED_FUEL = 1 << 62
+_PAGE = 65536
+
+# A fresh ctypes function object, so its restype can differ from wasmtime-py's copy.
+_memory_data = ffi.dll["wasmtime_memory_data"]
+_memory_data.restype = ctypes.c_void_p
+_memory_data.argtypes = [ctypes.c_void_p, ctypes.c_void_p]
+_memory_data_size = ffi.dll["wasmtime_memory_data_size"]
+_memory_data_size.restype = ctypes.c_size_t
+_memory_data_size.argtypes = [ctypes.c_void_p, ctypes.c_void_p]
+
+
+def _valtype(valtype: wasmtime.ValType) -> ValType:
+    return ValType(str(valtype))
+
+
+def _functype(ty: wasmtime.FuncType) -> FuncType:
+    return FuncType(tuple(map(_valtype, ty.params)), tuple(map(_valtype, ty.results)))
+
+
+def _kind_and_type(ty: Any) -> tuple[ExternKind, FuncType | None]:
+    if isinstance(ty, wasmtime.FuncType):
+        return ExternKind.FUNC, _functype(ty)
+    if isinstance(ty, wasmtime.MemoryType):
+        return ExternKind.MEMORY, None
+    if isinstance(ty, wasmtime.TableType):
+        return ExternKind.TABLE, None
+    return ExternKind.GLOBAL, None
+
+
+class _WasmtimeModule(CompiledModule):
+    def __init__(self, engine: WasmtimeEngine, native: wasmtime.Module, digest: str) -> None:
+        imports = [
+            ImportSpec(i.module, i.name or "", *_kind_and_type(i.type)) for i in native.imports
+        ]
+        exports = [ExportSpec(e.name, *_kind_and_type(e.type)) for e in native.exports]
+        super().__init__(engine, digest, imports, exports)
+        self.native = native
+
+
+@dataclass
+class _StoreState:
+    """What the host-function trampoline shares with one instance."""
+
+    context: Any
+    store_context: Any
+    pending: BaseException | None = None
+
+
+@dataclass
+class _HostEntry:
+    call: Callable[..., Any]
+    readers: tuple[Callable[[Any], Any], ...]
+    result: ValType | None
+    state: _StoreState
+
+
+_HOST_FUNCTIONS: dict[int, _HostEntry] = {}
+_host_ids = itertools.count(1)
+
+_READERS: dict[ValType, Callable[[Any], Any]] = {
+    ValType.I32: lambda raw: raw.i32 & _U32,
+    ValType.I64: lambda raw: raw.i64 & _U64,
+    ValType.F32: lambda raw: raw.f32,
+    ValType.F64: lambda raw: raw.f64,
+}
+
+
+@ffi.wasmtime_func_unchecked_callback_t  # type: ignore[untyped-decorator]
+def _trampoline(env: int, caller: Any, raw: Any, count: int) -> int:
+    entry = _HOST_FUNCTIONS[env]
+    state = entry.state
+    state.context = ffi.wasmtime_caller_context(caller)
+    try:
+        result = entry.call(*[read(raw[i]) for i, read in enumerate(entry.readers)])
+        kind = entry.result
+        if kind is ValType.I32:
+            raw[0].i32 = result
+        elif kind is ValType.I64:
+            raw[0].i64 = result
+        elif kind is ValType.F32:
+            raw[0].f32 = result
+        elif kind is ValType.F64:
+            raw[0].f64 = result
+        return 0
+    except BaseException as exc:  # re-raised by the caller of the export
+        state.pending = exc
+        message = f"host function failed: {exc}".encode()
+        trap = ffi.wasmtime_trap_new(message, len(message))
+        return ctypes.cast(trap, ctypes.c_void_p).value or 0
+    finally:
+        state.context = state.store_context
+
+
+@ctypes.CFUNCTYPE(None, ctypes.c_void_p)  # type: ignore[untyped-decorator]
+def _finalize(env: int) -> None:
+    _HOST_FUNCTIONS.pop(env, None)
+
+
+class _WasmtimeMemory(GuestMemory):
+    def __init__(self, state: _StoreState, memory: wasmtime.Memory) -> None:
+        self._state = state
+        self._memory = ctypes.addressof(memory._memory)
+        self._keep = memory
+
+    def span(self) -> tuple[int, int]:
+        context = self._state.context
+        return _memory_data(context, self._memory) or 0, _memory_data_size(context, self._memory)
+
+
+class _EpochTicker:
+    """Advances an engine's epoch every ``tick`` seconds, from the first deadline on."""
+
+    def __init__(self, engine: wasmtime.Engine, tick: float) -> None:
+        self.tick = tick
+        self._engine = engine
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+
+    def ensure_running(self) -> None:
+        with self._lock:
+            if self._thread is None:
+                self._thread = threading.Thread(
+                    target=self._run, name="wasmtime-epoch", daemon=True
+                )
+                self._thread.start()
+
+    def _run(self) -> None:
+        while True:
+            time.sleep(self.tick)
+            self._engine.increment_epoch()
+
+
+class WasmtimeInstance(WasmInstance):
+    """An instance in its own wasmtime store."""
+
+    def __init__(
+        self,
+        engine: WasmtimeEngine,
+        module: _WasmtimeModule,
+        store: wasmtime.Store,
+        state: _StoreState,
+        native: wasmtime.Instance,
+        limits: Limits,
+        flushers: Sequence[Callable[[], None]],
+    ) -> None:
+        super().__init__(module, limits)
+        self._engine = engine
+        self._store = store
+        self._state = state
+        self._exports = native.exports(store)
+        self._flushers = flushers
+        self._memory: _WasmtimeMemory | None = None
+        for name in self._exports:
+            item = self._exports[name]
+            if isinstance(item, wasmtime.Memory):
+                self._memory = _WasmtimeMemory(state, item)
+                break
+        self._ticks: int | None = None
+        if limits.timeout is not None:
+            self._ticks = math.ceil(limits.timeout / engine.epoch_tick) + 1
+
+    @property
+    def memory(self) -> GuestMemory:
+        if self._memory is None:
+            raise LinkError("the module exports no memory")
+        return self._memory
+
+    def begin_call(self) -> None:
+        if self.limits.fuel is not None:
+            self._store.set_fuel(self.limits.fuel)
+        if self._ticks is not None:
+            self._store.set_epoch_deadline(self._ticks)
+
+    def end_call(self) -> None:
+        for flush in self._flushers:
+            flush()
+        super().end_call()
+
+    def caller(self, name: str) -> ExportCaller:
+        ty = self.module.function_type(name)
+        item = self._exports.get(name)
+        if ty is None or not isinstance(item, wasmtime.Func):
+            raise LinkError(f"the module exports no function {name!r}")
+        raw = (ffi.wasmtime_val_raw_t * max(len(ty.params), len(ty.results), 1))()
+        func_ref = ctypes.byref(item._func)
+        context = self._state.store_context
+        fields = [_RAW_FIELDS[p] for p in ty.params]
+        result_fields = [_RAW_FIELDS[r] for r in ty.results]
+        size = len(raw)
+        call_unchecked = ffi.wasmtime_func_call_unchecked
+        fail = self._failure
+
+        def call(*args: Any) -> Any:
+            if len(args) != len(fields):
+                raise TypeError(f"{name} takes {len(fields)} arguments, not {len(args)}")
+            for index, (value, field_name) in enumerate(zip(args, fields, strict=True)):
+                setattr(raw[index], field_name, value)
+            trap = ctypes.POINTER(ffi.wasm_trap_t)()
+            error = call_unchecked(context, func_ref, raw, size, ctypes.byref(trap))
+            if error or trap:
+                raise fail(error, trap)
+            if not result_fields:
+                return None
+            if len(result_fields) == 1:
+                return getattr(raw[0], result_fields[0])
+            return tuple(getattr(raw[i], f) for i, f in enumerate(result_fields))
+
+        return call
+
+    def _failure(self, error: Any, trap: Any) -> WasmTrap:
+        pending, self._state.pending = self._state.pending, None
+        if isinstance(pending, WasmTrap):
+            return pending
+        if pending is not None:
+            return WasmTrap(TrapCause.HOST_ERROR, f"{type(pending).__name__}: {pending}")
+        if error:
+            status = ctypes.c_int()
+            if ffi.wasmtime_error_exit_status(error, ctypes.byref(status)):
+                ffi.wasmtime_error_delete(error)
+                return WasmTrap(
+                    TrapCause.GUEST_TRAP, f"the guest exited with status {status.value}"
+                )
+            return WasmTrap(TrapCause.GUEST_TRAP, str(wasmtime.WasmtimeError._from_ptr(error)))
+        native = wasmtime.Trap._from_ptr(trap)
+        code = native.trap_code
+        message = native.message.splitlines()[0] if native.message else "trap"
+        if code is wasmtime.TrapCode.OUT_OF_FUEL:
+            return WasmTrap(TrapCause.OUT_OF_FUEL, f"used all {self.limits.fuel} units of fuel")
+        if code is wasmtime.TrapCode.INTERRUPT:
+            return WasmTrap(TrapCause.DEADLINE, f"ran longer than {self.limits.timeout} s")
+        limit = self.limits.max_memory
+        if limit is not None and self._memory is not None and self._memory.size() + _PAGE > limit:
+            # memory.grow returned -1 at the limit and the guest gave up.
+            return WasmTrap(
+                TrapCause.MEMORY_LIMIT, f"{message} with memory at its {limit}-byte limit"
+            )
+        return WasmTrap(TrapCause.GUEST_TRAP, message)
+
+
+_RAW_FIELDS = {ValType.I32: "i32", ValType.I64: "i64", ValType.F32: "f32", ValType.F64: "f64"}
+
+
+def _wasmtime_functype(ty: FuncType) -> wasmtime.FuncType:
+    make = {
+        ValType.I32: wasmtime.ValType.i32,
+        ValType.I64: wasmtime.ValType.i64,
+        ValType.F32: wasmtime.ValType.f32,
+        ValType.F64: wasmtime.ValType.f64,
+    }
+    return wasmtime.FuncType([make[p]() for p in ty.params], [make[r]() for r in ty.results])
+
+
+@dataclass
+class WasmtimeEngine(Engine):
+    """wasmtime with epoch interruption always on, and fuel metering when ``fuel`` is set
+    (it costs speed, so it is an engine-wide choice)."""
+
+    fuel: bool = False
+    epoch_tick: float = 0.01
+    name: ClassVar[str] = "wasmtime"
+    supports_interruption: ClassVar[bool] = True
+    _native: wasmtime.Engine = field(init=False, repr=False)
+    _ticker: _EpochTicker = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        config = wasmtime.Config()
+        config.epoch_interruption = True
+        config.consume_fuel = self.fuel
+        self._native = wasmtime.Engine(config)
+        self._ticker = _EpochTicker(self._native, self.epoch_tick)
+
+    @property
+    def version(self) -> str:
+        return importlib.metadata.version("wasmtime")
+
+    @property
+    def fingerprint(self) -> str:
+        return f"{self.name}-{self.version}-epoch{'-fuel' if self.fuel else ''}"
+
+    def wat_to_wasm(self, text: str) -> bytes:
+        try:
+            return bytes(wasmtime.wat2wasm(text))
+        except wasmtime.WasmtimeError as exc:
+            raise ModuleError(f"invalid WebAssembly text: {exc}") from exc
+
+    def compile(self, wasm: bytes, digest: str) -> CompiledModule:
+        try:
+            return _WasmtimeModule(self, wasmtime.Module(self._native, wasm), digest)
+        except wasmtime.WasmtimeError as exc:
+            raise ModuleError(f"invalid WebAssembly module: {exc}") from exc
+
+    def serialize(self, module: CompiledModule) -> bytes:
+        assert isinstance(module, _WasmtimeModule)
+        return bytes(module.native.serialize())
+
+    def deserialize(self, data: bytes, digest: str) -> CompiledModule:
+        try:
+            return _WasmtimeModule(self, wasmtime.Module.deserialize(self._native, data), digest)
+        except wasmtime.WasmtimeError as exc:
+            raise ModuleError(f"cannot load compiled module: {exc}") from exc
+
+    def instantiate(
+        self,
+        module: CompiledModule,
+        functions: Sequence[HostFunction],
+        wasi: WasiConfig | None,
+        limits: Limits,
+    ) -> WasmInstance:
+        assert isinstance(module, _WasmtimeModule)
+        if limits.fuel is not None and not self.fuel:
+            raise UnsupportedLimit("a fuel limit needs WasmtimeEngine(fuel=True)")
+        store = wasmtime.Store(self._native)
+        context = store._context()
+        state = _StoreState(context=context, store_context=context)
+        store.set_epoch_deadline(_FOREVER_TICKS)
+        if self.fuel:
+            store.set_fuel(_UNLIMITED_FUEL)
+        if limits.max_memory is not None:
+            store.set_limits(memory_size=limits.max_memory)
+        if limits.timeout is not None:
+            self._ticker.ensure_running()
+        linker = wasmtime.Linker(self._native)
+        flushers: list[Callable[[], None]] = []
+        if wasi is not None:
+            store.set_wasi(_wasi_config(wasi, flushers))
+            linker.define_wasi()
+        for function in functions:
+            linker.define(store, function.module, function.name, _host_func(store, state, function))
+        try:
+            native = linker.instantiate(store, module.native)
+        except wasmtime.Trap as exc:
+            raise WasmTrap(TrapCause.GUEST_TRAP, f"start function trapped: {exc.message}") from exc
+        except wasmtime.WasmtimeError as exc:
+            raise LinkError(f"cannot instantiate: {exc}") from exc
+        return WasmtimeInstance(self, module, store, state, native, limits, flushers)
+
+
+def _host_func(store: wasmtime.Store, state: _StoreState, function: HostFunction) -> wasmtime.Func:
+    ty = function.type
+    results = ty.results
+    if len(results) > 1 or any(p not in _READERS for p in ty.params + results):
+        raise LinkError(f"host function {function.module}.{function.name} has type {ty}")
+    env = next(_host_ids)
+    _HOST_FUNCTIONS[env] = _HostEntry(
+        function.call, tuple(_READERS[p] for p in ty.params), results[0] if results else None, state
+    )
+    raw = ffi.wasmtime_func_t()
+    native_type = _wasmtime_functype(ty)
+    ffi.wasmtime_func_new_unchecked(
+        store._context(), native_type.ptr(), _trampoline, env, _finalize, ctypes.byref(raw)
+    )
+    return wasmtime.Func._from_raw(raw)
+
+
+def _wasi_config(wasi: WasiConfig, flushers: list[Callable[[], None]]) -> wasmtime.WasiConfig:
+    config = wasmtime.WasiConfig()
+    config.argv = [wasi.program_name, *wasi.args]
+    config.env = list(wasi.env.items())
+    for guest_path, host_path in wasi.preopens.items():
+        try:
+            config.preopen_dir(str(host_path), guest_path, wasi.writable)
+        except wasmtime.WasmtimeError as exc:
+            raise LinkError(f"cannot preopen {host_path!r} as {guest_path!r}: {exc}") from exc
+    if wasi.capture_output:
+        stdout, stderr = output_loggers()
+        config.stdout_custom = stdout
+        config.stderr_custom = stderr
+        flushers.extend([stdout.flush, stderr.flush])
+    else:
+        config.inherit_stdout()
+        config.inherit_stderr()
+    return config

@@ -1,0 +1,71 @@
+"""Typed errors of the WebAssembly host.
+
+Everything the host raises is a :class:`WasmHostError`. A call that the guest or a limit cut
+short raises :class:`WasmTrap`, whose :attr:`WasmTrap.cause` says why; after a trap the
+instance that trapped must not be used again (:class:`wasm_host.WasmFunction` replaces it).
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+
+__all__ = [
+    "BindgenError",
+    "ConfigurationError",
+    "EngineUnavailable",
+    "LinkError",
+    "ModuleError",
+    "TrapCause",
+    "UnsupportedLimit",
+    "WasmHostError",
+    "WasmTrap",
+]
+
+
+class WasmHostError(Exception):
+    """Base class of every error raised by :mod:`wasm_host`."""
+
+
+class EngineUnavailable(WasmHostError):
+    """The requested engine is not installed for this Python (wasmer needs Python 3.10)."""
+
+
+class ModuleError(WasmHostError):
+    """The bytes are not a valid WebAssembly module, or the engine could not compile them."""
+
+
+class LinkError(WasmHostError):
+    """The module imports something the host does not provide (named in the message)."""
+
+
+class BindgenError(WasmHostError):
+    """The export cannot be called with the wasm-bindgen convention and these arguments."""
+
+
+class ConfigurationError(WasmHostError):
+    """A setting the engine cannot honour, or a WASI directory that does not exist."""
+
+
+class UnsupportedLimit(ConfigurationError):
+    """The engine cannot enforce a requested limit (wasmer cannot interrupt a running call)."""
+
+
+class TrapCause(str, Enum):
+    """Why a call trapped."""
+
+    OUT_OF_FUEL = "out of fuel"
+    DEADLINE = "deadline exceeded"
+    MEMORY_LIMIT = "memory limit exceeded"
+    BAD_POINTER = "bad pointer"
+    GUEST_TRAP = "guest trap"
+    HOST_ERROR = "host function failed"
+
+
+class WasmTrap(WasmHostError):
+    """A call that did not complete: the guest trapped, a limit ran out, or the guest handed
+    a host function an out-of-bounds pointer."""
+
+    def __init__(self, cause: TrapCause, detail: str = "") -> None:
+        self.cause = cause
+        self.detail = detail
+        super().__init__(f"{cause.value}: {detail}" if detail else cause.value)
