@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import Executor
-from typing import TYPE_CHECKING, TextIO, TypeVar
+from typing import TYPE_CHECKING, Any, TextIO, TypeVar, cast
+
+import y3
+from reactivex import Observable
 
 from . import operators as yops
 from ._core import StreamCore
+from ._encoded import Encoded
 from ._reporting import ItemErrorHandler
 
 if TYPE_CHECKING:
@@ -25,6 +29,20 @@ class YoMoMethods(StreamCore[T]):
     ``Unmarshal``, ``Serialize``."""
 
     __slots__ = ()
+
+    def _as_payloads(self) -> Observable[bytes]:
+        # The Y3 operators read payloads; other items are reported by the codec.
+        return cast("Observable[bytes]", self._observable)
+
+    def subscribe(self, key: int) -> RxStream[bytes]:
+        """Observe Y3 ``key`` in each payload: emit, for each root packet, its first child
+        packet with that key, whole (tag, length and value), as YoMo's ``Subscribe(key)``.
+
+        A packet may be split across payloads; one that is not valid Y3 is reported.
+        """
+        return self._next(
+            self._as_payloads().pipe(yops.subscribe(key, reporter=self._reporter))
+        )
 
     def on_observe(
         self,
@@ -48,6 +66,20 @@ class YoMoMethods(StreamCore[T]):
                     loop=self._loop,
                     reporter=self._reporter,
                 )
+            )
+        )
+
+    def encode(
+        self, key: int, *, dialect: y3.Dialect | None = None, type_: object = None
+    ) -> RxStream[Encoded]:
+        """Marshal each item as Y3 under ``key`` into an :class:`Encoded` for the runtime to
+        send as a Data frame tagged ``key`` (YoMo's ``Encode(key)``). ``dialect`` defaults to
+        the codec-golang dialect of YoMo v1.x; ``type_`` (e.g. ``y3.Kind.FLOAT32``) fixes the
+        Y3 type. An item that cannot be marshalled is reported and dropped.
+        """
+        return self._next(
+            self._observable.pipe(
+                yops.encode(key, dialect=dialect, type_=type_, reporter=self._reporter)
             )
         )
 
@@ -98,6 +130,20 @@ class YoMoMethods(StreamCore[T]):
                     window_ms, slide_ms, handler,
                     scheduler=self._scheduler, reporter=self._reporter,
                 )
+            )
+        )
+
+    def zip_multi_observers(
+        self,
+        observers: Sequence[tuple[int, Callable[[bytes], Any]]],
+        zipper: Callable[[list[Any]], U],
+    ) -> RxStream[U]:
+        """Observe several Y3 keys, decode each with its function, and emit
+        ``zipper([v1, v2, ...])`` once every key has a value (YoMo's ``ZipMultiObservers``).
+        """
+        return self._next(
+            self._as_payloads().pipe(
+                yops.zip_multi_observers(observers, zipper, reporter=self._reporter)
             )
         )
 

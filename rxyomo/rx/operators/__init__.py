@@ -10,6 +10,7 @@ from ._audit_time import audit_time
 from ._average import average
 from ._back_off_retry import back_off_retry, exponential_backoff
 from ._default_if_empty_with_time import default_if_empty_with_time
+from ._encode import encode
 from ._filter import filter
 from ._group_by import group_by
 from ._join import join
@@ -23,7 +24,9 @@ from ._serialize import serialize
 from ._sliding_window_with_count import sliding_window_with_count
 from ._sliding_window_with_time import sliding_window_with_time
 from ._std_out import std_out
+from ._subscribe import subscribe
 from ._sum import sum
+from ._zip_multi_observers import zip_multi_observers
 
 __all__ = [
     "INFINITE",
@@ -32,6 +35,7 @@ __all__ = [
     "average",
     "back_off_retry",
     "default_if_empty_with_time",
+    "encode",
     "exponential_backoff",
     "filter",
     "group_by",
@@ -45,5 +49,7 @@ __all__ = [
     "sliding_window_with_count",
     "sliding_window_with_time",
     "std_out",
+    "subscribe",
     "sum",
+    "zip_multi_observers",
 ]
