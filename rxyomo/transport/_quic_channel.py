@@ -87,6 +87,7 @@ class QuicChannel(Channel):
         self._close_sent = False
         self._lost = False
         self.terminated = False
+        self._released = asyncio.Event()
 
     # driving (owner side)
 
@@ -171,6 +172,10 @@ class QuicChannel(Channel):
 
     def is_closing(self) -> bool:
         return self._closing or self._lost
+
+    async def wait_closed(self) -> None:
+        """Wait until the connection has terminated (after its closing period)."""
+        await self._released.wait()
 
     @property
     def peer(self) -> str:
@@ -270,6 +275,7 @@ class QuicChannel(Channel):
             self._end(None)
         if self._on_terminated is not None:
             self._on_terminated(self)
+        self._released.set()
 
     def _on_peer_closed(self) -> None:
         # The peer sent FIN after its last byte, and all of it was delivered.
@@ -386,6 +392,8 @@ def _termination_error(event: events.ConnectionTerminated) -> TransportError | N
         return None
     if _CRYPTO_ERROR_FIRST <= code <= _CRYPTO_ERROR_LAST and event.frame_type is not None:
         return TransportError(describe_alert(code - _CRYPTO_ERROR_FIRST, reason))
+    if event.frame_type is not None and code == QuicErrorCode.CONNECTION_REFUSED:
+        return TransportError(f"connection refused by server: {reason or 'no reason given'}")
     if event.frame_type is not None and reason == "Idle timeout":
         return TransportError("idle timeout: nothing heard from the peer")
     if event.frame_type is None and code == ERROR_ABORTED:

@@ -12,7 +12,8 @@ from rxyomo.transport.certs import dev_certificates
 UNTRUSTED_HINT = (
     "server certificates are verified by default: set TlsConfig(cafile=...) to the CA "
     "that signed the server's certificate (for a development server, "
-    "rxyomo.transport.certs.dev_client_tls() trusts its generated CA), or "
+    "rxyomo.transport.certs.dev_client_tls() trusts its generated CA), "
+    "TlsConfig(server_name=...) to the name the certificate carries, or "
     "TlsConfig(verify=False) to skip verification"
 )
 

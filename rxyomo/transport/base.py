@@ -78,6 +78,14 @@ class Channel(abc.ABC):
     def is_closing(self) -> bool:
         """True once ``close``/``abort`` was called or the connection was lost."""
 
+    async def wait_closed(self) -> None:  # noqa: B027 - optional override
+        """Wait until the connection is over and its resources are released.
+
+        Call it after ``close``/``abort`` (or when the peer is expected to close)
+        before the event loop ends: a QUIC client, for one, keeps its socket for
+        a short closing period. Transports that hold nothing override nothing.
+        """
+
     @property
     @abc.abstractmethod
     def peer(self) -> str:

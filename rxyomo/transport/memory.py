@@ -162,6 +162,7 @@ class _MemoryChannel(Channel):
         self._lost = False
         self._reading_paused = False
         self.peer_channel: _MemoryChannel | None = None
+        self._released = asyncio.Event()
 
     def start(self, factory: HandlerFactory) -> None:
         """Create the server-side handler (called from the loop)."""
@@ -221,6 +222,10 @@ class _MemoryChannel(Channel):
     def is_closing(self) -> bool:
         return self._closing or self._lost
 
+    async def wait_closed(self) -> None:
+        """Wait until both ends are gone."""
+        await self._released.wait()
+
     @property
     def peer(self) -> str:
         return self._peer
@@ -273,6 +278,7 @@ class _MemoryChannel(Channel):
             peer._mark_lost(reason)
 
     def _mark_lost(self, exc: Exception | None) -> None:
+        self._released.set()
         self._lost = True
         self._closing = True
         self._outgoing.clear()

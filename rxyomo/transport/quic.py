@@ -25,11 +25,15 @@ import ssl
 
 from aioquic._buffer import Buffer
 from aioquic.quic.configuration import SMALLEST_MAX_DATAGRAM_SIZE, QuicConfiguration
+from aioquic.quic.crypto import CryptoPair
 from aioquic.quic.packet import (
+    QuicErrorCode,
+    QuicFrameType,
     QuicPacketType,
     encode_quic_version_negotiation,
     pull_quic_header,
 )
+from aioquic.quic.packet_builder import QuicPacketBuilder
 
 from rxyomo.transport._quic_channel import QuicChannel
 from rxyomo.transport._quic_conn import StreamConnection
@@ -60,6 +64,9 @@ class QuicTransport(Transport):
     packet, so raising it (loopback, or links whose path MTU allows) is the lever
     for large frames; the default 1200 is safe everywhere. ``receive_window`` is
     how many unread bytes a connection accepts before its sender must wait.
+    A server refuses new connections (QUIC CONNECTION_REFUSED, at once rather
+    than after a handshake timeout) once its listener is closed or it holds
+    ``max_connections``.
     """
 
     name = "quic"
@@ -73,6 +80,7 @@ class QuicTransport(Transport):
         handshake_timeout: float = 10.0,
         receive_window: int = 1024 * 1024,
         congestion_control: str = "reno",
+        max_connections: int | None = None,
     ) -> None:
         if not SMALLEST_MAX_DATAGRAM_SIZE <= max_datagram_size <= _MAX_UDP_PAYLOAD:
             raise ValueError(
@@ -84,12 +92,15 @@ class QuicTransport(Transport):
                              ("receive_window", receive_window)):
             if value <= 0:
                 raise ValueError(f"{label} must be positive, got {value}")
+        if max_connections is not None and max_connections <= 0:
+            raise ValueError(f"max_connections must be positive, got {max_connections}")
         self.options = options if options is not None else TransportOptions()
         self.max_datagram_size = max_datagram_size
         self.idle_timeout = idle_timeout
         self.handshake_timeout = handshake_timeout
         self.receive_window = receive_window
         self.congestion_control = congestion_control
+        self.max_connections = max_connections
 
     async def serve(self, host: str, port: int, factory: HandlerFactory) -> Listener:
         """Listen on one UDP socket at ``host:port``."""
@@ -258,12 +269,43 @@ class _QuicServer(Listener):
         channel = self._routes.get(header.destination_cid)
         if (
             channel is None
-            and self._accepting
             and header.packet_type == QuicPacketType.INITIAL
             and len(data) >= SMALLEST_MAX_DATAGRAM_SIZE
+            and header.version is not None
         ):
-            channel = self._accept(header.destination_cid, address)
+            limit = self._transport.max_connections
+            if not self._accepting:
+                self._refuse(header.version, header.destination_cid, header.source_cid,
+                             address, "not accepting connections")
+            elif limit is not None and len(self._cids) >= limit:
+                self._refuse(header.version, header.destination_cid, header.source_cid,
+                             address, "too many connections")
+            else:
+                channel = self._accept(header.destination_cid, address)
         return channel
+
+    def _refuse(
+        self, version: int, client_dcid: bytes, client_scid: bytes, address: Address, why: str
+    ) -> None:
+        # An Initial packet carrying CONNECTION_CLOSE(CONNECTION_REFUSED), keyed from
+        # the client's destination id as every Initial is: the client fails at once.
+        crypto = CryptoPair()
+        crypto.setup_initial(cid=client_dcid, is_client=False, version=version)
+        builder = QuicPacketBuilder(
+            host_cid=client_dcid, peer_cid=client_scid, version=version,
+            is_client=False, max_datagram_size=SMALLEST_MAX_DATAGRAM_SIZE,
+        )
+        builder.start_packet(QuicPacketType.INITIAL, crypto)
+        reason = why.encode()
+        buf = builder.start_frame(QuicFrameType.TRANSPORT_CLOSE, capacity=32 + len(reason))
+        buf.push_uint_var(QuicErrorCode.CONNECTION_REFUSED)
+        buf.push_uint_var(QuicFrameType.PADDING)
+        buf.push_uint_var(len(reason))
+        buf.push_bytes(reason)
+        datagrams, _ = builder.flush()
+        assert self.endpoint is not None
+        for datagram in datagrams:
+            self.endpoint.send(datagram, address)
 
     def _accept(self, original_cid: bytes, address: Address) -> QuicChannel:
         assert self.endpoint is not None

@@ -138,6 +138,7 @@ class _TcpChannel(asyncio.Protocol, Channel):
         self._lost = False
         self._lost_pending: tuple[Exception | None] | None = None
         self._peer = "?"
+        self._released = asyncio.Event()
         #: Why a client refused the connection after the handshake (ALPN).
         self.refusal: str | None = None
 
@@ -182,6 +183,7 @@ class _TcpChannel(asyncio.Protocol, Channel):
         return None  # the peer closed: close our side too
 
     def connection_lost(self, exc: Exception | None) -> None:
+        self._released.set()
         if self._lost_pending is not None or self._lost:
             return
         self._closing = True
@@ -223,14 +225,9 @@ class _TcpChannel(asyncio.Protocol, Channel):
         if self._transport is None or self._lost:
             return
         self._closing = True
-        sock = self._transport.get_extra_info("socket")
-        if sock is not None:
-            # Linger 0 makes the close a reset, so the peer learns it was an abort.
-            with contextlib.suppress(OSError):
-                sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
         if self._gate is not None:
             self._gate.clear()
-        self._transport.abort()
+        self._reset()
         if self._lost_pending is not None:
             # asyncio already reported the loss; held bytes are now dropped.
             self._lost_pending = None
@@ -255,6 +252,10 @@ class _TcpChannel(asyncio.Protocol, Channel):
     def is_closing(self) -> bool:
         return self._closing or self._lost
 
+    async def wait_closed(self) -> None:
+        """Wait until asyncio has closed the socket."""
+        await self._released.wait()
+
     @property
     def peer(self) -> str:
         return self._peer
@@ -278,9 +279,18 @@ class _TcpChannel(asyncio.Protocol, Channel):
         elif self._transport is not None and not self._transport.is_closing():
             self._transport.resume_reading()
 
+    def _reset(self) -> None:
+        assert self._transport is not None
+        sock = self._transport.get_extra_info("socket")
+        if sock is not None:
+            # Linger 0 makes the close a reset, so the peer learns it was an abort.
+            with contextlib.suppress(OSError):
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        self._transport.abort()
+
     def _fail(self, exc: Exception) -> None:
         if self._transport is not None:
-            self._transport.abort()
+            self._reset()
         self._report_lost(exc)
 
     def _report_lost(self, exc: Exception | None) -> None:

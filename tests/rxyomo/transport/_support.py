@@ -91,6 +91,25 @@ class Recorder(StreamHandler):
         return bytes(self.received)
 
 
+class Accepted:
+    """A handler factory for servers that keeps the handlers it made."""
+
+    def __init__(self, *, echo: bool = False) -> None:
+        self.echo = echo
+        self.handlers: list[Recorder] = []
+        self._made = asyncio.Event()
+
+    def __call__(self) -> Recorder:
+        self.handlers.append(Recorder(echo=self.echo))
+        self._made.set()
+        return self.handlers[-1]
+
+    async def first(self, seconds: float = TIMEOUT) -> Recorder:
+        """The first server-side handler, once there is one."""
+        await within(self._made.wait(), seconds)
+        return self.handlers[0]
+
+
 @dataclass
 class Pair:
     """A listener with one connection: the client and server ends and their handlers."""
@@ -123,3 +142,4 @@ def make_transport(name: str, flow: FlowControl | None = None, **kwargs: Any) ->
 
 
 PairFactory = Callable[..., Awaitable[Pair]]
+ServeFactory = Callable[..., Awaitable[Listener]]

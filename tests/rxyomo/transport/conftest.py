@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
-from rxyomo.transport import Transport
+from rxyomo.transport import HandlerFactory, Listener, Transport
 from rxyomo.transport.certs import CONFIG_DIR_ENV
-from tests.rxyomo.transport._support import Pair, PairFactory, Recorder, within
+from tests.rxyomo.transport._support import (
+    Accepted,
+    Pair,
+    PairFactory,
+    Recorder,
+    ServeFactory,
+    within,
+)
 
 
 @pytest.fixture(scope="session")
@@ -31,6 +37,25 @@ def transport_name(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture
+async def serve() -> AsyncIterator[ServeFactory]:
+    """Starts listeners and closes them (waiting for their connections) after the test."""
+    started: list[Listener] = []
+
+    async def start(
+        transport: Transport, factory: HandlerFactory, host: str = "127.0.0.1"
+    ) -> Listener:
+        listener = await within(transport.serve(host, 0, factory))
+        started.append(listener)
+        return listener
+
+    yield start
+    for listener in started:
+        listener.close()
+    for listener in started:
+        await within(listener.wait_closed())
+
+
+@pytest.fixture
 async def open_pair() -> AsyncIterator[PairFactory]:
     """Opens connected pairs and tears them all down after the test."""
     opened: list[Pair] = []
@@ -38,22 +63,14 @@ async def open_pair() -> AsyncIterator[PairFactory]:
     async def factory(
         transport: Transport, *, host: str = "127.0.0.1", echo: bool = False
     ) -> Pair:
-        servers: list[Recorder] = []
-        accepted = asyncio.Event()
-
-        def accept() -> Recorder:
-            servers.append(Recorder(echo=echo))
-            accepted.set()
-            return servers[-1]
-
-        listener = await within(transport.serve(host, 0, accept))
+        accepted = Accepted(echo=echo)
+        listener = await within(transport.serve(host, 0, accepted))
         client = Recorder()
         channel = await within(transport.connect(host, listener.address[1], client))
         # A QUIC server learns of the connection at the end of the handshake, a
         # TCP one once TLS is up: a first byte makes every transport start it.
         channel.write(b"!")
-        await within(accepted.wait())
-        server = servers[0]
+        server = await accepted.first()
         server_channel = await within(server.made)
         await server.wait_bytes(1)
         if echo:
@@ -70,4 +87,6 @@ async def open_pair() -> AsyncIterator[PairFactory]:
         pair.server_channel.abort()
         pair.listener.close()
     for pair in opened:
+        await within(pair.client_channel.wait_closed())
+        await within(pair.server_channel.wait_closed())
         await within(pair.listener.wait_closed())

@@ -89,6 +89,21 @@ async def test_abort_drops_queue_and_peer_sees_an_error(
     assert pair.client.lost_calls == 1
 
 
+async def test_a_failing_handler_aborts_its_connection(
+    transport_name: str, open_pair: PairFactory
+) -> None:
+    pair = await open_pair(make_transport(transport_name))
+
+    def explode(data: bytes) -> None:
+        raise RuntimeError("handler bug")
+
+    pair.server.data_received = explode  # type: ignore[method-assign]
+    pair.client_channel.write(b"trigger")
+    failure = await within(pair.server.lost)
+    assert isinstance(failure, RuntimeError)
+    assert isinstance(await within(pair.client.lost), TransportError)
+
+
 async def test_write_after_close_is_ignored(
     transport_name: str, open_pair: PairFactory
 ) -> None:

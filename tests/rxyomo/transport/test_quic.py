@@ -1,0 +1,205 @@
+"""QUIC-only behaviour: IPv6, TLS verification, ALPN, refusals, timeouts, datagram size."""
+
+from __future__ import annotations
+
+import os
+import socket
+import ssl
+from pathlib import Path
+
+import pytest
+from aioquic.asyncio import connect as aioquic_connect
+from aioquic.asyncio import serve as aioquic_serve
+from aioquic.quic.configuration import QuicConfiguration
+
+from rxyomo.transport import (
+    QuicTransport,
+    TlsConfig,
+    TransportError,
+    TransportOptions,
+    dev_certificates,
+)
+from tests.rxyomo.transport._support import (
+    Accepted,
+    PairFactory,
+    Recorder,
+    ServeFactory,
+    make_transport,
+    within,
+)
+
+
+def _ipv6_loopback_available() -> bool:
+    if not socket.has_ipv6:
+        return False
+    try:
+        with socket.socket(socket.AF_INET6, socket.SOCK_DGRAM) as sock:
+            sock.bind(("::1", 0))
+    except OSError:
+        return False
+    return True
+
+
+def _quic(tls: TlsConfig, **kwargs: object) -> QuicTransport:
+    return QuicTransport(TransportOptions(tls=tls), handshake_timeout=5.0, **kwargs)  # type: ignore[arg-type]
+
+
+async def _serve_quic(
+    serve: ServeFactory, **kwargs: object
+) -> tuple[QuicTransport, int, Accepted]:
+    accepted = Accepted(echo=True)
+    transport = make_transport("quic", **kwargs)
+    assert isinstance(transport, QuicTransport)
+    listener = await serve(transport, accepted)
+    return transport, listener.address[1], accepted
+
+
+@pytest.mark.skipif(not _ipv6_loopback_available(), reason="no IPv6 loopback")
+async def test_ipv6_loopback_echo(open_pair: PairFactory) -> None:
+    pair = await open_pair(make_transport("quic"), host="::1", echo=True)
+    pair.client_channel.write(b"over IPv6")
+    assert await pair.client.wait_bytes(9) == b"over IPv6"
+    assert pair.server_channel.peer.startswith("[::1]:")
+
+
+async def test_untrusted_certificate_names_the_problem_and_the_fix(serve: ServeFactory) -> None:
+    _, port, accepted = await _serve_quic(serve)
+    client = _quic(TlsConfig())  # verification on, system CAs only
+    with pytest.raises(TransportError) as failure:
+        await within(client.connect("127.0.0.1", port, Recorder()))
+    message = str(failure.value)
+    assert "certificate" in message
+    assert "issuer" in message  # the verifier's own words for an unknown CA
+    assert "cafile" in message and "verify=False" in message
+    assert accepted.handlers == []
+
+
+async def test_hostname_mismatch_is_reported(serve: ServeFactory) -> None:
+    _, port, _ = await _serve_quic(serve)
+    ca = dev_certificates().ca_certfile
+    client = _quic(TlsConfig(cafile=ca, server_name="zipper.example"))
+    with pytest.raises(TransportError, match=r"zipper\.example"):
+        await within(client.connect("127.0.0.1", port, Recorder()))
+
+
+async def test_verification_can_be_turned_off(serve: ServeFactory) -> None:
+    _, port, _ = await _serve_quic(serve)
+    client = Recorder()
+    channel = await within(_quic(TlsConfig(verify=False)).connect("127.0.0.1", port, client))
+    channel.write(b"ping")
+    assert await client.wait_bytes(4) == b"ping"
+    channel.abort()
+    await within(channel.wait_closed())
+
+
+async def test_missing_ca_file_fails_before_connecting(tmp_path: Path) -> None:
+    client = _quic(TlsConfig(cafile=tmp_path / "nope.pem"))
+    with pytest.raises(TransportError, match=r"nope\.pem"):
+        await within(client.connect("127.0.0.1", 9, Recorder()))
+
+
+async def test_server_with_unreadable_certificate_fails_to_serve(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.pem"
+    bad.write_text("not a certificate")
+    server = _quic(TlsConfig(certfile=bad, keyfile=bad))
+    with pytest.raises(TransportError, match=r"bad\.pem"):
+        await within(server.serve("127.0.0.1", 0, Recorder))
+
+
+async def test_server_refuses_a_client_speaking_another_alpn(serve: ServeFactory) -> None:
+    _, port, accepted = await _serve_quic(serve)
+    configuration = QuicConfiguration(
+        is_client=True, alpn_protocols=["h3"], verify_mode=ssl.CERT_NONE
+    )
+    with pytest.raises(ConnectionError):
+        async with aioquic_connect("127.0.0.1", port, configuration=configuration):
+            pass
+    assert accepted.handlers == []
+
+
+async def test_client_refuses_a_server_speaking_another_alpn() -> None:
+    dev = dev_certificates()
+    configuration = QuicConfiguration(is_client=False, alpn_protocols=["h3"])
+    configuration.load_cert_chain(dev.certfile, dev.keyfile)
+    server = await aioquic_serve("127.0.0.1", 0, configuration=configuration)
+    try:
+        port = server._transport.get_extra_info("sockname")[1]  # type: ignore[union-attr]
+        client = _quic(TlsConfig(cafile=dev.ca_certfile))
+        with pytest.raises(TransportError, match="application protocol"):
+            await within(client.connect("127.0.0.1", port, Recorder()))
+    finally:
+        server.close()
+
+
+async def test_a_second_stream_is_a_protocol_error(serve: ServeFactory) -> None:
+    _, port, accepted = await _serve_quic(serve)
+    configuration = QuicConfiguration(
+        is_client=True, alpn_protocols=["yomo"], verify_mode=ssl.CERT_NONE
+    )
+    async with aioquic_connect("127.0.0.1", port, configuration=configuration) as peer:
+        _, first = await peer.create_stream()
+        first.write(b"hello")
+        server = await accepted.first()
+        await server.wait_bytes(5)
+        _, second = await peer.create_stream()
+        second.write(b"sneaky")
+        error = await within(server.lost)
+        for writer in (first, second):
+            writer.close()
+    assert isinstance(error, TransportError)
+    assert "one stream" in str(error)
+
+
+async def test_closed_listener_refuses_at_once_with_a_reason(open_pair: PairFactory) -> None:
+    # An open connection keeps the socket, so the refusal comes from the server.
+    pair = await open_pair(make_transport("quic"))
+    pair.listener.close()
+    with pytest.raises(TransportError, match="refused by server: not accepting"):
+        await within(pair.transport.connect("127.0.0.1", pair.listener.address[1], Recorder()))
+
+
+async def test_connect_to_a_closed_port_is_refused(serve: ServeFactory) -> None:
+    transport, port, _ = await _serve_quic(serve)
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        free = probe.getsockname()[1]
+    with pytest.raises(TransportError, match="refused"):
+        await within(transport.connect("127.0.0.1", free, Recorder()))
+    del port
+
+
+async def test_connection_limit_refuses_extra_clients(serve: ServeFactory) -> None:
+    transport, port, _ = await _serve_quic(serve, max_connections=1)
+    first = await within(transport.connect("127.0.0.1", port, Recorder()))
+    with pytest.raises(TransportError, match="too many connections"):
+        await within(transport.connect("127.0.0.1", port, Recorder()), 3.0)
+    first.abort()
+    await within(first.wait_closed())
+
+
+async def test_silent_server_times_out_the_handshake() -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as silent:
+        silent.bind(("127.0.0.1", 0))
+        port = silent.getsockname()[1]
+        transport = QuicTransport(
+            TransportOptions(tls=TlsConfig(verify=False)), handshake_timeout=0.3
+        )
+        with pytest.raises(TransportError, match="timed out"):
+            await within(transport.connect("127.0.0.1", port, Recorder()))
+
+
+async def test_large_datagrams_carry_large_payloads(open_pair: PairFactory) -> None:
+    pair = await open_pair(make_transport("quic", max_datagram_size=8000), echo=True)
+    payload = os.urandom(1024 * 1024)
+    pair.client_channel.write(payload)
+    assert await pair.client.wait_bytes(len(payload)) == payload
+
+
+@pytest.mark.parametrize(
+    ("argument", "value"),
+    [("max_datagram_size", 1000), ("receive_window", 0), ("idle_timeout", -1.0),
+     ("max_connections", 0)],
+)
+def test_bad_settings_are_rejected(argument: str, value: float) -> None:
+    with pytest.raises(ValueError, match=argument):
+        QuicTransport(**{argument: value})  # type: ignore[arg-type]

@@ -1,0 +1,30 @@
+"""get_transport: transports by configuration name."""
+
+from __future__ import annotations
+
+import pytest
+
+from rxyomo.transport import (
+    FlowControl,
+    MemoryTransport,
+    QuicTransport,
+    TcpTransport,
+    TransportOptions,
+    get_transport,
+)
+
+
+@pytest.mark.parametrize(
+    ("name", "kind"), [("quic", QuicTransport), ("tcp", TcpTransport), ("memory", MemoryTransport)]
+)
+def test_names_give_their_transport_with_the_options(name: str, kind: type) -> None:
+    options = TransportOptions(flow=FlowControl(high_watermark=10, low_watermark=5))
+    transport = get_transport(name, options)
+    assert isinstance(transport, kind)
+    assert transport.name == name
+    assert transport.options is options  # type: ignore[attr-defined]
+
+
+def test_unknown_name_lists_the_known_ones() -> None:
+    with pytest.raises(ValueError, match="memory, quic, tcp"):
+        get_transport("carrier-pigeon")
