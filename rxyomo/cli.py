@@ -1,0 +1,148 @@
+"""The ``rxyomo`` command: run a zipper, ask one for its stats."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import dataclasses
+import json
+import logging
+import signal
+import sys
+from collections.abc import Sequence
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import Any
+
+from rxyomo.zipper.workflow import Workflow, WorkflowError, load_workflow
+
+log = logging.getLogger("rxyomo")
+
+
+def _version() -> str:
+    try:
+        return version("rxyomo")
+    except PackageNotFoundError:
+        return "unknown"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The command line of ``rxyomo``."""
+    parser = argparse.ArgumentParser(
+        prog="rxyomo", description="Geo-distributed streaming serverless, after YoMo."
+    )
+    parser.add_argument("--version", action="version", version=f"rxyomo {_version()}")
+    parser.add_argument(
+        "--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"]
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="run a zipper from a workflow file")
+    serve.add_argument("-c", "--config", required=True, type=Path, help="workflow.yaml")
+    serve.add_argument("--host", help="override the workflow's host")
+    serve.add_argument("--port", type=int, help="override the workflow's port")
+    serve.add_argument("--transport", choices=["quic", "tcp"], help="override the transport")
+    serve.add_argument(
+        "--stats-interval",
+        type=float,
+        default=10.0,
+        metavar="SECONDS",
+        help="log traffic counters this often (0: never)",
+    )
+    _tls_options(serve)
+
+    stats = sub.add_parser("stats", help="print a running zipper's counters as JSON")
+    stats.add_argument("--zipper", default="localhost:9000", help="HOST:PORT")
+    stats.add_argument("--transport", choices=["quic", "tcp"], default="quic")
+    stats.add_argument("--credential", default="", help="'token:SECRET' if the zipper needs one")
+    _tls_options(stats)
+    return parser
+
+
+def _tls_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--cert", type=Path, help="TLS certificate (PEM)")
+    parser.add_argument("--key", type=Path, help="TLS private key (PEM)")
+    parser.add_argument("--ca", type=Path, help="CA bundle to verify the peer with")
+    parser.add_argument(
+        "--insecure",
+        action="store_true",
+        help="do not verify the zipper's certificate (development only)",
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``rxyomo`` console script."""
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=args.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    try:
+        if args.command == "serve":
+            return _serve(args)
+        return _stats(args)
+    except WorkflowError as exc:
+        print(f"rxyomo: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+def _transport_for(args: argparse.Namespace, name: str) -> Any:
+    from rxyomo.transport import get_transport
+    from rxyomo.transport.base import TlsConfig, TransportOptions
+
+    tls = TlsConfig(certfile=args.cert, keyfile=args.key, cafile=args.ca, verify=not args.insecure)
+    return get_transport(name, TransportOptions(tls=tls))
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from rxyomo.zipper.server import Zipper
+
+    workflow: Workflow = load_workflow(args.config)
+    overrides: dict[str, Any] = {}
+    if args.host:
+        overrides["host"] = args.host
+    if args.port is not None:
+        overrides["port"] = args.port
+    if args.transport:
+        overrides["transport"] = args.transport
+    workflow = dataclasses.replace(workflow, **overrides)
+    if args.cert is None and workflow.tls.cert:
+        args.cert, args.key = Path(workflow.tls.cert), Path(workflow.tls.key)
+    if args.ca is None and workflow.tls.ca:
+        args.ca = Path(workflow.tls.ca)
+    args.insecure = args.insecure or not workflow.tls.verify
+    transport = _transport_for(args, workflow.transport)
+
+    async def run() -> None:
+        zipper = Zipper(workflow, transport, stats_interval=args.stats_interval or None)
+        await zipper.start()
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError):
+                loop.add_signal_handler(sig, stop.set)
+        await stop.wait()
+        log.info("shutting down")
+        await zipper.close()
+
+    asyncio.run(run())
+    return 0
+
+
+def _stats(args: argparse.Namespace) -> int:
+    from rxyomo.client.stats import fetch_stats
+
+    transport = _transport_for(args, args.transport)
+    try:
+        data = asyncio.run(fetch_stats(args.zipper, transport, credential=args.credential))
+    except Exception as exc:  # any failure is reported, not traced back
+        print(f"rxyomo: cannot get stats from {args.zipper}: {exc}", file=sys.stderr)
+        return 1
+    print(json.dumps(data, indent=2, sort_keys=True))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

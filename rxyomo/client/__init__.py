@@ -1,0 +1,29 @@
+"""Clients of a zipper: sources, stream functions and sinks."""
+
+from __future__ import annotations
+
+from rxyomo.client._client import (
+    ClientClosed,
+    ConnectionRejected,
+    ReconnectPolicy,
+    ZipperClient,
+    parse_address,
+)
+from rxyomo.client.source import Source
+from rxyomo.client.stream_function import Handler, Received, Sink, StreamFunction
+from rxyomo.client.sync import SyncSource, run
+
+__all__ = [
+    "ClientClosed",
+    "ConnectionRejected",
+    "Handler",
+    "Received",
+    "ReconnectPolicy",
+    "Sink",
+    "Source",
+    "StreamFunction",
+    "SyncSource",
+    "ZipperClient",
+    "parse_address",
+    "run",
+]

@@ -1,0 +1,346 @@
+"""The reconnecting connection every client kind shares."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from rxyomo.protocol.auth import parse_credential
+from rxyomo.protocol.connection import Connection, ConnectionConfig, ConnectionState, Role
+from rxyomo.protocol.events import (
+    ConnectionTerminated,
+    ConnectToReceived,
+    DataReceived,
+    Event,
+    HandshakeAccepted,
+)
+from rxyomo.protocol.frames import DataFrame, HandshakeFrame
+from rxyomo.transport.base import Channel, StreamHandler, Transport, TransportError
+
+log = logging.getLogger("rxyomo.client")
+
+#: The protocol version this client announces in its handshake.
+PROTOCOL_VERSION = "2024-01-03"
+
+
+class ConnectionRejected(Exception):
+    """The zipper refused this client (bad token, unknown name); it will not retry."""
+
+
+class ClientClosed(Exception):
+    """The client was closed; nothing more can be written."""
+
+
+@dataclass(frozen=True)
+class ReconnectPolicy:
+    """Exponential backoff between connection attempts (seconds)."""
+
+    initial_delay: float = 0.2
+    max_delay: float = 2.0
+    multiplier: float = 2.0
+    #: Give up after this many failed attempts in a row (None: never).
+    max_attempts: int | None = None
+
+    def delays(self) -> Iterable[float]:
+        """The successive waits before each retry."""
+        delay = self.initial_delay
+        while True:
+            yield delay
+            delay = min(delay * self.multiplier, self.max_delay)
+
+
+def parse_address(address: str) -> tuple[str, int]:
+    """``host:port`` or ``[v6]:port`` to a (host, port) pair."""
+    host, sep, port = address.rpartition(":")
+    if not sep or not port.isdigit() or not host:
+        raise ValueError(f"expected HOST:PORT, got {address!r}")
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]
+    number = int(port)
+    if not 0 < number < 65536:
+        raise ValueError(f"port out of range in {address!r}")
+    return host, number
+
+
+class _Link(StreamHandler):
+    """One connection attempt: a protocol core bound to a transport channel."""
+
+    def __init__(self, client: ZipperClient) -> None:
+        self.client = client
+        self.loop = asyncio.get_running_loop()
+        self.core = Connection(Role.CLIENT, self.loop.time(), client.connection_config)
+        self.channel: Channel | None = None
+        self.opened: asyncio.Future[None] = self.loop.create_future()
+        self.ended: asyncio.Future[ConnectionTerminated] = self.loop.create_future()
+        self.writable = asyncio.Event()
+        self._timer: asyncio.TimerHandle | None = None
+
+    def connection_made(self, channel: Channel) -> None:
+        self.channel = channel
+        self.core.send_handshake(self.client._handshake(), self.loop.time())
+        self._after()
+
+    def data_received(self, data: bytes) -> None:
+        self._handle(self.core.receive_data(data, self.loop.time()))
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        reason = f"connection lost: {exc}" if exc else "connection closed"
+        self._handle(self.core.connection_lost(reason))
+
+    def pause_writing(self) -> None:
+        self.writable.clear()
+
+    def resume_writing(self) -> None:
+        if self.core.state is ConnectionState.OPEN:
+            self.writable.set()
+
+    def send(self, frame: DataFrame) -> None:
+        self.core.send_data(frame, self.loop.time())
+        self._after()
+
+    def send_encoded(self, encoded_frame: bytes) -> None:
+        self.core.send_encoded(encoded_frame, self.loop.time())
+        self._after()
+
+    def close(self, message: str) -> None:
+        self.core.close(message, self.loop.time())
+        self._after()
+
+    def _handle(self, events: list[Event]) -> None:
+        for event in events:
+            if isinstance(event, HandshakeAccepted):
+                self.writable.set()
+                if not self.opened.done():
+                    self.opened.set_result(None)
+            elif isinstance(event, DataReceived):
+                self.client._on_frame(event.frame)
+            elif isinstance(event, ConnectToReceived):
+                log.info("%s: zipper asks to move to %s", self.client.name, event.endpoint)
+                self.client._redirect = event.endpoint
+            elif isinstance(event, ConnectionTerminated):
+                self.writable.clear()
+                if not self.ended.done():
+                    self.ended.set_result(event)
+                if not self.opened.done():
+                    self.opened.set_exception(
+                        ConnectionRejected(event.reason)
+                        if not event.reconnect
+                        else TransportError(event.reason)
+                    )
+                    self.opened.exception()  # retrieved here; the run loop reads `ended`
+        self._after()
+
+    def _after(self) -> None:
+        data = self.core.data_to_send()
+        if data and self.channel is not None and not self.channel.is_closing():
+            self.channel.write(data)
+        if self.core.state is ConnectionState.CLOSED:
+            if self._timer is not None:
+                self._timer.cancel()
+            if self.channel is not None and not self.channel.is_closing():
+                self.channel.close()
+            return
+        when = self.core.next_timer()
+        if self._timer is None and when is not None:
+            self._timer = self.loop.call_at(when, self._on_timer)
+
+    def _on_timer(self) -> None:
+        self._timer = None
+        self._handle(self.core.handle_timer(self.loop.time()))
+
+
+class ZipperClient:
+    """A connection to a zipper that comes back by itself after failures.
+
+    Subclasses (:class:`~rxyomo.client.Source`, ...) choose the client type and
+    what to do with received frames.
+    """
+
+    client_type: int = 0
+
+    def __init__(
+        self,
+        name: str,
+        *,
+        zipper: str = "localhost:9000",
+        transport: Transport | str = "quic",
+        observed_tags: Iterable[int] = (),
+        credential: str = "",
+        want_target: str = "",
+        reconnect: ReconnectPolicy | None = None,
+        connection_config: ConnectionConfig | None = None,
+        client_id: str | None = None,
+    ) -> None:
+        if not name:
+            raise ValueError("a client needs a name")
+        self.name = name
+        self.id = client_id or uuid.uuid4().hex
+        self.address = parse_address(zipper)
+        self.observed_tags = tuple(observed_tags)
+        self._auth = parse_credential(credential)
+        self.want_target = want_target
+        self.reconnect_policy = reconnect or ReconnectPolicy()
+        self.connection_config = connection_config or ConnectionConfig()
+        self._transport_spec = transport
+        self._link: _Link | None = None
+        self._run_task: asyncio.Task[None] | None = None
+        self._first: asyncio.Future[None] | None = None
+        self._closing = False
+        self._redirect: str | None = None
+        #: Why the client stopped for good, if it did.
+        self.error: BaseException | None = None
+
+    @property
+    def is_connected(self) -> bool:
+        """True while a handshaken connection is open."""
+        return self._link is not None and self._link.core.state is ConnectionState.OPEN
+
+    async def connect(self) -> None:
+        """Connect and wait for the zipper's acknowledgement.
+
+        Raises :class:`ConnectionRejected` if the zipper refuses this client,
+        or :class:`~rxyomo.transport.TransportError` once the reconnect
+        policy's attempts are used up. Afterwards the client reconnects by
+        itself whenever the connection drops.
+        """
+        if self._run_task is None:
+            loop = asyncio.get_running_loop()
+            self._first = loop.create_future()
+            self._run_task = loop.create_task(self._run(), name=f"rxyomo client {self.name}")
+        assert self._first is not None
+        await asyncio.shield(self._first)
+
+    async def close(self, timeout: float = 5.0) -> None:
+        """Send what was accepted (up to ``timeout``), say Goaway, and stop."""
+        self._closing = True
+        link = self._link
+        if link is not None and link.channel is not None and self.is_connected:
+            await self._drain(link.channel, timeout)
+            link.close("client closing")
+        if self._run_task is not None:
+            self._run_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._run_task
+        await self._on_closed()
+
+    async def wait_stopped(self) -> None:
+        """Wait until the client stops for good; raises the reason unless it was closed."""
+        if self._run_task is not None:
+            with contextlib.suppress(asyncio.CancelledError):
+                await asyncio.shield(self._run_task)
+        if self.error is not None and not self._closing:
+            raise self.error
+
+    async def __aenter__(self) -> ZipperClient:
+        await self.connect()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.close()
+
+    async def _send(self, frame: DataFrame) -> None:
+        """Send when a connection is open and not congested (waits otherwise)."""
+        while True:
+            if self._closing:
+                raise ClientClosed(f"client {self.name!r} is closed")
+            if self.error is not None:
+                raise ClientClosed(f"client {self.name!r} stopped: {self.error}")
+            link = self._link
+            if (
+                link is not None
+                and link.writable.is_set()
+                and link.core.state is ConnectionState.OPEN
+            ):
+                link.send(frame)
+                return
+            waiter = link.writable.wait() if link is not None else asyncio.sleep(0.05)
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(waiter, 0.1)
+
+    def _handshake(self) -> HandshakeFrame:
+        return HandshakeFrame(
+            name=self.name,
+            client_type=self.client_type,
+            id=self.id,
+            auth_name=self._auth[0],
+            auth_payload=self._auth[1],
+            observed_data_tags=self.observed_tags,
+            version=PROTOCOL_VERSION,
+            want_target=self.want_target,
+        )
+
+    def _on_frame(self, frame: DataFrame) -> None:
+        """A data frame arrived (subclasses consume it)."""
+
+    async def _on_closed(self) -> None:
+        """The client stopped (subclasses release their resources)."""
+
+    def _transport(self) -> Transport:
+        if isinstance(self._transport_spec, Transport):
+            return self._transport_spec
+        from rxyomo.transport import get_transport  # resolved once, on first use
+
+        self._transport_spec = get_transport(self._transport_spec)
+        return self._transport_spec
+
+    async def _run(self) -> None:
+        delays = iter(self.reconnect_policy.delays())
+        failures = 0
+        try:
+            while not self._closing:
+                link = _Link(self)
+                self._link = link
+                host, port = self.address
+                try:
+                    await self._transport().connect(host, port, link)
+                    await link.opened
+                except ConnectionRejected as exc:
+                    self._fail(exc)
+                    return
+                except (TransportError, OSError) as exc:
+                    failures += 1
+                    limit = self.reconnect_policy.max_attempts
+                    if limit is not None and failures >= limit:
+                        self._fail(TransportError(f"cannot reach zipper {host}:{port}: {exc}"))
+                        return
+                    log.info(
+                        "%s: connecting to %s:%s failed (%s), retrying", self.name, host, port, exc
+                    )
+                    await asyncio.sleep(next(delays))
+                    continue
+                failures = 0
+                delays = iter(self.reconnect_policy.delays())
+                if self._first is not None and not self._first.done():
+                    self._first.set_result(None)
+                ended = await link.ended
+                if not ended.reconnect:
+                    self._fail(ConnectionRejected(ended.reason))
+                    return
+                if self._redirect:
+                    self.address, self._redirect = parse_address(self._redirect), None
+                if not self._closing:
+                    log.info("%s: disconnected (%s), reconnecting", self.name, ended.reason)
+                    await asyncio.sleep(next(delays))
+        finally:
+            # A graceful close already closed the channel; anything else is cut.
+            channel = self._link.channel if self._link is not None else None
+            if channel is not None and not channel.is_closing():
+                channel.abort()
+
+    def _fail(self, exc: BaseException) -> None:
+        self.error = exc
+        log.warning("%s: giving up: %s", self.name, exc)
+        if self._first is not None and not self._first.done():
+            self._first.set_exception(exc)
+
+    @staticmethod
+    async def _drain(channel: Channel, timeout: float) -> None:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        # Polled: the transport interface has no "buffer empty" notification.
+        while channel.get_write_buffer_size() > 0 and loop.time() < deadline:  # noqa: ASYNC110
+            await asyncio.sleep(0.005)

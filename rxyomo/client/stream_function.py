@@ -1,0 +1,167 @@
+"""Stream functions and sinks: observe tags, handle each frame, maybe answer."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import inspect
+import logging
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from rxyomo.client._client import ZipperClient
+from rxyomo.client.source import check_tag
+from rxyomo.protocol.frames import ClientType, DataFrame
+from rxyomo.protocol.metadata import TID, MetadataError, decode_metadata, encode_metadata
+
+log = logging.getLogger("rxyomo.function")
+
+#: What a handler may return: nothing, one (tag, payload) answer, or several.
+HandlerResult = None | tuple[int, bytes] | Iterable[tuple[int, bytes]]
+Handler = Callable[[bytes], HandlerResult | Awaitable[HandlerResult]]
+
+
+@dataclass(frozen=True)
+class Received:
+    """One incoming frame, as the handler's caller sees it."""
+
+    tag: int
+    data: bytes
+    metadata: dict[str, str]
+
+
+class StreamFunction(ZipperClient):
+    """Observes data tags and runs a handler on each frame, as YoMo's
+    ``yomo.NewStreamFunction(name)`` with ``SetObserveDataTags`` and ``SetHandler``.
+
+    The handler gets the payload bytes and returns ``None``, ``(tag, payload)``,
+    or an iterable of those; it may be ``async``. Frames are handled in order,
+    one at a time per instance: run more instances (same name) to share load.
+    Incoming frames queue up to ``max_pending``; beyond that the function stops
+    reading, so back-pressure reaches the zipper and the source.
+    """
+
+    client_type = ClientType.STREAM_FUNCTION
+
+    def __init__(
+        self,
+        name: str,
+        *,
+        observe: Iterable[int] = (),
+        handler: Handler | None = None,
+        max_pending: int = 256,
+        **kwargs: Any,
+    ) -> None:
+        tags = tuple(observe)
+        for tag in tags:
+            check_tag(tag)
+        super().__init__(name, observed_tags=tags, **kwargs)
+        if max_pending < 1:
+            raise ValueError(f"max_pending must be at least 1, got {max_pending}")
+        self._handler = handler
+        self._max_pending = max_pending
+        self._inbox: asyncio.Queue[Received] | None = None
+        self._worker: asyncio.Task[None] | None = None
+        self._paused = False
+        #: Frames whose handler raised; the function goes on with the next.
+        self.errors = 0
+        self.handled = 0
+
+    def set_handler(self, handler: Handler) -> None:
+        """Set the function run on each observed frame."""
+        self._handler = handler
+
+    async def connect(self) -> None:
+        """Connect, then handle frames until closed."""
+        if self._handler is None:
+            raise ValueError(f"stream function {self.name!r} has no handler: call set_handler()")
+        if self._inbox is None:
+            self._inbox = asyncio.Queue()
+            self._worker = asyncio.get_running_loop().create_task(self._work())
+        await super().connect()
+
+    async def write(self, tag: int, data: bytes, *, tid: str = "") -> None:
+        """Send a frame of this function's own (outside the handler's return value)."""
+        check_tag(tag)
+        meta = {TID: tid} if tid else {}
+        await self._send(DataFrame(tag=tag, payload=bytes(data), metadata=encode_metadata(meta)))
+
+    async def join(self) -> None:
+        """Wait until every frame received so far has been handled."""
+        if self._inbox is not None:
+            await self._inbox.join()
+
+    def _on_frame(self, frame: DataFrame) -> None:
+        try:
+            meta = decode_metadata(frame.metadata) if frame.metadata else {}
+        except MetadataError as exc:
+            log.warning("%s: frame with bad metadata dropped: %s", self.name, exc)
+            self.errors += 1
+            return
+        assert self._inbox is not None
+        self._inbox.put_nowait(Received(frame.tag, frame.payload, meta))
+        link = self._link
+        if self._inbox.qsize() >= self._max_pending and link is not None and link.channel:
+            self._paused = True
+            link.channel.pause_reading()
+
+    async def _work(self) -> None:
+        assert self._inbox is not None
+        while True:
+            item = await self._inbox.get()
+            try:
+                await self._handle(item)
+            finally:
+                self._inbox.task_done()
+            if self._paused and self._inbox.qsize() <= self._max_pending // 2:
+                self._paused = False
+                link = self._link
+                if link is not None and link.channel is not None:
+                    link.channel.resume_reading()
+
+    async def _handle(self, item: Received) -> None:
+        assert self._handler is not None
+        try:
+            result = self._handler(item.data)
+            if inspect.isawaitable(result):
+                result = await result
+        except Exception:
+            # YoMo's functions keep going when one item fails.
+            self.errors += 1
+            log.exception("%s: handler failed on a frame of tag 0x%X", self.name, item.tag)
+            return
+        self.handled += 1
+        for tag, payload in _answers(result):
+            await self.write(tag, payload, tid=item.metadata.get(TID, ""))
+
+    async def _on_closed(self) -> None:
+        if self._worker is not None:
+            self._worker.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._worker
+
+
+def _answers(result: HandlerResult) -> Iterable[tuple[int, bytes]]:
+    if result is None:
+        return ()
+    if isinstance(result, tuple) and len(result) == 2 and isinstance(result[0], int):
+        return (result,)
+    return result
+
+
+class Sink(StreamFunction):
+    """A stream function at the end of the line: it consumes and answers nothing.
+
+    In a seed-era workflow it must be listed under ``sinks:``.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        *,
+        observe: Iterable[int] = (),
+        handler: Callable[[bytes], Awaitable[None] | None] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(name, observe=observe, handler=handler, **kwargs)

@@ -1,0 +1,283 @@
+"""The connection state machine: bytes and time in, events and bytes out.
+
+Nothing here touches a socket, a task or a clock. A transport adapter feeds
+received bytes to :meth:`Connection.receive_data`, sends what
+:meth:`Connection.data_to_send` returns, and drives time through
+:meth:`Connection.next_timer` and :meth:`Connection.handle_timer`; every
+``now`` is the caller's monotonic time in seconds.
+
+States, per role (anything not listed raises or terminates the connection):
+
+======================  ===========================  ================================
+state                   event                        next state
+======================  ===========================  ================================
+client AWAITING_ACK     HandshakeAck received        OPEN (HandshakeAccepted)
+client AWAITING_ACK     Rejected received            CLOSED (no reconnect)
+server AWAITING_HELLO   Handshake received           AWAITING_DECISION (HandshakeReceived)
+server AWAITING_DECISION accept() / reject()          OPEN / CLOSED
+either OPEN             Data received                OPEN (DataReceived)
+either any              Goaway received, bad frame,  CLOSED (ConnectionTerminated)
+                        timeout, close()
+======================  ===========================  ================================
+
+A heartbeat is a Data frame with the reserved tag :data:`HEARTBEAT_TAG` and no
+payload, sent when nothing else was sent for ``heartbeat_interval``; a peer
+from which nothing arrived for ``idle_timeout`` is considered dead. YoMo's
+frame set has no ping frame, and reserved tags are never routed, so this stays
+wire-compatible while working on every transport (TCP has no liveness of its own).
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+from rxyomo.protocol.errors import LocalProtocolError, ProtocolError
+from rxyomo.protocol.events import (
+    ConnectionTerminated,
+    ConnectToReceived,
+    DataReceived,
+    Event,
+    HandshakeAccepted,
+    HandshakeReceived,
+)
+from rxyomo.protocol.frames import (
+    ConnectToFrame,
+    DataFrame,
+    Frame,
+    FrameDecoder,
+    FrameError,
+    GoawayFrame,
+    HandshakeAckFrame,
+    HandshakeFrame,
+    RejectedFrame,
+    encode_frame,
+)
+from rxyomo.protocol.reserved import HEARTBEAT_TAG
+
+_HEARTBEAT = encode_frame(DataFrame(tag=HEARTBEAT_TAG, payload=b""))
+
+
+class Role(enum.Enum):
+    """Which end of the connection this state machine plays."""
+
+    CLIENT = "client"
+    SERVER = "server"
+
+
+class ConnectionState(enum.Enum):
+    """Where a connection is in its life; see the module's table."""
+
+    AWAITING_HELLO = "awaiting handshake"
+    AWAITING_ACK = "awaiting handshake ack"
+    AWAITING_DECISION = "awaiting accept or reject"
+    OPEN = "open"
+    CLOSED = "closed"
+
+
+@dataclass(frozen=True)
+class ConnectionConfig:
+    """Limits and timers of one connection (seconds and bytes)."""
+
+    max_frame_size: int = 16 * 1024 * 1024
+    handshake_timeout: float = 10.0
+    heartbeat_interval: float = 2.0
+    idle_timeout: float = 6.0
+
+    def __post_init__(self) -> None:
+        if self.max_frame_size <= 0:
+            raise ValueError(f"max_frame_size must be positive, got {self.max_frame_size}")
+        for name in ("handshake_timeout", "heartbeat_interval", "idle_timeout"):
+            if getattr(self, name) <= 0:
+                raise ValueError(f"{name} must be positive, got {getattr(self, name)}")
+        if self.idle_timeout <= self.heartbeat_interval:
+            raise ValueError(
+                "idle_timeout must exceed heartbeat_interval, or a healthy peer expires: "
+                f"{self.idle_timeout} <= {self.heartbeat_interval}"
+            )
+
+
+class Connection:
+    """One end of a YoMo connection, as a pure state machine."""
+
+    def __init__(self, role: Role, now: float, config: ConnectionConfig | None = None) -> None:
+        self.role = role
+        self.config = config or ConnectionConfig()
+        self._decoder = FrameDecoder(max_frame_size=self.config.max_frame_size)
+        self._out: list[bytes] = []
+        self._events: list[Event] = []
+        self._started = now
+        self._last_received = now
+        self._last_sent = now
+        self.state = (
+            ConnectionState.AWAITING_HELLO if role is Role.SERVER else ConnectionState.AWAITING_ACK
+        )
+        self._hello_sent = False
+        #: The peer's handshake, once known (server side).
+        self.handshake: HandshakeFrame | None = None
+        #: Why the connection closed, once it has.
+        self.close_reason: str | None = None
+
+    @property
+    def is_closed(self) -> bool:
+        """True once the connection ended, by either side."""
+        return self.state is ConnectionState.CLOSED
+
+    # -- sending ----------------------------------------------------------------
+
+    def send_handshake(self, handshake: HandshakeFrame, now: float) -> None:
+        """Client: introduce this end; must be the first thing sent."""
+        if self.role is not Role.CLIENT or self._hello_sent:
+            raise LocalProtocolError(f"cannot send a handshake in state {self.state.value}")
+        self._hello_sent = True
+        self.handshake = handshake
+        self._started = now
+        self._queue(encode_frame(handshake), now)
+
+    def accept(self, now: float) -> None:
+        """Server: answer the pending handshake with HandshakeAck."""
+        self._require(ConnectionState.AWAITING_DECISION, "accept")
+        self.state = ConnectionState.OPEN
+        self._queue(encode_frame(HandshakeAckFrame()), now)
+
+    def reject(self, message: str, now: float) -> None:
+        """Server: refuse the pending handshake; the client will not come back."""
+        self._require(ConnectionState.AWAITING_DECISION, "reject")
+        self._queue(encode_frame(RejectedFrame(message=message)), now)
+        self._terminate(message, reconnect=False, by_peer=False)
+
+    def send_data(self, frame: DataFrame, now: float) -> None:
+        """Send a Data frame on an open connection."""
+        self._require(ConnectionState.OPEN, "send data")
+        self._queue(encode_frame(frame), now)
+
+    def send_encoded(self, encoded_frame: bytes, now: float) -> None:
+        """Send an already encoded Data frame (the zipper fans one encoding out)."""
+        self._require(ConnectionState.OPEN, "send data")
+        self._queue(encoded_frame, now)
+
+    def connect_to(self, endpoint: str, now: float) -> None:
+        """Server: ask the client to move to another endpoint."""
+        self._require(ConnectionState.OPEN, "send connect-to")
+        self._queue(encode_frame(ConnectToFrame(endpoint=endpoint)), now)
+
+    def close(self, message: str, now: float, *, reject: bool = False) -> None:
+        """End the connection with Goaway (or Rejected) carrying ``message``."""
+        if self.state is ConnectionState.CLOSED:
+            return
+        frame: Frame = RejectedFrame(message) if reject else GoawayFrame(message)
+        self._queue(encode_frame(frame), now)
+        self._terminate(message, reconnect=not reject, by_peer=False)
+
+    def data_to_send(self) -> bytes:
+        """Everything queued for the transport since the last call."""
+        if not self._out:
+            return b""
+        data = self._out[0] if len(self._out) == 1 else b"".join(self._out)
+        self._out.clear()
+        return data
+
+    # -- receiving --------------------------------------------------------------
+
+    def receive_data(self, data: bytes, now: float) -> list[Event]:
+        """Feed bytes from the transport; returns what happened, in order."""
+        if self.state is ConnectionState.CLOSED:
+            return self._drain_events()
+        self._last_received = now
+        try:
+            frames = self._decoder.feed(data)
+        except FrameError as exc:
+            # Frames decoded before the bad one are lost with the decoder's
+            # buffer, so report the reason precisely and close.
+            self.close(f"malformed frame: {exc}", now)
+            return self._drain_events()
+        for frame in frames:
+            try:
+                self._handle_frame(frame, now)
+            except ProtocolError as exc:
+                self.close(exc.message, now, reject=exc.reject)
+            if self.is_closed:
+                break
+        return self._drain_events()
+
+    def connection_lost(self, reason: str) -> list[Event]:
+        """The transport went away without a closing frame."""
+        if self.state is not ConnectionState.CLOSED:
+            self._terminate(reason, reconnect=True, by_peer=True)
+        return self._drain_events()
+
+    # -- time -------------------------------------------------------------------
+
+    def next_timer(self) -> float | None:
+        """When :meth:`handle_timer` must next be called, or None."""
+        cfg = self.config
+        if self.state is ConnectionState.CLOSED:
+            return None
+        if self.state is not ConnectionState.OPEN:
+            return self._started + cfg.handshake_timeout
+        return min(self._last_sent + cfg.heartbeat_interval, self._last_received + cfg.idle_timeout)
+
+    def handle_timer(self, now: float) -> list[Event]:
+        """Run expired timers: handshake timeout, heartbeat, idle expiry."""
+        cfg = self.config
+        if self.state in (ConnectionState.AWAITING_HELLO, ConnectionState.AWAITING_ACK):
+            if now >= self._started + cfg.handshake_timeout:
+                self.close(f"handshake timed out after {cfg.handshake_timeout:g} s", now)
+        elif self.state is ConnectionState.AWAITING_DECISION:
+            if now >= self._started + cfg.handshake_timeout:
+                self.close("handshake was not answered in time", now)
+        elif self.state is ConnectionState.OPEN:
+            if now >= self._last_received + cfg.idle_timeout:
+                # The peer is gone; a Goaway is queued in case it is merely slow.
+                self.close(f"no heartbeat from the peer for {cfg.idle_timeout:g} s", now)
+            elif now >= self._last_sent + cfg.heartbeat_interval:
+                self._queue(_HEARTBEAT, now)
+        return self._drain_events()
+
+    # -- internals --------------------------------------------------------------
+
+    def _handle_frame(self, frame: Frame, now: float) -> None:
+        if isinstance(frame, DataFrame):
+            if self.state is not ConnectionState.OPEN:
+                raise ProtocolError(
+                    f"data frame before the handshake completed ({self.state.value})"
+                )
+            if frame.tag != HEARTBEAT_TAG:
+                self._events.append(DataReceived(frame))
+        elif isinstance(frame, HandshakeFrame):
+            if self.role is not Role.SERVER or self.state is not ConnectionState.AWAITING_HELLO:
+                raise ProtocolError(f"unexpected handshake in state {self.state.value}")
+            self.handshake = frame
+            self.state = ConnectionState.AWAITING_DECISION
+            self._events.append(HandshakeReceived(frame))
+        elif isinstance(frame, HandshakeAckFrame):
+            if self.role is not Role.CLIENT or self.state is not ConnectionState.AWAITING_ACK:
+                raise ProtocolError(f"unexpected handshake ack in state {self.state.value}")
+            self.state = ConnectionState.OPEN
+            self._last_received = now
+            self._events.append(HandshakeAccepted())
+        elif isinstance(frame, RejectedFrame):
+            self._terminate(frame.message or "rejected", reconnect=False, by_peer=True)
+        elif isinstance(frame, GoawayFrame):
+            self._terminate(frame.message or "goaway", reconnect=True, by_peer=True)
+        elif isinstance(frame, ConnectToFrame):
+            if self.role is not Role.CLIENT:
+                raise ProtocolError("a client cannot send connect-to")
+            self._events.append(ConnectToReceived(frame.endpoint))
+
+    def _queue(self, data: bytes, now: float) -> None:
+        self._out.append(data)
+        self._last_sent = now
+
+    def _require(self, state: ConnectionState, action: str) -> None:
+        if self.state is not state:
+            raise LocalProtocolError(f"cannot {action} in state {self.state.value}")
+
+    def _terminate(self, reason: str, *, reconnect: bool, by_peer: bool) -> None:
+        self.state = ConnectionState.CLOSED
+        self.close_reason = reason
+        self._events.append(ConnectionTerminated(reason, reconnect=reconnect, by_peer=by_peer))
+
+    def _drain_events(self) -> list[Event]:
+        events, self._events = self._events, []
+        return events

@@ -1,0 +1,47 @@
+"""Forwarding data frames to the other zippers of a mesh.
+
+Every zipper dials every peer listed under ``mesh:`` and forwards the data
+frames that arose locally (from its own sources and functions) over those
+outgoing links. A frame that arrived from another zipper is routed locally and
+never forwarded again, so in a full mesh each frame crosses at most one hop:
+no loops, and no zipper sees a frame twice.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from rxyomo.client._client import ZipperClient
+from rxyomo.protocol.connection import ConnectionState
+from rxyomo.protocol.frames import ClientType
+from rxyomo.zipper.stats import ZipperStats
+from rxyomo.zipper.workflow import MeshPeer
+
+log = logging.getLogger("rxyomo.mesh")
+
+
+class MeshLink(ZipperClient):
+    """This zipper's connection to one peer zipper."""
+
+    client_type = ClientType.UPSTREAM_ZIPPER
+
+    def __init__(self, zipper_name: str, peer: MeshPeer, stats: ZipperStats, **kwargs: Any) -> None:
+        super().__init__(
+            zipper_name,
+            zipper=f"[{peer.host}]:{peer.port}" if ":" in peer.host else f"{peer.host}:{peer.port}",
+            credential=peer.credential,
+            **kwargs,
+        )
+        self.peer = peer
+        self.stats = stats
+        self.forwarded = 0
+
+    def forward(self, encoded_frame: bytes) -> None:
+        """Send one encoded data frame to the peer, or count it as dropped."""
+        link = self._link
+        if link is None or link.core.state is not ConnectionState.OPEN:
+            self.stats.drop(f"mesh peer {self.peer.name} unreachable")
+            return
+        link.send_encoded(encoded_frame)
+        self.forwarded += 1

@@ -1,0 +1,352 @@
+"""The zipper: asyncio glue between transports, protocol cores and the routing table."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import msgpack
+
+from rxyomo.protocol.auth import check_credential
+from rxyomo.protocol.connection import (
+    Connection,
+    ConnectionConfig,
+    ConnectionState,
+    Role,
+)
+from rxyomo.protocol.events import ConnectionTerminated, DataReceived, Event, HandshakeReceived
+from rxyomo.protocol.frames import DataFrame, encode_frame
+from rxyomo.protocol.metadata import TARGET, MetadataError, decode_metadata
+from rxyomo.protocol.reserved import BROADCAST, STATS_TAG, is_reserved
+from rxyomo.transport.base import Channel, Listener, StreamHandler, Transport
+from rxyomo.zipper.mesh import MeshLink
+from rxyomo.zipper.routing import RoutingTable
+from rxyomo.zipper.stats import ConnectionStats, ZipperStats
+from rxyomo.zipper.workflow import Workflow
+
+log = logging.getLogger("rxyomo.zipper")
+
+
+class _Peer(StreamHandler):
+    """One accepted connection: feeds the protocol core and acts on its events."""
+
+    def __init__(self, zipper: Zipper, conn_id: int) -> None:
+        self.zipper = zipper
+        self.conn_id = conn_id
+        self.loop = asyncio.get_running_loop()
+        self.core = Connection(Role.SERVER, self.loop.time(), zipper.connection_config)
+        self.channel: Channel | None = None
+        self.stats = ConnectionStats(name="", peer="")
+        self.congested = False
+        #: Senders paused because this peer could not keep up.
+        self.blocked: set[_Peer] = set()
+        #: How many congested destinations hold this peer paused.
+        self.paused_by = 0
+        self._timer: asyncio.TimerHandle | None = None
+        self._timer_at = float("inf")
+
+    # transport callbacks
+
+    def connection_made(self, channel: Channel) -> None:
+        self.channel = channel
+        self.stats.peer = channel.peer
+        if len(self.zipper.peers) >= self.zipper.workflow.limits.max_connections:
+            self.core.close("too many connections, try again later", self.loop.time())
+            self._flush()
+            channel.close()
+            self.zipper.stats.drop("connection refused: max connections")
+            return
+        self.zipper.peers[self.conn_id] = self
+        self._arm_timer()
+
+    def data_received(self, data: bytes) -> None:
+        self._handle(self.core.receive_data(data, self.loop.time()))
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        reason = f"connection lost: {exc}" if exc else "connection closed by the peer"
+        self._handle(self.core.connection_lost(reason))
+        self._forget()
+
+    def pause_writing(self) -> None:
+        self.congested = True
+
+    def resume_writing(self) -> None:
+        self.congested = False
+        blocked, self.blocked = self.blocked, set()
+        for sender in blocked:
+            sender.paused_by -= 1
+            if sender.paused_by == 0 and sender.channel is not None:
+                sender.channel.resume_reading()
+
+    # protocol events
+
+    def _handle(self, events: list[Event]) -> None:
+        for event in events:
+            if isinstance(event, DataReceived):
+                self.zipper._on_data(self, event.frame)
+            elif isinstance(event, HandshakeReceived):
+                self.zipper._on_handshake(self, event)
+            elif isinstance(event, ConnectionTerminated):
+                log.info(
+                    "connection %s (%s) closed: %s", self.conn_id, self.stats.name, event.reason
+                )
+        self._flush()
+        if self.core.state is ConnectionState.CLOSED:
+            self._close_channel()
+        else:
+            self._arm_timer()
+
+    def send(self, encoded: bytes, size: int) -> None:
+        """Queue an encoded data frame and account for it."""
+        self.core.send_encoded(encoded, self.loop.time())
+        self.stats.frames_out += 1
+        self.stats.bytes_out += size
+        self._flush()
+
+    def _flush(self) -> None:
+        data = self.core.data_to_send()
+        if data and self.channel is not None and not self.channel.is_closing():
+            self.channel.write(data)
+
+    def _close_channel(self) -> None:
+        if self.channel is not None and not self.channel.is_closing():
+            self.channel.close()
+        self._forget()
+
+    def _forget(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        self.zipper._forget(self)
+
+    # timers: one handle, moved only when the deadline comes earlier, so a
+    # busy connection does not create a timer per frame
+
+    def _arm_timer(self) -> None:
+        when = self.core.next_timer()
+        if when is None or when >= self._timer_at:
+            return
+        if self._timer is not None:
+            self._timer.cancel()
+        self._timer_at = when
+        self._timer = self.loop.call_at(when, self._on_timer)
+
+    def _on_timer(self) -> None:
+        self._timer = None
+        self._timer_at = float("inf")
+        self._handle(self.core.handle_timer(self.loop.time()))
+
+
+class Zipper:
+    """Routes data frames between sources, stream functions, sinks and other zippers."""
+
+    def __init__(
+        self,
+        workflow: Workflow,
+        transport: Transport,
+        *,
+        connection_config: ConnectionConfig | None = None,
+        stats_interval: float | None = None,
+    ) -> None:
+        self.workflow = workflow
+        self.transport = transport
+        limits = workflow.limits
+        self.connection_config = connection_config or ConnectionConfig(
+            max_frame_size=limits.max_frame_size, handshake_timeout=limits.handshake_timeout
+        )
+        self.routing = RoutingTable(workflow)
+        self.stats = ZipperStats()
+        self.peers: dict[int, _Peer] = {}
+        self.mesh: list[MeshLink] = []
+        self._mesh_tasks: list[asyncio.Task[None]] = []
+        self._ids = itertools.count(1)
+        self._listener: Listener | None = None
+        self._stats_interval = stats_interval
+        self._stats_task: asyncio.Task[None] | None = None
+        self._closed = asyncio.Event()
+
+    @property
+    def address(self) -> tuple[str, int]:
+        """The bound host and port."""
+        if self._listener is None:
+            raise RuntimeError("the zipper is not started")
+        return self._listener.address
+
+    async def start(self) -> tuple[str, int]:
+        """Start listening; returns the bound address."""
+        self._listener = await self.transport.serve(
+            self.workflow.host, self.workflow.port, lambda: _Peer(self, next(self._ids))
+        )
+        loop = asyncio.get_running_loop()
+        for peer in self.workflow.mesh:
+            link = MeshLink(self.workflow.name, peer, self.stats, transport=self.transport)
+            self.mesh.append(link)
+            # Peers may start later than this zipper: the link retries by itself.
+            self._mesh_tasks.append(loop.create_task(self._join_mesh(link)))
+        if self._stats_interval:
+            self._stats_task = loop.create_task(self._log_stats())
+        log.info(
+            "zipper %r listening on %s:%s (%s)",
+            self.workflow.name,
+            *self.address,
+            self.transport.name,
+        )
+        return self.address
+
+    async def close(self, message: str = "zipper shutting down") -> None:
+        """Say Goaway to every connection and stop listening."""
+        if self._listener is not None:
+            self._listener.close()
+        for peer in list(self.peers.values()):
+            peer.core.close(message, peer.loop.time())
+            peer._flush()
+            peer._close_channel()
+        for link in self.mesh:
+            await link.close(timeout=1.0)
+        for task in self._mesh_tasks:
+            task.cancel()
+        if self._stats_task is not None:
+            self._stats_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._stats_task
+        if self._listener is not None:
+            await self._listener.wait_closed()
+        self._closed.set()
+
+    async def wait_closed(self) -> None:
+        """Wait until :meth:`close` finished."""
+        await self._closed.wait()
+
+    def snapshot(self) -> dict[str, Any]:
+        """The zipper's counters and connections, as plain data."""
+        data = self.stats.as_dict()
+        data["name"] = self.workflow.name
+        return data
+
+    # called by peers
+
+    def _on_handshake(self, peer: _Peer, event: HandshakeReceived) -> None:
+        hs = event.handshake
+        now = peer.loop.time()
+        problem = check_credential(self.workflow.auth_token, hs)
+        admission = self.routing.admit(peer.conn_id, hs) if problem is None else None
+        if admission is None or not admission.accepted:
+            reason = problem or (admission.reason if admission else "rejected")
+            log.warning("rejected %r from %s: %s", hs.name, peer.stats.peer, reason)
+            self.stats.rejected += 1
+            peer.core.reject(reason, now)
+            return
+        for old in admission.replaced:
+            replaced = self.peers.get(old)
+            if replaced is not None:
+                replaced.core.close(f"replaced by a newer instance of {hs.name!r}", now)
+                replaced._flush()
+                replaced._close_channel()
+        peer.core.accept(now)
+        peer.stats.name = hs.name
+        self.stats.accepted += 1
+        self.stats.connections[peer.conn_id] = peer.stats
+        log.info(
+            "accepted %r (type 0x%02X, observes %s) from %s",
+            hs.name,
+            hs.client_type,
+            [hex(t) for t in hs.observed_data_tags],
+            peer.stats.peer,
+        )
+
+    def _on_data(self, peer: _Peer, frame: DataFrame) -> None:
+        size = len(frame.payload)
+        peer.stats.frames_in += 1
+        peer.stats.bytes_in += size
+        if is_reserved(frame.tag):
+            self._on_reserved(peer, frame)
+            return
+        target, broadcast = "", False
+        if frame.metadata:
+            try:
+                meta = decode_metadata(frame.metadata)
+            except MetadataError as exc:
+                self.stats.drop("bad metadata")
+                log.warning("dropped a frame from %s: bad metadata: %s", peer.stats.name, exc)
+                return
+            target = meta.get(TARGET, "")
+            broadcast = meta.get(BROADCAST, "") == "1"
+        route = self.routing.route(
+            peer.conn_id,
+            frame.tag,
+            target=target,
+            broadcast=broadcast,
+            congested=lambda c: self.peers[c].congested if c in self.peers else True,
+        )
+        if not route.connections and not (route.to_mesh and self.mesh):
+            self.stats.drop(f"no observer for tag 0x{frame.tag:X}")
+            return
+        encoded = encode_frame(frame)
+        for conn_id in route.connections:
+            dest = self.peers.get(conn_id)
+            if dest is None or dest.core.state is not ConnectionState.OPEN:
+                self.stats.drop("destination closed")
+                continue
+            dest.send(encoded, size)
+            if dest.congested and peer not in dest.blocked and peer.channel is not None:
+                # The destination is slow: stop reading from this sender until
+                # it drains, so memory stays bounded instead of queueing more.
+                dest.blocked.add(peer)
+                peer.paused_by += 1
+                if peer.paused_by == 1:
+                    peer.channel.pause_reading()
+        if route.to_mesh:
+            for link in self.mesh:
+                link.forward(encoded)
+
+    def _on_reserved(self, peer: _Peer, frame: DataFrame) -> None:
+        if frame.tag == STATS_TAG:
+            payload = msgpack.packb(self.snapshot())
+            peer.send(encode_frame(DataFrame(tag=STATS_TAG, payload=payload)), len(payload))
+        else:
+            self.stats.drop("reserved tag")
+
+    def _forget(self, peer: _Peer) -> None:
+        if self.peers.pop(peer.conn_id, None) is None:
+            return
+        self.routing.remove(peer.conn_id)
+        if self.stats.connections.pop(peer.conn_id, None) is not None:
+            self.stats.closed += 1
+        peer.resume_writing()  # release anyone it held paused
+        for other in self.peers.values():
+            if peer in other.blocked:
+                other.blocked.discard(peer)
+
+    async def _join_mesh(self, link: MeshLink) -> None:
+        try:
+            await link.connect()
+            log.info("joined mesh peer %s at %s:%s", link.peer.name, *link.address)
+        except Exception as exc:  # a rejected link must not take the zipper down
+            log.error("mesh peer %s refused this zipper: %s", link.peer.name, exc)
+
+    async def _log_stats(self) -> None:
+        assert self._stats_interval
+        while True:
+            await asyncio.sleep(self._stats_interval)
+            log.info("stats: %s", self.stats.summary())
+
+
+async def serve(
+    workflow: Workflow,
+    transport: Transport,
+    *,
+    ready: Callable[[Zipper], Awaitable[None]] | None = None,
+) -> None:
+    """Run a zipper until cancelled (the CLI's ``serve``)."""
+    zipper = Zipper(workflow, transport, stats_interval=10.0)
+    await zipper.start()
+    try:
+        if ready is not None:
+            await ready(zipper)
+        await zipper.wait_closed()
+    finally:
+        await zipper.close()

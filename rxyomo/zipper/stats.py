@@ -1,0 +1,58 @@
+"""Counters the zipper keeps: frames and bytes per connection, drops by reason."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass
+class ConnectionStats:
+    """Traffic of one connection since it joined."""
+
+    name: str
+    peer: str
+    frames_in: int = 0
+    bytes_in: int = 0
+    frames_out: int = 0
+    bytes_out: int = 0
+
+    def as_dict(self) -> dict[str, Any]:
+        """A plain, serialisable copy."""
+        return dict(self.__dict__)
+
+
+@dataclass
+class ZipperStats:
+    """All counters of one zipper."""
+
+    connections: dict[int, ConnectionStats] = field(default_factory=dict)
+    drops: Counter[str] = field(default_factory=Counter)
+    accepted: int = 0
+    rejected: int = 0
+    closed: int = 0
+
+    def drop(self, reason: str, count: int = 1) -> None:
+        """Count frames that were not delivered, by reason."""
+        self.drops[reason] += count
+
+    def as_dict(self) -> dict[str, Any]:
+        """A plain, serialisable snapshot (for logs, the CLI and tests)."""
+        return {
+            "accepted": self.accepted,
+            "rejected": self.rejected,
+            "closed": self.closed,
+            "connections": [c.as_dict() for c in self.connections.values()],
+            "drops": dict(self.drops),
+        }
+
+    def summary(self) -> str:
+        """One log line."""
+        frames_in = sum(c.frames_in for c in self.connections.values())
+        frames_out = sum(c.frames_out for c in self.connections.values())
+        drops = ", ".join(f"{reason}: {n}" for reason, n in self.drops.items()) or "none"
+        return (
+            f"{len(self.connections)} connections, {frames_in} frames in, "
+            f"{frames_out} frames out, drops: {drops}"
+        )

@@ -1,0 +1,191 @@
+from __future__ import annotations
+
+import pytest
+
+from rxyomo.protocol.connection import Connection, ConnectionConfig, ConnectionState, Role
+from rxyomo.protocol.errors import LocalProtocolError
+from rxyomo.protocol.events import (
+    ConnectionTerminated,
+    ConnectToReceived,
+    DataReceived,
+    HandshakeAccepted,
+    HandshakeReceived,
+)
+from rxyomo.protocol.frames import (
+    ClientType,
+    DataFrame,
+    FrameDecoder,
+    GoawayFrame,
+    HandshakeFrame,
+    RejectedFrame,
+    encode_frame,
+)
+from rxyomo.protocol.reserved import HEARTBEAT_TAG
+
+CFG = ConnectionConfig(handshake_timeout=1.0, heartbeat_interval=2.0, idle_timeout=5.0)
+HELLO = HandshakeFrame(
+    name="fn", client_type=ClientType.STREAM_FUNCTION, observed_data_tags=(0x10,)
+)
+
+
+def pair(now: float = 0.0) -> tuple[Connection, Connection]:
+    return Connection(Role.CLIENT, now, CFG), Connection(Role.SERVER, now, CFG)
+
+
+def shuttle(src: Connection, dst: Connection, now: float) -> list[object]:
+    return list(dst.receive_data(src.data_to_send(), now))
+
+
+def open_pair() -> tuple[Connection, Connection]:
+    client, server = pair()
+    client.send_handshake(HELLO, 0.0)
+    assert shuttle(client, server, 0.0) == [HandshakeReceived(HELLO)]
+    server.accept(0.0)
+    assert shuttle(server, client, 0.0) == [HandshakeAccepted()]
+    return client, server
+
+
+def test_handshake_then_data_flows_both_ways() -> None:
+    client, server = open_pair()
+    assert client.state is server.state is ConnectionState.OPEN
+    client.send_data(DataFrame(tag=0x10, payload=b"ping"), 0.1)
+    assert shuttle(client, server, 0.1) == [DataReceived(DataFrame(tag=0x10, payload=b"ping"))]
+    server.send_data(DataFrame(tag=0x11, payload=b"pong"), 0.2)
+    assert shuttle(server, client, 0.2) == [DataReceived(DataFrame(tag=0x11, payload=b"pong"))]
+
+
+def test_bytes_split_anywhere_still_give_the_same_events() -> None:
+    client, server = pair()
+    client.send_handshake(HELLO, 0.0)
+    client_bytes = client.data_to_send()
+    events: list[object] = []
+    for i in range(len(client_bytes)):
+        events += server.receive_data(client_bytes[i : i + 1], 0.0)
+    assert events == [HandshakeReceived(HELLO)]
+
+
+def test_rejected_client_does_not_reconnect() -> None:
+    client, server = pair()
+    client.send_handshake(HELLO, 0.0)
+    shuttle(client, server, 0.0)
+    server.reject("unknown function", 0.0)
+    assert server.state is ConnectionState.CLOSED
+    [event] = shuttle(server, client, 0.0)
+    assert event == ConnectionTerminated("unknown function", reconnect=False, by_peer=True)
+    assert client.state is ConnectionState.CLOSED
+
+
+def test_goaway_lets_the_client_come_back() -> None:
+    client, server = open_pair()
+    server.close("zipper restarting", 1.0)
+    [event] = shuttle(server, client, 1.0)
+    assert isinstance(event, ConnectionTerminated) and event.reconnect and event.by_peer
+
+
+def test_data_before_handshake_closes_with_goaway() -> None:
+    server = Connection(Role.SERVER, 0.0, CFG)
+    [event] = server.receive_data(encode_frame(DataFrame(tag=1, payload=b"x")), 0.0)
+    assert isinstance(event, ConnectionTerminated) and "before the handshake" in event.reason
+    [frame] = FrameDecoder().feed(server.data_to_send())
+    assert isinstance(frame, GoawayFrame) and "before the handshake" in frame.message
+
+
+def test_malformed_bytes_close_the_connection_with_the_reason() -> None:
+    server = Connection(Role.SERVER, 0.0, CFG)
+    [event] = server.receive_data(b"\x00\x7f\x7f\x7f garbage", 0.0)
+    assert isinstance(event, ConnectionTerminated) and event.reason.startswith("malformed frame")
+    assert server.state is ConnectionState.CLOSED
+    assert server.receive_data(b"more", 0.1) == []  # nothing after close
+
+
+def test_oversized_frame_is_refused() -> None:
+    server = Connection(Role.SERVER, 0.0, ConnectionConfig(max_frame_size=64))
+    server.receive_data(encode_frame(HELLO), 0.0)
+    server.accept(0.0)
+    events = server.receive_data(encode_frame(DataFrame(tag=1, payload=b"x" * 1000)), 0.0)
+    assert isinstance(events[-1], ConnectionTerminated)
+
+
+def test_second_handshake_is_a_protocol_error() -> None:
+    _client, server = open_pair()
+    events = server.receive_data(encode_frame(HELLO), 1.0)
+    assert (
+        isinstance(events[-1], ConnectionTerminated) and "unexpected handshake" in events[-1].reason
+    )
+
+
+def test_server_handshake_timeout() -> None:
+    server = Connection(Role.SERVER, 0.0, CFG)
+    assert server.next_timer() == pytest.approx(1.0)
+    assert server.handle_timer(0.5) == []
+    [event] = server.handle_timer(1.0)
+    assert isinstance(event, ConnectionTerminated) and "timed out" in event.reason
+    assert server.next_timer() is None
+
+
+def test_client_gives_up_waiting_for_the_ack() -> None:
+    client = Connection(Role.CLIENT, 0.0, CFG)
+    client.send_handshake(HELLO, 0.0)
+    [event] = client.handle_timer(1.0)
+    assert isinstance(event, ConnectionTerminated) and event.reconnect
+
+
+def test_quiet_connection_sends_heartbeats_that_are_not_reported() -> None:
+    client, server = open_pair()
+    assert client.next_timer() == pytest.approx(2.0)
+    assert client.handle_timer(2.0) == []
+    beat = client.data_to_send()
+    [frame] = FrameDecoder().feed(beat)
+    assert isinstance(frame, DataFrame) and frame.tag == HEARTBEAT_TAG
+    assert server.receive_data(beat, 2.0) == []  # heartbeats never surface as data
+
+
+def test_silent_peer_expires() -> None:
+    _client, server = open_pair()
+    for now in (2.0, 4.0):
+        server.handle_timer(now)  # server keeps sending heartbeats, client never answers
+    [event] = server.handle_timer(5.0)
+    assert isinstance(event, ConnectionTerminated) and "no heartbeat" in event.reason
+
+
+def test_connect_to_reaches_the_client() -> None:
+    client, server = open_pair()
+    server.connect_to("10.0.0.1:9000", 1.0)
+    assert shuttle(server, client, 1.0) == [ConnectToReceived("10.0.0.1:9000")]
+
+
+def test_local_misuse_raises_naming_the_state() -> None:
+    client = Connection(Role.CLIENT, 0.0, CFG)
+    with pytest.raises(LocalProtocolError, match="awaiting handshake ack"):
+        client.send_data(DataFrame(tag=1, payload=b""), 0.0)
+    server = Connection(Role.SERVER, 0.0, CFG)
+    with pytest.raises(LocalProtocolError):
+        server.accept(0.0)
+    with pytest.raises(LocalProtocolError):
+        server.send_handshake(HELLO, 0.0)
+
+
+def test_rejected_frame_from_server_mid_session_stops_reconnects() -> None:
+    client, _ = open_pair()
+    [event] = client.receive_data(encode_frame(RejectedFrame("token revoked")), 3.0)
+    assert event == ConnectionTerminated("token revoked", reconnect=False, by_peer=True)
+
+
+def test_transport_loss_is_reported_once() -> None:
+    client, _ = open_pair()
+    [event] = client.connection_lost("reset")
+    assert event.reconnect and event.by_peer
+    assert client.connection_lost("again") == []
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"max_frame_size": 0},
+        {"heartbeat_interval": 0},
+        {"heartbeat_interval": 5, "idle_timeout": 5},
+    ],
+)
+def test_config_rejects_impossible_values(kwargs: dict[str, float]) -> None:
+    with pytest.raises(ValueError):
+        ConnectionConfig(**kwargs)  # type: ignore[arg-type]

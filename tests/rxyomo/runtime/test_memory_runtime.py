@@ -1,0 +1,299 @@
+"""The runtime end to end over the in-memory transport."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from rxyomo.client import ConnectionRejected, Sink, Source, StreamFunction
+from rxyomo.client.stats import fetch_stats
+from rxyomo.protocol.connection import ConnectionConfig
+from rxyomo.transport.base import Channel, StreamHandler
+from rxyomo.transport.memory import MemoryTransport
+
+from .conftest import FAST, ZipperFactory, eventually
+
+MODERN = """\
+name: test
+host: localhost
+port: 0
+functions:
+  - name: upper
+  - name: printer
+"""
+
+
+def addr(zipper: object) -> str:
+    host, port = zipper.address  # type: ignore[attr-defined]
+    return f"{host}:{port}"
+
+
+async def test_source_to_function_to_sink(
+    make_zipper: ZipperFactory, transport: MemoryTransport
+) -> None:
+    zipper = await make_zipper(MODERN)
+    got: list[bytes] = []
+    fn = StreamFunction(
+        "upper",
+        observe=[0x10],
+        handler=lambda d: (0x11, d.upper()),
+        zipper=addr(zipper),
+        transport=transport,
+    )
+    sink = Sink(
+        "printer", observe=[0x11], handler=got.append, zipper=addr(zipper), transport=transport
+    )
+    source = Source("src", zipper=addr(zipper), transport=transport)
+    for client in (fn, sink, source):
+        await client.connect()
+    for i in range(50):
+        await source.write(0x10, f"frame {i}".encode())
+    await eventually(lambda: len(got) == 50)
+    assert got == [f"FRAME {i}".encode() for i in range(50)]
+    for client in (source, fn, sink):
+        await client.close()
+
+
+async def test_async_handler_and_failures_do_not_stop_the_function(
+    make_zipper: ZipperFactory, transport: MemoryTransport
+) -> None:
+    zipper = await make_zipper(MODERN)
+    got: list[bytes] = []
+
+    async def handler(data: bytes) -> tuple[int, bytes]:
+        await asyncio.sleep(0)
+        if data == b"bad":
+            raise ValueError("cannot handle")
+        return 0x11, data
+
+    fn = StreamFunction(
+        "upper", observe=[0x10], handler=handler, zipper=addr(zipper), transport=transport
+    )
+    sink = Sink(
+        "printer", observe=[0x11], handler=got.append, zipper=addr(zipper), transport=transport
+    )
+    source = Source("src", zipper=addr(zipper), transport=transport)
+    for client in (fn, sink, source):
+        await client.connect()
+    for item in (b"a", b"bad", b"c"):
+        await source.write(0x10, item)
+    await eventually(lambda: len(got) == 2)
+    assert got == [b"a", b"c"] and fn.errors == 1 and fn.handled == 2
+    for client in (source, fn, sink):
+        await client.close()
+
+
+async def test_function_not_in_workflow_is_rejected(
+    make_zipper: ZipperFactory, transport: MemoryTransport
+) -> None:
+    zipper = await make_zipper(MODERN)
+    fn = StreamFunction(
+        "stranger",
+        observe=[1],
+        handler=lambda d: None,
+        zipper=addr(zipper),
+        transport=transport,
+        reconnect=FAST,
+    )
+    with pytest.raises(ConnectionRejected, match="not in workflow 'test'"):
+        await asyncio.wait_for(fn.connect(), 3)
+    await fn.close()
+    assert zipper.stats.rejected == 1
+
+
+async def test_token_auth(make_zipper: ZipperFactory, transport: MemoryTransport) -> None:
+    zipper = await make_zipper(MODERN + "auth:\n  type: token\n  token: abc\n")
+    wrong = Source("s1", zipper=addr(zipper), transport=transport, credential="token:xyz")
+    with pytest.raises(ConnectionRejected, match="wrong token"):
+        await asyncio.wait_for(wrong.connect(), 3)
+    missing = Source("s2", zipper=addr(zipper), transport=transport)
+    with pytest.raises(ConnectionRejected, match="needs a token"):
+        await asyncio.wait_for(missing.connect(), 3)
+    right = Source("s3", zipper=addr(zipper), transport=transport, credential="token:abc")
+    await asyncio.wait_for(right.connect(), 3)
+    assert right.is_connected
+    for client in (wrong, missing, right):
+        await client.close()
+
+
+async def test_seed_workflow_runs_flows_in_sequence(
+    make_zipper: ZipperFactory, transport: MemoryTransport
+) -> None:
+    zipper = await make_zipper(
+        "name: seed\nport: 0\nflows:\n  - name: add-a\n  - name: add-b\nsinks:\n"
+        "  - name: k1\n  - name: k2\n"
+    )
+    k1: list[bytes] = []
+    k2: list[bytes] = []
+    clients = [
+        StreamFunction(
+            "add-a", handler=lambda d: (0x20, d + b"a"), zipper=addr(zipper), transport=transport
+        ),
+        StreamFunction(
+            "add-b", handler=lambda d: (0x30, d + b"b"), zipper=addr(zipper), transport=transport
+        ),
+        Sink("k1", handler=k1.append, zipper=addr(zipper), transport=transport),
+        Sink("k2", handler=k2.append, zipper=addr(zipper), transport=transport),
+    ]
+    source = Source("src", zipper=addr(zipper), transport=transport)
+    for client in [*clients, source]:
+        await client.connect()
+    await source.write(0x10, b">")
+    await eventually(lambda: k1 == [b">ab"] and k2 == [b">ab"])
+    for client in [source, *clients]:
+        await client.close()
+
+
+async def test_instances_share_the_load(
+    make_zipper: ZipperFactory, transport: MemoryTransport
+) -> None:
+    zipper = await make_zipper(MODERN)
+    seen: dict[str, int] = {"one": 0, "two": 0}
+
+    def counting(label: str):  # type: ignore[no-untyped-def]
+        def handler(data: bytes) -> None:
+            seen[label] += 1
+
+        return handler
+
+    one = StreamFunction(
+        "upper", observe=[0x10], handler=counting("one"), zipper=addr(zipper), transport=transport
+    )
+    two = StreamFunction(
+        "upper", observe=[0x10], handler=counting("two"), zipper=addr(zipper), transport=transport
+    )
+    source = Source("src", zipper=addr(zipper), transport=transport)
+    for client in (one, two, source):
+        await client.connect()
+    for _ in range(20):
+        await source.write(0x10, b"x")
+    await eventually(lambda: seen["one"] + seen["two"] == 20)
+    assert seen == {"one": 10, "two": 10}
+    for client in (source, one, two):
+        await client.close()
+
+
+async def test_client_reconnects_after_zipper_restart(transport: MemoryTransport) -> None:
+    from rxyomo.zipper import Zipper, parse_workflow
+
+    workflow = parse_workflow(MODERN.replace("port: 0", "port: 9555"))
+    zipper = Zipper(workflow, transport)
+    await zipper.start()
+    got: list[bytes] = []
+    sink = Sink(
+        "printer",
+        observe=[0x10],
+        handler=got.append,
+        zipper="localhost:9555",
+        transport=transport,
+        reconnect=FAST,
+    )
+    source = Source("src", zipper="localhost:9555", transport=transport, reconnect=FAST)
+    await sink.connect()
+    await source.connect()
+    await source.write(0x10, b"before")
+    await eventually(lambda: got == [b"before"])
+    await zipper.close()
+    await eventually(lambda: not source.is_connected and not sink.is_connected)
+    zipper = Zipper(workflow, transport)
+    await zipper.start()
+    await eventually(lambda: source.is_connected and sink.is_connected)
+    await source.write(0x10, b"after")
+    await eventually(lambda: got == [b"before", b"after"])
+    await source.close()
+    await sink.close()
+    await zipper.close()
+
+
+async def test_mesh_of_three_zippers_delivers_each_frame_once(transport: MemoryTransport) -> None:
+    from rxyomo.zipper import Zipper, parse_workflow
+
+    ports = {"a": 9601, "b": 9602, "c": 9603}
+    zippers = []
+    for name, port in ports.items():
+        mesh = "".join(
+            f"  {peer}:\n    host: localhost\n    port: {p}\n"
+            for peer, p in ports.items()
+            if peer != name
+        )
+        text = f"name: {name}\nport: {port}\nfunctions:\n  - name: fn\nmesh:\n{mesh}"
+        zippers.append(Zipper(parse_workflow(text), transport))
+    for zipper in zippers:
+        await zipper.start()
+    await eventually(lambda: all(link.is_connected for z in zippers for link in z.mesh))
+    got_b: list[bytes] = []
+    got_c: list[bytes] = []
+    fn_b = Sink(
+        "fn", observe=[0x10], handler=got_b.append, zipper="localhost:9602", transport=transport
+    )
+    fn_c = Sink(
+        "fn", observe=[0x10], handler=got_c.append, zipper="localhost:9603", transport=transport
+    )
+    source = Source("src", zipper="localhost:9601", transport=transport)
+    for client in (fn_b, fn_c, source):
+        await client.connect()
+    for i in range(10):
+        await source.write(0x10, bytes([i]))
+    await eventually(lambda: len(got_b) == 10 and len(got_c) == 10)
+    await asyncio.sleep(0.1)  # a duplicate, if any, would arrive by now
+    assert got_b == got_c == [bytes([i]) for i in range(10)]
+    for client in (source, fn_b, fn_c):
+        await client.close()
+    for zipper in zippers:
+        await zipper.close()
+
+
+async def test_max_connections_turns_extra_clients_away(
+    make_zipper: ZipperFactory, transport: MemoryTransport
+) -> None:
+    zipper = await make_zipper(MODERN + "limits:\n  max_connections: 1\n")
+    first = Source("s1", zipper=addr(zipper), transport=transport)
+    await first.connect()
+    second = Source("s2", zipper=addr(zipper), transport=transport, reconnect=FAST)
+    task = asyncio.ensure_future(second.connect())
+    await eventually(lambda: zipper.stats.drops["connection refused: max connections"] >= 1)
+    assert not second.is_connected
+    task.cancel()
+    await second.close()
+    await first.close()
+
+
+class _Silent(StreamHandler):
+    """A client that connects and never says anything."""
+
+    def __init__(self) -> None:
+        self.lost = asyncio.Event()
+        self.received = b""
+
+    def connection_made(self, channel: Channel) -> None:
+        self.channel = channel
+
+    def data_received(self, data: bytes) -> None:
+        self.received += data
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.lost.set()
+
+
+async def test_silent_client_is_dropped_after_the_handshake_timeout(
+    make_zipper: ZipperFactory, transport: MemoryTransport
+) -> None:
+    zipper = await make_zipper(MODERN, connection_config=ConnectionConfig(handshake_timeout=0.1))
+    silent = _Silent()
+    await transport.connect(*zipper.address, silent)
+    await asyncio.wait_for(silent.lost.wait(), 3)
+    assert b"handshake timed out" in silent.received
+
+
+async def test_stats_report_traffic(make_zipper: ZipperFactory, transport: MemoryTransport) -> None:
+    zipper = await make_zipper(MODERN)
+    source = Source("src", zipper=addr(zipper), transport=transport)
+    await source.connect()
+    await source.write(0x42, b"nobody listens")
+    await eventually(lambda: zipper.stats.drops.get("no observer for tag 0x42") == 1)
+    stats = await fetch_stats(addr(zipper), transport)
+    assert stats["name"] == "test"
+    assert stats["drops"] == {"no observer for tag 0x42": 1}
+    assert any(c["name"] == "src" and c["frames_in"] == 1 for c in stats["connections"])
+    await source.close()
