@@ -19,7 +19,14 @@ from rxyomo.protocol.events import (
     HandshakeAccepted,
 )
 from rxyomo.protocol.frames import DataFrame, HandshakeFrame
-from rxyomo.transport.base import Channel, StreamHandler, Transport, TransportError
+from rxyomo.transport.base import (
+    Channel,
+    StreamHandler,
+    TlsConfig,
+    Transport,
+    TransportError,
+    TransportOptions,
+)
 
 log = logging.getLogger("rxyomo.client")
 
@@ -168,6 +175,7 @@ class ZipperClient:
         *,
         zipper: str = "localhost:9000",
         transport: Transport | str = "quic",
+        tls: TlsConfig | None = None,
         observed_tags: Iterable[int] = (),
         credential: str = "",
         want_target: str = "",
@@ -186,6 +194,7 @@ class ZipperClient:
         self.reconnect_policy = reconnect or ReconnectPolicy()
         self.connection_config = connection_config or ConnectionConfig()
         self._transport_spec = transport
+        self._tls = tls
         self._link: _Link | None = None
         self._run_task: asyncio.Task[None] | None = None
         self._first: asyncio.Future[None] | None = None
@@ -284,7 +293,8 @@ class ZipperClient:
             return self._transport_spec
         from rxyomo.transport import get_transport  # resolved once, on first use
 
-        self._transport_spec = get_transport(self._transport_spec)
+        options = TransportOptions(tls=self._tls) if self._tls is not None else None
+        self._transport_spec = get_transport(self._transport_spec, options)
         return self._transport_spec
 
     async def _run(self) -> None:

@@ -10,7 +10,7 @@ import msgpack
 from rxyomo.client._client import ReconnectPolicy, ZipperClient
 from rxyomo.protocol.frames import ClientType, DataFrame
 from rxyomo.protocol.reserved import STATS_TAG
-from rxyomo.transport.base import Transport
+from rxyomo.transport.base import TlsConfig, Transport
 
 
 class _StatsClient(ZipperClient):
@@ -26,12 +26,18 @@ class _StatsClient(ZipperClient):
 
 
 async def fetch_stats(
-    zipper: str, transport: Transport | str = "quic", *, credential: str = "", timeout: float = 5.0
+    zipper: str,
+    transport: Transport | str = "quic",
+    *,
+    tls: TlsConfig | None = None,
+    credential: str = "",
+    timeout: float = 5.0,
 ) -> dict[str, Any]:
     """Connect to ``zipper`` (``HOST:PORT``) and return its stats snapshot."""
     client = _StatsClient(
         zipper=zipper,
         transport=transport,
+        tls=tls,
         credential=credential,
         reconnect=ReconnectPolicy(max_attempts=1),
     )
