@@ -34,14 +34,17 @@ class YoMoMethods(StreamCore[T]):
         # The Y3 operators read payloads; other items are reported by the codec.
         return cast("Observable[bytes]", self._observable)
 
-    def subscribe(self, key: int) -> RxStream[bytes]:
+    def subscribe(self, key: int, *, split_packets: bool = False) -> RxStream[bytes]:
         """Observe Y3 ``key`` in each payload: emit, for each root packet, its first child
         packet with that key, whole (tag, length and value), as YoMo's ``Subscribe(key)``.
 
-        A packet may be split across payloads; one that is not valid Y3 is reported.
+        A payload that is not valid Y3 is reported. ``split_packets=True`` reads the
+        payloads as one byte stream, where a packet may span payloads.
         """
         return self._next(
-            self._as_payloads().pipe(yops.subscribe(key, reporter=self._reporter))
+            self._as_payloads().pipe(
+                yops.subscribe(key, split_packets=split_packets, reporter=self._reporter)
+            )
         )
 
     def on_observe(
@@ -137,13 +140,17 @@ class YoMoMethods(StreamCore[T]):
         self,
         observers: Sequence[tuple[int, Callable[[bytes], Any]]],
         zipper: Callable[[list[Any]], U],
+        *,
+        split_packets: bool = False,
     ) -> RxStream[U]:
         """Observe several Y3 keys, decode each with its function, and emit
         ``zipper([v1, v2, ...])`` once every key has a value (YoMo's ``ZipMultiObservers``).
         """
         return self._next(
             self._as_payloads().pipe(
-                yops.zip_multi_observers(observers, zipper, reporter=self._reporter)
+                yops.zip_multi_observers(
+                    observers, zipper, split_packets=split_packets, reporter=self._reporter
+                )
             )
         )
 

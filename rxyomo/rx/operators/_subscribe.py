@@ -23,12 +23,15 @@ def observe_keys(
     scheduler: abc.SchedulerBase | None,
     report: Callable[[str, object, Exception], None],
     name: str,
+    split_packets: bool,
 ) -> abc.DisposableBase:
     """Feed each payload of ``source`` to a ``y3.KeyObserver(keys)`` of this subscription and
     call ``emit`` with each observation.
 
     A payload the codec rejects is reported, and the next payload is read afresh: the
     runtime delivers one Data frame per payload, so a frame boundary is where to resync.
+    Unless ``split_packets``, a payload ending inside a packet is rejected too, so that a
+    truncated frame cannot swallow the next one.
     """
     watcher = y3.KeyObserver(keys)
 
@@ -44,6 +47,11 @@ def observe_keys(
             return
         for observation in found:
             emit(observation)
+        if watcher.pending and not split_packets:
+            report(name, payload, y3.PacketTooShortError(
+                f"the payload ends inside a packet ({watcher.pending} bytes of it)"
+            ))
+            watcher = y3.KeyObserver(keys)
 
     def on_completed() -> None:
         try:
@@ -56,14 +64,16 @@ def observe_keys(
 
 
 def subscribe(
-    key: int, *, reporter: ErrorReporter | None = None
+    key: int, *, split_packets: bool = False, reporter: ErrorReporter | None = None
 ) -> Callable[[Observable[Buffer]], Observable[bytes]]:
     """For each root packet in the payloads, emit its first child packet with Y3 ``key``,
     whole (tag, length and value) as ``bytes``, as YoMo's ``Subscribe(key)`` fed its
     ``OnObserve`` function.
 
-    Keys are matched child by child, never inside a value; a packet may be split across
-    payloads. A payload that is not valid Y3 is reported and skipped.
+    Keys are matched child by child, never inside a value. Each payload (one Data frame)
+    holds whole packets; with ``split_packets=True`` the payloads are one byte stream
+    instead, as YoMo v1.3 read its connection, and a packet may span them. A payload that
+    is not valid Y3 is reported and skipped.
     """
     y3.KeyObserver(key)  # checks the key now, at the call
     report = (reporter or default_reporter()).report
@@ -78,7 +88,8 @@ def subscribe(
                 emit(bytes(observation.packet))
 
             return observe_keys(
-                key, on_observation, observer, source, scheduler, report, "subscribe"
+                key, on_observation, observer, source, scheduler, report, "subscribe",
+                split_packets,
             )
 
         return Observable(subscribe_)

@@ -23,6 +23,7 @@ def zip_multi_observers(
     observers: Sequence[KeyObserveFunc],
     zipper: Callable[[list[Any]], _U],
     *,
+    split_packets: bool = False,
     reporter: ErrorReporter | None = None,
 ) -> Callable[[Observable[Buffer]], Observable[_U]]:
     """Observe every key of ``observers`` (``(key, on_observe)`` pairs), decode each observed
@@ -67,7 +68,7 @@ def zip_multi_observers(
 
             return observe_keys(
                 keys, on_observation, observer, source, scheduler, report,
-                "zip_multi_observers",
+                "zip_multi_observers", split_packets,
             )
 
         return Observable(subscribe)

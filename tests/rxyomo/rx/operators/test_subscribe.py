@@ -20,11 +20,30 @@ def test_subscribe_emits_the_whole_child_packet_of_the_key(marbles):
     assert type(results[0].value.value) is bytes
 
 
-def test_subscribe_takes_the_first_match_of_each_root_packet_even_across_payloads(marbles):
+def test_subscribe_takes_the_first_match_of_each_root_packet(marbles):
+    first = y3.Codec(0x10).marshal(1, type_=y3.Kind.INT32, signals={0x02: "s"})
+    both = first + y3.Codec(0x10).marshal(2, type_=y3.Kind.INT32)
+    xs = marbles.hot("-a-|", {"a": both})
+    results = marbles.start(lambda: xs.pipe(yops.subscribe(0x10)))
+    assert results == [
+        on_next(201, bytes.fromhex("100101")),
+        on_next(201, bytes.fromhex("100102")),
+        on_completed(203),
+    ]
+
+
+def test_a_payload_ending_inside_a_packet_is_reported_and_does_not_swallow_the_next(marbles):
+    xs = marbles.hot("-a-b-|", {"a": INT_456[:4], "b": INT_456})
+    results = marbles.start(lambda: xs.pipe(yops.subscribe(0x10, reporter=marbles.reporter)))
+    assert results == [on_next(203, bytes.fromhex("10028348")), on_completed(205)]
+    assert [item for item, _ in marbles.errors_of("subscribe")] == [INT_456[:4]]
+
+
+def test_with_split_packets_a_packet_may_span_payloads(marbles):
     two_roots = INT_456 + y3.Codec(0x10).marshal(7, type_=y3.Kind.INT32)
     lookup = {"a": two_roots[:3], "b": two_roots[3:9], "c": two_roots[9:]}
     xs = marbles.hot("-a-b-c-|", lookup)
-    results = marbles.start(lambda: xs.pipe(yops.subscribe(0x10)))
+    results = marbles.start(lambda: xs.pipe(yops.subscribe(0x10, split_packets=True)))
     assert results == [
         on_next(203, bytes.fromhex("10028348")),
         on_next(205, bytes.fromhex("100107")),
@@ -49,7 +68,9 @@ def test_a_bad_payload_is_reported_and_the_next_one_read_afresh(marbles):
 
 def test_a_stream_ending_inside_a_packet_is_reported_then_completes(marbles):
     xs = marbles.hot("-a-|", {"a": INT_456[:4]})
-    results = marbles.start(lambda: xs.pipe(yops.subscribe(0x10, reporter=marbles.reporter)))
+    results = marbles.start(
+        lambda: xs.pipe(yops.subscribe(0x10, split_packets=True, reporter=marbles.reporter))
+    )
     assert results == [on_completed(203)]
     assert len(marbles.errors_of("subscribe")) == 1
 
