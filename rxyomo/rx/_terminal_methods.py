@@ -40,12 +40,11 @@ class TerminalMethods(StreamCore[T]):
         on_completed: Callable[[], object] | None = None,
     ) -> abc.DisposableBase:
         """Subscribe; dispose the result to stop. A failure without ``on_error`` is logged."""
-        # The callbacks' results are ignored; reactivex merely types them as None.
+        # The callbacks' results are ignored; reactivex merely types them as None. No
+        # scheduler is passed down: the timed operators already hold the stream's, and a
+        # source left without one delivers its items where they come from.
         return self._observable.subscribe(
-            cast(Any, on_next),
-            cast(Any, on_error or self._log_failure),
-            cast(Any, on_completed),
-            scheduler=self._scheduler,
+            cast(Any, on_next), cast(Any, on_error or self._log_failure), cast(Any, on_completed)
         )
 
     def run(self) -> abc.DisposableBase:
@@ -67,7 +66,6 @@ class TerminalMethods(StreamCore[T]):
             lambda value: put(OnNext(value)),
             lambda error: put(OnError(error)),
             lambda: put(OnCompleted()),
-            scheduler=self._scheduler,
         )
 
     async def to_slice(self) -> list[T]:
@@ -120,9 +118,7 @@ class TerminalMethods(StreamCore[T]):
         def completed() -> None:
             loop.call_soon_threadsafe(_settle, done, None)
 
-        subscription = self._observable.subscribe(
-            cast(Any, on_next), failed, completed, scheduler=self._scheduler
-        )
+        subscription = self._observable.subscribe(cast(Any, on_next), failed, completed)
         try:
             if stop is None:
                 await done

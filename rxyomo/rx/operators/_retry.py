@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
@@ -84,7 +85,7 @@ def retry(
     def _retry(source: Observable[_T]) -> Observable[_T]:
         return resubscribing(
             source,
-            lambda: iter([0.0] * count),
+            lambda: itertools.repeat(0.0, count),
             should_retry,
             lambda _: CurrentThreadScheduler.singleton(),
         )

@@ -115,6 +115,25 @@ async def test_time_operators_run_on_the_loop_without_hopping_items():
     assert seen == [[b"a", b"b"]]
 
 
+async def test_the_timers_of_rxyomos_own_operators_run_on_the_loop():
+    stream, feeder = RxStream.from_source()
+    loop = asyncio.get_running_loop()
+    done = asyncio.Event()
+    seen: list[object] = []
+    windows: list[list[bytes]] = []
+    (
+        stream.sliding_window_with_time(1000, 10, windows.append)
+        .audit_time(10)
+        .for_each(seen.append, on_completed=done.set)
+    )
+    feeder.feed(b"a")
+    feeder.feed(b"b")  # both inside one callback: always in the same period
+    loop.call_later(0.05, feeder.complete)
+    await asyncio.wait_for(done.wait(), 5.0)
+    assert seen == [b"b"]
+    assert windows and all(window == [b"a", b"b"] for window in windows)
+
+
 def test_rxstream_wraps_only_observables():
     with pytest.raises(TypeError):
         RxStream([1, 2])  # type: ignore[arg-type]
