@@ -25,7 +25,7 @@ from enum import Enum
 from typing import Any
 
 from .engine import CompiledModule, ExportCaller, FuncType, ValType, WasmInstance
-from .errors import BindgenError
+from .errors import BindgenError, TrapCause, WasmTrap
 
 __all__ = ["BindgenAbi", "BindgenArg", "BindgenCaller", "CallPlan", "ReturnKind", "SliceForm"]
 
@@ -192,6 +192,15 @@ class BindgenCaller:
         :class:`BindgenError` when the arguments do not fit the export.
         """
         plan = self.plan(export, args, returns)
+        limit = self.instance.limits.max_memory
+        if limit is not None:
+            incoming = sum(len(a) for a in args if isinstance(a, (bytes, bytearray, str)))
+            incoming += sum(a.nbytes for a in args if isinstance(a, memoryview))
+            if incoming > limit:
+                raise WasmTrap(
+                    TrapCause.MEMORY_LIMIT,
+                    f"{incoming} bytes of input do not fit the {limit}-byte memory limit",
+                )
         function = self._exports.get(export)
         if function is None:
             function = self._exports[export] = self.instance.caller(export)

@@ -296,6 +296,9 @@ class Engine(ABC):
         """Engine name, version and code-affecting settings, for the module cache's key."""
         return f"{self.name}-{self.version}"
 
+    def close(self) -> None:  # noqa: B027 - optional hook
+        """Frees the engine; it must not be used afterwards (called at interpreter exit)."""
+
     @abstractmethod
     def wat_to_wasm(self, text: str) -> bytes:
         """Converts the WebAssembly text format to a binary module."""

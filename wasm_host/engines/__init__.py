@@ -6,6 +6,7 @@ variable ``WASM_HOST_ENGINE`` changes the default.
 
 from __future__ import annotations
 
+import atexit
 import importlib.util
 import os
 import threading
@@ -61,6 +62,17 @@ def get_engine(name: str | None = None, *, fuel: bool = False) -> Engine:
             engine = _create(chosen, fuel)
             _engines[(chosen, fuel)] = engine
         return engine
+
+
+@atexit.register
+def _close_engines() -> None:
+    # While the engines' libraries are still loaded: freed later, during interpreter
+    # teardown, their finalizers would find the bindings already gone.
+    with _lock:
+        engines = list(_engines.values())
+        _engines.clear()
+    for engine in engines:
+        engine.close()
 
 
 def _create(name: str, fuel: bool) -> Engine:

@@ -18,6 +18,7 @@ class LineLogger:
         self.stream = stream
         self.level = level
         self._pending = b""
+        self._first: str | None = None
 
     def __call__(self, data: bytes) -> None:
         """Takes one write of the guest."""
@@ -34,10 +35,24 @@ class LineLogger:
             self._emit(self._pending)
             self._pending = b""
 
+    def take_first_line(self) -> str | None:
+        """The first non-empty line written since the previous call: what went wrong, as
+        a Rust panic message comes before its notes."""
+        self.flush()
+        first, self._first = self._first, None
+        return first
+
     def _emit(self, line: bytes) -> None:
-        GUEST_LOGGER.log(
-            self.level, "%s: %s", self.stream, line.decode("utf-8", "replace").rstrip("\r")
-        )
+        text = line.decode("utf-8", "replace").rstrip("\r")
+        if text.strip() and self._first is None:
+            self._first = text
+        GUEST_LOGGER.log(self.level, "%s: %s", self.stream, text)
+
+
+def with_last_words(message: str, stderr: LineLogger | None) -> str:
+    """``message``, followed by what the guest wrote first on stderr during the call."""
+    said = stderr.take_first_line() if stderr is not None else None
+    return f"{message} (guest stderr: {said.strip()})" if said else message
 
 
 def output_loggers() -> tuple[LineLogger, LineLogger]:

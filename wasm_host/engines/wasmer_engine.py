@@ -41,7 +41,7 @@ from ..errors import (
     UnsupportedLimit,
     WasmTrap,
 )
-from ._output import LineLogger, output_loggers
+from ._output import LineLogger, output_loggers, with_last_words
 
 try:
     import wasmer
@@ -148,6 +148,7 @@ class WasmerInstance(WasmInstance):
         super().__init__(module, limits)
         self._exports = {name: item for name, item in native.exports}
         self._loggers = loggers
+        self._stderr = loggers[1] if len(loggers) > 1 else None
         self._memory: _WasmerMemory | None = None
         for item in self._exports.values():
             if isinstance(item, wasmer.Memory):
@@ -161,7 +162,8 @@ class WasmerInstance(WasmInstance):
         return self._memory
 
     def begin_call(self) -> None:
-        pass
+        if self._stderr is not None:
+            self._stderr.take_first_line()
 
     def end_call(self) -> None:
         for logger in self._loggers:
@@ -173,6 +175,7 @@ class WasmerInstance(WasmInstance):
         if not isinstance(item, wasmer.Function):
             raise LinkError(f"the module exports no function {name!r}")
         function = item
+        stderr = self._stderr
 
         def call(*args: Any) -> Any:
             try:
@@ -182,16 +185,17 @@ class WasmerInstance(WasmInstance):
             except BaseException as exc:  # wasmer raises RuntimeError; host code anything
                 if isinstance(exc, (KeyboardInterrupt, SystemExit)):
                     raise
-                raise _trap_of(exc) from exc
+                raise _trap_of(exc, stderr) from exc
             return tuple(result) if isinstance(result, list) else result
 
         return call
 
 
-def _trap_of(exc: BaseException) -> WasmTrap:
+def _trap_of(exc: BaseException, stderr: LineLogger | None) -> WasmTrap:
     if isinstance(exc, RuntimeError):
         message = str(exc).splitlines()[0] if str(exc) else "trap"
-        return WasmTrap(TrapCause.GUEST_TRAP, message.removeprefix("RuntimeError: "))
+        message = message.removeprefix("RuntimeError: ")
+        return WasmTrap(TrapCause.GUEST_TRAP, with_last_words(message, stderr))
     return WasmTrap(TrapCause.HOST_ERROR, f"{type(exc).__name__}: {exc}")
 
 

@@ -8,12 +8,16 @@ information on every call; ctypes releases the GIL while wasm runs.
 
 from __future__ import annotations
 
+import atexit
 import ctypes
 import importlib.metadata
 import itertools
 import math
+import os
+import tempfile
 import threading
 import time
+import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
@@ -37,7 +41,7 @@ from ..engine import (
     WasmInstance,
 )
 from ..errors import LinkError, ModuleError, TrapCause, UnsupportedLimit, WasmTrap
-from ._output import output_loggers
+from ._output import LineLogger, output_loggers, with_last_words
 
 __all__ = ["WasmtimeEngine"]
 
@@ -87,11 +91,20 @@ class _WasmtimeModule(CompiledModule):
 
 @dataclass
 class _StoreState:
-    """What the host-function trampoline shares with one instance."""
+    """One instance's store and what the host-function trampoline shares with it.
 
+    Everything that can touch the store (memory views, export callers) holds this object, so
+    the store lives as long as any of them; ``store`` is None once the instance is closed.
+    """
+
+    store: wasmtime.Store | None
     context: Any
     store_context: Any
     pending: BaseException | None = None
+
+    def check_open(self) -> None:
+        if self.store is None:
+            raise LinkError("the instance is closed")
 
 
 @dataclass
@@ -99,7 +112,8 @@ class _HostEntry:
     call: Callable[..., Any]
     readers: tuple[Callable[[Any], Any], ...]
     result: ValType | None
-    state: _StoreState
+    # Weak: the store owns this entry (its finalizer removes it), not the other way round.
+    state_ref: weakref.ref[_StoreState]
 
 
 _HOST_FUNCTIONS: dict[int, _HostEntry] = {}
@@ -116,7 +130,10 @@ _READERS: dict[ValType, Callable[[Any], Any]] = {
 @ffi.wasmtime_func_unchecked_callback_t  # type: ignore[untyped-decorator]
 def _trampoline(env: int, caller: Any, raw: Any, count: int) -> int:
     entry = _HOST_FUNCTIONS[env]
-    state = entry.state
+    state = entry.state_ref()
+    if state is None:
+        message = b"host function called after its instance was closed"
+        return ctypes.cast(ffi.wasmtime_trap_new(message, len(message)), ctypes.c_void_p).value or 0
     state.context = ffi.wasmtime_caller_context(caller)
     try:
         result = entry.call(*[read(raw[i]) for i, read in enumerate(entry.readers)])
@@ -151,7 +168,9 @@ class _WasmtimeMemory(GuestMemory):
         self._keep = memory
 
     def span(self) -> tuple[int, int]:
-        context = self._state.context
+        state = self._state
+        state.check_open()
+        context = state.context
         return _memory_data(context, self._memory) or 0, _memory_data_size(context, self._memory)
 
 
@@ -163,19 +182,36 @@ class _EpochTicker:
         self._engine = engine
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
+        self._stopped = False
 
     def ensure_running(self) -> None:
         with self._lock:
-            if self._thread is None:
+            if self._thread is None and not self._stopped:
                 self._thread = threading.Thread(
                     target=self._run, name="wasmtime-epoch", daemon=True
                 )
                 self._thread.start()
 
+    def stop(self) -> None:
+        with self._lock:
+            self._stopped = True
+
     def _run(self) -> None:
         while True:
             time.sleep(self.tick)
-            self._engine.increment_epoch()
+            with self._lock:
+                if self._stopped:
+                    return
+                self._engine.increment_epoch()
+
+
+_LIVE_INSTANCES: weakref.WeakSet[WasmtimeInstance] = weakref.WeakSet()
+
+
+@atexit.register
+def _close_live_instances() -> None:
+    for instance in list(_LIVE_INSTANCES):
+        instance.close()
 
 
 class WasmtimeInstance(WasmInstance):
@@ -189,17 +225,18 @@ class WasmtimeInstance(WasmInstance):
         state: _StoreState,
         native: wasmtime.Instance,
         limits: Limits,
-        flushers: Sequence[Callable[[], None]],
+        streams: Sequence[_CapturedStream],
     ) -> None:
         super().__init__(module, limits)
+        self._streams = streams
+        self._stderr = streams[1].logger if streams else None
         self._engine = engine
-        self._store = store
+        _LIVE_INSTANCES.add(self)
         self._state = state
-        self._exports = native.exports(store)
-        self._flushers = flushers
+        exports = native.exports(store)
+        self._exports: dict[str, Any] = {name: exports[name] for name in exports}
         self._memory: _WasmtimeMemory | None = None
-        for name in self._exports:
-            item = self._exports[name]
+        for item in self._exports.values():
             if isinstance(item, wasmtime.Memory):
                 self._memory = _WasmtimeMemory(state, item)
                 break
@@ -214,14 +251,36 @@ class WasmtimeInstance(WasmInstance):
         return self._memory
 
     def begin_call(self) -> None:
+        store = self._state.store
+        if store is None:
+            raise LinkError("the instance is closed")
+        if self._stderr is not None:
+            self._stderr.take_first_line()
         if self.limits.fuel is not None:
-            self._store.set_fuel(self.limits.fuel)
+            store.set_fuel(self.limits.fuel)
         if self._ticks is not None:
-            self._store.set_epoch_deadline(self._ticks)
+            store.set_epoch_deadline(self._ticks)
+
+    def close(self) -> None:
+        # Dropping the store now, not whenever the last reference goes: wasmtime's WASI
+        # output callbacks must not outlive the interpreter.
+        self._drain()
+        for stream in self._streams:
+            stream.logger.flush()
+            stream.close()
+        self._streams = ()
+        self._exports = {}
+        self._memory = None
+        self._state.store = None
+
+    def _drain(self) -> None:
+        for stream in self._streams:
+            stream.drain()
 
     def end_call(self) -> None:
-        for flush in self._flushers:
-            flush()
+        self._drain()
+        for stream in self._streams:
+            stream.logger.flush()
         super().end_call()
 
     def caller(self, name: str) -> ExportCaller:
@@ -237,8 +296,11 @@ class WasmtimeInstance(WasmInstance):
         size = len(raw)
         call_unchecked = ffi.wasmtime_func_call_unchecked
         fail = self._failure
+        state = self._state
 
         def call(*args: Any) -> Any:
+            if state.store is None:
+                raise LinkError("the instance is closed")
             if len(args) != len(fields):
                 raise TypeError(f"{name} takes {len(fields)} arguments, not {len(args)}")
             for index, (value, field_name) in enumerate(zip(args, fields, strict=True)):
@@ -256,6 +318,7 @@ class WasmtimeInstance(WasmInstance):
         return call
 
     def _failure(self, error: Any, trap: Any) -> WasmTrap:
+        self._drain()
         pending, self._state.pending = self._state.pending, None
         if isinstance(pending, WasmTrap):
             return pending
@@ -271,7 +334,7 @@ class WasmtimeInstance(WasmInstance):
             return WasmTrap(TrapCause.GUEST_TRAP, str(wasmtime.WasmtimeError._from_ptr(error)))
         native = wasmtime.Trap._from_ptr(trap)
         code = native.trap_code
-        message = native.message.splitlines()[0] if native.message else "trap"
+        message = _trap_summary(native.message)
         if code is wasmtime.TrapCode.OUT_OF_FUEL:
             return WasmTrap(TrapCause.OUT_OF_FUEL, f"used all {self.limits.fuel} units of fuel")
         if code is wasmtime.TrapCode.INTERRUPT:
@@ -282,7 +345,13 @@ class WasmtimeInstance(WasmInstance):
             return WasmTrap(
                 TrapCause.MEMORY_LIMIT, f"{message} with memory at its {limit}-byte limit"
             )
-        return WasmTrap(TrapCause.GUEST_TRAP, message)
+        return WasmTrap(TrapCause.GUEST_TRAP, with_last_words(message, self._stderr))
+
+
+def _trap_summary(message: str) -> str:
+    """The trap's own words: wasmtime puts them last, after the backtrace."""
+    lines = [line.strip() for line in message.splitlines() if line.strip()]
+    return lines[-1].removeprefix("wasm trap: ") if lines else "trap"
 
 
 _RAW_FIELDS = {ValType.I32: "i32", ValType.I64: "i64", ValType.F32: "f32", ValType.F64: "f64"}
@@ -320,6 +389,10 @@ class WasmtimeEngine(Engine):
     @property
     def version(self) -> str:
         return importlib.metadata.version("wasmtime")
+
+    def close(self) -> None:
+        self._ticker.stop()
+        self._native.close()
 
     @property
     def fingerprint(self) -> str:
@@ -359,7 +432,7 @@ class WasmtimeEngine(Engine):
             raise UnsupportedLimit("a fuel limit needs WasmtimeEngine(fuel=True)")
         store = wasmtime.Store(self._native)
         context = store._context()
-        state = _StoreState(context=context, store_context=context)
+        state = _StoreState(store=store, context=context, store_context=context)
         store.set_epoch_deadline(_FOREVER_TICKS)
         if self.fuel:
             store.set_fuel(_UNLIMITED_FUEL)
@@ -368,9 +441,9 @@ class WasmtimeEngine(Engine):
         if limits.timeout is not None:
             self._ticker.ensure_running()
         linker = wasmtime.Linker(self._native)
-        flushers: list[Callable[[], None]] = []
+        streams: list[_CapturedStream] = []
         if wasi is not None:
-            store.set_wasi(_wasi_config(wasi, flushers))
+            store.set_wasi(_wasi_config(wasi, streams))
             linker.define_wasi()
         for function in functions:
             linker.define(store, function.module, function.name, _host_func(store, state, function))
@@ -380,7 +453,7 @@ class WasmtimeEngine(Engine):
             raise WasmTrap(TrapCause.GUEST_TRAP, f"start function trapped: {exc.message}") from exc
         except wasmtime.WasmtimeError as exc:
             raise LinkError(f"cannot instantiate: {exc}") from exc
-        return WasmtimeInstance(self, module, store, state, native, limits, flushers)
+        return WasmtimeInstance(self, module, store, state, native, limits, streams)
 
 
 def _host_func(store: wasmtime.Store, state: _StoreState, function: HostFunction) -> wasmtime.Func:
@@ -390,7 +463,10 @@ def _host_func(store: wasmtime.Store, state: _StoreState, function: HostFunction
         raise LinkError(f"host function {function.module}.{function.name} has type {ty}")
     env = next(_host_ids)
     _HOST_FUNCTIONS[env] = _HostEntry(
-        function.call, tuple(_READERS[p] for p in ty.params), results[0] if results else None, state
+        function.call,
+        tuple(_READERS[p] for p in ty.params),
+        results[0] if results else None,
+        weakref.ref(state),
     )
     raw = ffi.wasmtime_func_t()
     native_type = _wasmtime_functype(ty)
@@ -400,7 +476,39 @@ def _host_func(store: wasmtime.Store, state: _StoreState, function: HostFunction
     return wasmtime.Func._from_raw(raw)
 
 
-def _wasi_config(wasi: WasiConfig, flushers: list[Callable[[], None]]) -> wasmtime.WasiConfig:
+class _CapturedStream:
+    """A guest stream written by wasmtime to an unlinked temporary file, read after calls.
+
+    wasmtime's Python-callback outputs can be invoked from its own threads, even while the
+    interpreter shuts down; a file involves no callback at all.
+    """
+
+    def __init__(self, logger: LineLogger) -> None:
+        self.logger = logger
+        handle, self.path = tempfile.mkstemp(prefix="wasm-guest-")
+        self._file = os.fdopen(handle, "rb")
+        self._offset = 0
+
+    def opened(self) -> None:
+        """Called once wasmtime holds the file open: the name is no longer needed."""
+        os.unlink(self.path)
+
+    def drain(self) -> None:
+        """Logs what the guest wrote since the last drain."""
+        self._file.seek(self._offset)
+        data = self._file.read()
+        if data:
+            self._offset += len(data)
+            # wasmtime keeps writing at its own offset, so truncating leaves a hole where
+            # the old output was: the disk space is returned and offsets stay valid.
+            os.ftruncate(self._file.fileno(), 0)
+            self.logger(data)
+
+    def close(self) -> None:
+        self._file.close()
+
+
+def _wasi_config(wasi: WasiConfig, streams: list[_CapturedStream]) -> wasmtime.WasiConfig:
     config = wasmtime.WasiConfig()
     config.argv = [wasi.program_name, *wasi.args]
     config.env = list(wasi.env.items())
@@ -411,9 +519,11 @@ def _wasi_config(wasi: WasiConfig, flushers: list[Callable[[], None]]) -> wasmti
             raise LinkError(f"cannot preopen {host_path!r} as {guest_path!r}: {exc}") from exc
     if wasi.capture_output:
         stdout, stderr = output_loggers()
-        config.stdout_custom = stdout
-        config.stderr_custom = stderr
-        flushers.extend([stdout.flush, stderr.flush])
+        streams.extend([_CapturedStream(stdout), _CapturedStream(stderr)])
+        config.stdout_file = streams[0].path
+        config.stderr_file = streams[1].path
+        for stream in streams:
+            stream.opened()
     else:
         config.inherit_stdout()
         config.inherit_stderr()

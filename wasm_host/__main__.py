@@ -1,0 +1,9 @@
+"""``python -m wasm_host``."""
+
+from __future__ import annotations
+
+import sys
+
+from .cli import main
+
+sys.exit(main())

@@ -1,0 +1,177 @@
+"""``python -m wasm_host``: run a wasm-bindgen export on a file, or inspect a module.
+
+::
+
+    python -m wasm_host run guest.wasm infer photo.jpg --dir /model:./models
+    python -m wasm_host inspect guest.wasm
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from .bindgen import BindgenAbi, CallPlan, ReturnKind, plan_call
+from .cache import load_module
+from .engine import CompiledModule, ExternKind, Limits, WasiConfig
+from .engines import ENGINE_NAMES, get_engine
+from .errors import BindgenError, WasmHostError, WasmTrap
+from .function import WasmFunction
+from .host import default_host_modules
+from .linker import PLACEHOLDER_MODULES, WASI_MODULES
+
+__all__ = ["main"]
+
+_INTERNAL_EXPORTS = ("__wbindgen", "__externref", "_initialize", "__heap_base", "__data_end")
+
+
+def _pair(text: str, separator: str, what: str) -> tuple[str, str]:
+    left, found, right = text.partition(separator)
+    if not found or not left:
+        raise argparse.ArgumentTypeError(f"{what} must look like A{separator}B, not {text!r}")
+    return left, right
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m wasm_host", description=__doc__.split("\n")[1])
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    run = commands.add_parser("run", help="call an export with a file's bytes, print the result")
+    run.add_argument("module", type=Path, help="the .wasm (or .wat) file")
+    run.add_argument("export", help="the exported function, e.g. infer")
+    run.add_argument("input", help="the input file ('-' for standard input)")
+    run.add_argument("--engine", choices=ENGINE_NAMES, help="default: wasmtime")
+    run.add_argument(
+        "--dir",
+        action="append",
+        default=[],
+        metavar="GUEST:HOST",
+        type=lambda t: _pair(t, ":", "--dir"),
+        help="preopen the host directory HOST as GUEST (repeatable)",
+    )
+    run.add_argument(
+        "--env",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        type=lambda t: _pair(t, "=", "--env"),
+        help="a WASI environment variable (repeatable)",
+    )
+    run.add_argument("--arg", action="append", default=[], help="a WASI argument (repeatable)")
+    run.add_argument("--timeout", type=float, help="seconds the call may run (wasmtime)")
+    run.add_argument("--fuel", type=int, help="fuel the call may use (wasmtime)")
+    run.add_argument("--max-memory", type=int, metavar="BYTES", help="linear memory limit")
+    run.add_argument("--returns", choices=[k.value for k in ReturnKind], help="default: detected")
+    run.add_argument("--no-cache", action="store_true", help="do not use the compiled-module cache")
+    run.add_argument("-q", "--quiet", action="store_true", help="hide the guest's output")
+
+    inspect = commands.add_parser("inspect", help="list imports, exports and the detected ABI")
+    inspect.add_argument("module", type=Path, help="the .wasm (or .wat) file")
+    inspect.add_argument("--engine", choices=ENGINE_NAMES, help="default: wasmtime")
+    return parser
+
+
+def _run(args: argparse.Namespace) -> int:
+    data = sys.stdin.buffer.read() if args.input == "-" else Path(args.input).read_bytes()
+    limits = Limits(fuel=args.fuel, timeout=args.timeout, max_memory=args.max_memory)
+    wasi = WasiConfig(args=args.arg, env=dict(args.env), preopens=dict(args.dir))
+    with WasmFunction(
+        args.module,
+        args.export,
+        engine=args.engine,
+        limits=limits,
+        wasi=wasi,
+        returns=ReturnKind(args.returns) if args.returns else None,
+        use_cache=not args.no_cache,
+    ) as function:
+        result = function(data)
+    if isinstance(result, bytes):
+        try:
+            print(result.decode("utf-8"))
+        except UnicodeDecodeError:
+            sys.stdout.buffer.write(result)
+    elif result is not None:
+        print(result)
+    return 0
+
+
+def _describe_plan(plan: CallPlan, byte_args: int) -> str:
+    if byte_args == 0:
+        shape = "no byte argument"
+    else:
+        noun = "argument" if byte_args == 1 else "arguments"
+        shape = f"{byte_args} byte {noun} as {plan.slices.value}"
+    return f"bindgen, {shape}, returns {plan.returns.value}"
+
+
+def _guess_plan(abi: BindgenAbi, module: CompiledModule, name: str) -> str:
+    ty = module.function_type(name)
+    assert ty is not None
+    for byte_args in range(1, 5):
+        try:
+            return _describe_plan(plan_call(abi, name, ty, [True] * byte_args), byte_args)
+        except BindgenError:
+            continue
+    try:
+        return _describe_plan(plan_call(abi, name, ty, [False] * len(ty.params)), 0)
+    except BindgenError:
+        return "not callable with the bindgen convention"
+
+
+def _inspect(args: argparse.Namespace) -> int:
+    module = load_module(get_engine(args.engine), args.module)
+    hosts = {host.name: host for host in default_host_modules()}
+    print(f"module {args.module} ({module.engine.name}, sha256 {module.digest[:16]}...)")
+    print("imports:")
+    for item in module.imports:
+        if item.module in WASI_MODULES:
+            source = "WASI"
+        elif item.module in PLACEHOLDER_MODULES:
+            source = "wasm-bindgen placeholder (traps if called)"
+        elif item.module in hosts:
+            reason = hosts[item.module].unavailable_reason()
+            source = f"host, UNAVAILABLE: {reason}" if reason else "host"
+            if item.name not in hosts[item.module].signatures():
+                source = "UNRESOLVED: no such host function"
+        else:
+            source = "UNRESOLVED"
+        ty = f" {item.type}" if item.type is not None else ""
+        print(f"  {item.module}.{item.name}{ty}  [{source}]")
+    print("exports:")
+    for export in module.exports:
+        ty = f" {export.type}" if export.type is not None else ""
+        print(f"  {export.kind.value} {export.name}{ty}")
+    try:
+        abi = BindgenAbi.detect(module)
+    except BindgenError as exc:
+        print(f"ABI: {exc}")
+        return 0
+    malloc = "malloc(size, align)" if abi.malloc_takes_align else "malloc(size)"
+    free = "free(ptr, size, align)" if abi.free_takes_align else "free(ptr, size)"
+    retptr = "__wbindgen_add_to_stack_pointer" if abi.stack_pointer else "address 8"
+    print(f"ABI: wasm-bindgen, {malloc}, {free}, return slot at {retptr}", end="")
+    print(", runs _initialize first" if abi.initializer else "", end="")
+    print(", WASI" if abi.wasi else "")
+    for export in module.exports:
+        if export.kind is ExternKind.FUNC and not export.name.startswith(_INTERNAL_EXPORTS):
+            print(f"  {export.name}: {_guess_plan(abi, module, export.name)}")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """The command line; returns the exit status (1 for a trap, 2 for other errors)."""
+    args = _parser().parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(name)s: %(message)s")
+    guest_level = logging.ERROR if getattr(args, "quiet", False) else logging.INFO
+    logging.getLogger("wasm_host.guest").setLevel(guest_level)
+    try:
+        return _run(args) if args.command == "run" else _inspect(args)
+    except WasmTrap as exc:
+        print(f"error: the call trapped: {exc}", file=sys.stderr)
+        return 1
+    except (WasmHostError, OSError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
