@@ -116,6 +116,8 @@ class _Dispatcher:
         self._arrived = 0
         self._next_out = 0
         self._finished: dict[int, Any] = {}
+        self._settled: deque[tuple[int, Any, Future[Any]]] = deque()
+        self._settling = False
         self._ended = False
         self._error: Exception | None = None
         self._closed = False
@@ -165,18 +167,30 @@ class _Dispatcher:
 
     def _settle(self, number: int, item: Any, future: Future[Any]) -> None:
         with self._lock:
-            self._running -= 1
-            if self._closed:
+            self._settled.append((number, item, future))
+            if self._settling:
+                # Re-entered (a call that finished at once, from _start below): the loop
+                # further up takes it, so that the stack does not grow per item.
                 return
-            if future.cancelled():
-                self._done(number, item, _FAILED, None)
-            elif (exc := future.exception()) is not None:
-                self._done(number, item, _FAILED, exc if isinstance(exc, Exception) else None)
-            else:
-                self._done(number, item, future.result(), None)
-            while self._waiting and self._running < self._limit and not self._closed:
-                self._start(*self._waiting.popleft())
-            self._end_if_idle()
+            self._settling = True
+            try:
+                while self._settled:
+                    number, item, future = self._settled.popleft()
+                    self._running -= 1
+                    if self._closed:
+                        continue
+                    if future.cancelled():
+                        self._done(number, item, _FAILED, None)
+                    elif (exc := future.exception()) is not None:
+                        error = exc if isinstance(exc, Exception) else None
+                        self._done(number, item, _FAILED, error)
+                    else:
+                        self._done(number, item, future.result(), None)
+                    while self._waiting and self._running < self._limit and not self._closed:
+                        self._start(*self._waiting.popleft())
+                self._end_if_idle()
+            finally:
+                self._settling = False
 
     def _done(self, number: int, item: Any, result: Any, error: Exception | None) -> None:
         if error is not None:

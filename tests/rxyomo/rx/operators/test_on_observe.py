@@ -199,3 +199,36 @@ def test_without_an_event_loop_results_still_arrive_in_order_and_complete():
 def test_max_concurrency_must_be_positive(bad):
     with pytest.raises(ValueError):
         yops.on_observe(str, max_concurrency=bad)
+
+
+def test_calls_that_finish_at_once_do_not_deepen_the_stack():
+    import sys
+    from concurrent.futures import Executor, Future
+
+    class FirstHeldThenImmediate(Executor):
+        """Holds the first call; runs every later one inside submit(), so that its future is
+        done before its callback is added."""
+
+        def __init__(self) -> None:
+            self.held: Future[object] | None = None
+
+        def submit(self, fn, /, *args, **kwargs):
+            future: Future[object] = Future()
+            if self.held is None:
+                self.held = future
+            else:
+                future.set_result(fn(*args, **kwargs))
+            return future
+
+    executor = FirstHeldThenImmediate()
+    items: list[int] = []
+    subject: Subject[int] = Subject()
+    subject.pipe(yops.on_observe(lambda x: x, executor=executor, max_concurrency=1)).subscribe(
+        items.append
+    )
+    count = sys.getrecursionlimit() * 2
+    for x in range(count):  # all but the first wait behind the held call
+        subject.on_next(x)
+    assert executor.held is not None
+    executor.held.set_result(0)  # each waiting call now starts, and is done, in turn
+    assert items == list(range(count))
