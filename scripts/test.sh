@@ -15,3 +15,4 @@ echo "== mypy (strict on the library)"
 mypy -p y3 -p rxyomo -p wasm_host
 echo "== pytest"
 pytest -q "$@"
+bash scripts/test_wasmer.sh
