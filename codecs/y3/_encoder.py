@@ -51,9 +51,10 @@ def encode_primitive_packet(key: int, value: Buffer) -> bytes:
 def encode_node_packet(key: int, children: Iterable[Buffer], *, is_array: bool = False) -> bytes:
     """A node packet whose value is the already-encoded ``children``, in order."""
     _check_key(key)
-    value = b"".join(children)
+    parts = list(children)
     tag = key | 0x80 | (0x40 if is_array else 0)
-    return encode_header(tag, len(value)) + value
+    # One join for header and children: each value byte is copied once.
+    return b"".join([encode_header(tag, sum(map(len, parts))), *parts])
 
 
 def encode_array_packet(key: int, items: Iterable[Buffer]) -> bytes:

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, TypeVar, overload
 
-from y3._encoder import encode_array_packet, encode_node_packet, encode_primitive_packet
+from y3._encoder import encode_header, encode_primitive_packet
 from y3._errors import KeyOutOfRangeError, MalformedPacketError, UnsupportedTypeError
 from y3._packet import NodePacket, Packet, PrimitivePacket, decode_packet
 from y3._schema import (
@@ -38,26 +38,44 @@ T = TypeVar("T")
 
 ROOT_KEY = 0x01
 ROOT_TAG = 0x81
+NODE_TAG = 0x80
+ARRAY_TAG = 0xC0
 ITEM_KEY = 0x00
 SIGNAL_KEYS = range(0x02, 0x10)
 
 
-def _encode(shape: Shape, key: int, value: Any, dialect: Dialect) -> bytes:
+def _encode(shape: Shape, key: int, value: Any, dialect: Dialect, out: list[Buffer]) -> int:
+    """Append the packet of ``value`` to ``out`` as parts; return its size in bytes.
+
+    Parts are joined once at the end, so a large value is copied once, not once per level.
+    """
     if isinstance(shape, PrimShape):
-        return encode_primitive_packet(key, encode_value(shape.kind, value, dialect))
+        raw = encode_value(shape.kind, value, dialect)
+        header = encode_header(key, len(raw))
+        out += (header, raw)
+        return len(header) + len(raw)
+    slot = len(out)
+    out.append(b"")  # the header, once the value's size is known
+    size = 0
     if isinstance(shape, ListShape):
         if not isinstance(value, (list, tuple)):
             raise UnsupportedTypeError(
                 f"expected a list for key {key:#x}, got {type(value).__name__}"
             )
-        item = shape.item
-        return encode_array_packet(key, [_encode(item, ITEM_KEY, v, dialect) for v in value])
-    if not isinstance(value, shape.cls):
-        raise UnsupportedTypeError(
-            f"expected {shape.cls.__name__} for key {key:#x}, got {type(value).__name__}"
-        )
-    children = [_encode(f.shape, f.key, getattr(value, f.name), dialect) for f in shape.fields]
-    return encode_node_packet(key, children)
+        tag = key | ARRAY_TAG
+        for item in value:
+            size += _encode(shape.item, ITEM_KEY, item, dialect, out)
+    else:
+        if not isinstance(value, shape.cls):
+            raise UnsupportedTypeError(
+                f"expected {shape.cls.__name__} for key {key:#x}, got {type(value).__name__}"
+            )
+        tag = key | NODE_TAG
+        for f in shape.fields:
+            size += _encode(f.shape, f.key, getattr(value, f.name), dialect, out)
+    header = encode_header(tag, size)
+    out[slot] = header
+    return len(header) + size
 
 
 def _zero(shape: Shape, key: int, building: frozenset[type] = frozenset()) -> Any:
@@ -117,16 +135,24 @@ class Codec:
 
     def encode_payload(self, value: object, *, type_: object = None) -> bytes:
         """The packet of ``value`` under this codec's key, without the root node."""
-        shape = infer_shape(value) if type_ is None else shape_of(type_)
+        out: list[Buffer] = []
+        self._encode_payload(value, type_, out)
+        return b"".join(out)
+
+    def _encode_payload(self, value: object, type_: object, out: list[Buffer]) -> int:
+        shape = infer_shape(value) if type_ is None else _shape(type_)
         if isinstance(shape, PrimShape) and isinstance(value, (list, tuple)):
             shape = ListShape(shape, as_tuple=isinstance(value, tuple))  # type_=Kind for items
         if isinstance(shape, ListShape) and isinstance(shape.item, StructShape):
             # Go's struct encoder writes a root slice of structs as a plain node.
             if not isinstance(value, (list, tuple)):
                 raise UnsupportedTypeError(f"expected a list, got {type(value).__name__}")
-            items = [_encode(shape.item, ITEM_KEY, v, self.dialect) for v in value]
-            return encode_node_packet(self.key, items)
-        return _encode(shape, self.key, value, self.dialect)
+            slot = len(out)
+            out.append(b"")
+            size = sum(_encode(shape.item, ITEM_KEY, v, self.dialect, out) for v in value)
+            out[slot] = encode_header(self.key | NODE_TAG, size)
+            return len(out[slot]) + size
+        return _encode(shape, self.key, value, self.dialect, out)
 
     def marshal(
         self,
@@ -141,9 +167,16 @@ class Codec:
         ``signals`` maps signal keys (0x02-0x0F) to str, bytes, int (int64), float (float64)
         or bool values, written before the value in the mapping's order.
         """
-        children = [self._signal(k, v) for k, v in signals.items()] if signals else []
-        children.append(self.encode_payload(value, type_=type_))
-        return encode_node_packet(ROOT_KEY, children)
+        out: list[Buffer] = [b""]
+        size = 0
+        if signals:
+            for key, signal in signals.items():
+                packet = self._signal(key, signal)
+                out.append(packet)
+                size += len(packet)
+        size += self._encode_payload(value, type_, out)
+        out[0] = encode_header(ROOT_TAG, size)
+        return b"".join(out)
 
     def _signal(self, key: int, value: SignalValue) -> bytes:
         if key not in SIGNAL_KEYS:
@@ -168,10 +201,10 @@ class Codec:
 
         Raises only Y3Error subclasses for bad bytes (UnsupportedTypeError for a bad ``type_``).
         """
-        shape = shape_of(type_)
+        shape = _shape(type_)
         packet, _ = decode_packet(data, self.dialect)
         if packet.tag == ROOT_TAG and isinstance(packet, NodePacket):
-            found = packet.get(self.key)
+            found = _child(packet, self.key)
             if found is None:
                 raise MalformedPacketError(f"no packet with key {self.key:#x} in the root node")
             packet = found
@@ -180,3 +213,29 @@ class Codec:
                 f"packet key {packet.key:#x} is not this codec's key {self.key:#x}", offset=0
             )
         return _decode(shape, packet)
+
+
+def _child(node: NodePacket, key: int) -> Packet | None:
+    """``node.get(key)`` without building the node's index: a root is looked up once."""
+    found = None
+    for child in node.children:
+        if child.tag & 0x3F == key:
+            if node.dialect is not Dialect.V1:
+                return child  # codec-golang: the first one
+            found = child  # y3 v1: the last one
+    return found
+
+
+_SHAPES: dict[object, Shape] = {}
+
+
+def _shape(type_: object) -> Shape:
+    """``shape_of`` with a cache: type expressions are hashable and shapes never change."""
+    try:
+        return _SHAPES[type_]
+    except KeyError:
+        pass
+    except TypeError:  # an unhashable type expression: no caching
+        return shape_of(type_)
+    shape = _SHAPES[type_] = shape_of(type_)
+    return shape

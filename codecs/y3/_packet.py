@@ -27,10 +27,10 @@ __all__ = [
     "NodePacket",
     "Packet",
     "PrimitivePacket",
+    "decode_header",
     "decode_node_packet",
     "decode_packet",
     "decode_primitive_packet",
-    "parse_header",
 ]
 
 Buffer = bytes | bytearray | memoryview
@@ -42,12 +42,12 @@ INT32_MAX = (1 << 31) - 1
 LENGTH_MAX_BYTES = 5
 
 
-def parse_header(buf: Buffer, pos: int, limit: int) -> tuple[int, int, int]:
+def decode_header(buf: Buffer, pos: int, limit: int) -> tuple[int, int, int]:
     """Parse the tag and length of the packet at ``pos``; return (tag, value start, value end).
 
     ``limit`` is the end of the region the packet must fit in (the buffer, or its parent's
     value). Raises PacketTooShortError, TruncatedVarIntError, NegativeLengthError,
-    ValueOutOfRangeError or BeyondBoundaryError.
+    ValueOutOfRangeError or BeyondBoundaryError. For walking packets without building objects.
     """
     if limit - pos < 2:
         raise PacketTooShortError(
@@ -261,7 +261,7 @@ def decode_primitive_packet(
     Like Go's ``DecodePrimitivePacket``, the tag's node bit is not checked.
     """
     view = as_view(buf)
-    tag, start, end = parse_header(buf if isinstance(buf, bytes) else view, offset, len(view))
+    tag, start, end = decode_header(buf if isinstance(buf, bytes) else view, offset, len(view))
     return PrimitivePacket(tag, view[start:end], dialect, start), end
 
 
@@ -276,24 +276,31 @@ def decode_node_packet(
     """
     view = as_view(buf)
     data: Buffer = buf if isinstance(buf, bytes) else view
-    tag, start, end = parse_header(data, offset, len(view))
-    # One frame per open node: (tag, value start, value end, children so far).
-    stack: list[tuple[int, int, int, list[Packet]]] = [(tag, start, end, [])]
+    tag, start, end = decode_header(data, offset, len(view))
+    children: list[Packet] = []
+    # The open ancestors of the current node: (tag, value start, value end, children so far).
+    stack: list[tuple[int, int, int, list[Packet]]] = []
     pos = start
     while True:
-        node_tag, node_start, node_end, children = stack[-1]
-        if pos >= node_end:
-            stack.pop()
-            node = NodePacket(
-                node_tag, view[node_start:node_end], tuple(children), dialect, node_start
-            )
+        if pos >= end:
+            node = NodePacket(tag, view[start:end], tuple(children), dialect, start)
             if not stack:
-                return node, node_end
-            stack[-1][3].append(node)
+                return node, end
+            tag, start, end, children = stack.pop()
+            children.append(node)
             continue
-        child_tag, child_start, child_end = parse_header(data, pos, node_end)
+        length = data[pos + 1] if end - pos >= 2 else 0x40
+        if length < 0x40:  # inline fast path: a one-byte length that fits
+            child_tag = data[pos]
+            child_start = pos + 2
+            child_end = child_start + length
+            if child_end > end:
+                decode_header(data, pos, end)  # raises the precise error
+        else:
+            child_tag, child_start, child_end = decode_header(data, pos, end)
         if child_tag & NODE_FLAG:
-            stack.append((child_tag, child_start, child_end, []))
+            stack.append((tag, start, end, children))
+            tag, start, end, children = child_tag, child_start, child_end, []
             pos = child_start
         else:
             children.append(

@@ -16,7 +16,6 @@ from collections.abc import Iterable
 from typing import NamedTuple
 
 from y3._errors import (
-    BeyondBoundaryError,
     KeyOutOfRangeError,
     NegativeLengthError,
     PacketTooLargeError,
@@ -25,7 +24,7 @@ from y3._errors import (
     ValueOutOfRangeError,
     Y3Error,
 )
-from y3._packet import INT32_MAX, KEY_MASK, LENGTH_MAX_BYTES, NODE_FLAG, parse_header
+from y3._packet import INT32_MAX, KEY_MASK, LENGTH_MAX_BYTES, NODE_FLAG, decode_header
 from y3._varint import read_pvarint
 
 __all__ = ["DEFAULT_MAX_PACKET_SIZE", "KeyObserver", "Observation", "StreamDecoder"]
@@ -208,6 +207,9 @@ class KeyObserver:
         if bad or not self.keys:
             raise KeyOutOfRangeError(f"observed keys must be 0x00-0x3F, got {sorted(self.keys)}")
         self.nested = nested
+        # tag byte -> observed?, so that the walk tests a key with one index (a tuple: CPython
+        # indexes tuples faster than bytes).
+        self._table = tuple(tag & KEY_MASK in self.keys for tag in range(256))
         self._decoder = StreamDecoder(max_packet_size=max_packet_size)
         self._queue: deque[Span] = deque()
         self._deferred: Y3Error | None = None
@@ -250,8 +252,34 @@ class KeyObserver:
         buf, start, end, _ = span
         if not buf[start] & NODE_FLAG:
             return None
+        if self.nested:
+            return self._walk(buf, start, end)
+        # The hot path: first-level children only, bounds checked once after the loop.
+        table = self._table
+        _, pos, limit = decode_header(buf, start, end)
+        last = limit - 1
+        while pos < last:
+            length = buf[pos + 1]
+            if length < 0x40:
+                if table[buf[pos]]:
+                    value_end = pos + 2 + length
+                    if value_end > limit:
+                        break
+                    return Observation(buf[pos] & KEY_MASK, memoryview(buf)[pos:value_end])
+                pos += 2 + length
+            else:
+                tag, _, value_end = decode_header(buf, pos, limit)
+                if table[tag]:
+                    return Observation(tag & KEY_MASK, memoryview(buf)[pos:value_end])
+                pos = value_end
+        if pos == limit:
+            return None
+        return self._walk(buf, start, end)  # a child overran: the checked walk names it
+
+    def _walk(self, buf: bytes, start: int, end: int) -> Observation | None:
+        """The checked walk, descending into nodes when ``nested``."""
         keys = self.keys
-        _, pos, limit = parse_header(buf, start, end)
+        _, pos, limit = decode_header(buf, start, end)
         limits = [limit]
         while True:
             if pos >= limit:
@@ -260,23 +288,7 @@ class KeyObserver:
                     return None
                 limit = limits[-1]
                 continue
-            if limit - pos < 2:
-                raise PacketTooShortError(
-                    f"a packet needs at least 2 bytes, {limit - pos} left", offset=pos
-                )
-            tag = buf[pos]
-            length = buf[pos + 1]
-            if length < 0x40:  # fast path: one-byte length
-                value_start = pos + 2
-                value_end = value_start + length
-                if value_end > limit:
-                    raise BeyondBoundaryError(
-                        f"beyond the boundary: a {length}-byte value ends at {value_end}, "
-                        f"past the boundary at {limit}",
-                        offset=pos,
-                    )
-            else:
-                tag, value_start, value_end = parse_header(buf, pos, limit)
+            tag, value_start, value_end = decode_header(buf, pos, limit)
             if tag & KEY_MASK in keys:
                 return Observation(tag & KEY_MASK, memoryview(buf)[pos:value_end])
             if self.nested and tag & NODE_FLAG:

@@ -3,7 +3,8 @@
 Every frame is one Y3 node packet whose tag is ``0x80 | frame type`` and whose children are the
 frame's fields, keyed as in Go's ``pkg/frame-codec/y3codec`` (written in the same order, so the
 bytes match Go's). Decoding follows Go's y3 v1 map semantics: a repeated field key keeps the last
-value, unknown keys and nested nodes are ignored, missing fields take their defaults.
+value, unknown keys and nested nodes are ignored (skipped by their length), missing fields take
+their defaults. Decoding walks the fields in place: the only copies are the values handed out.
 
 Any malformed input raises ``FrameError`` (never a codec or other exception).
 """
@@ -15,7 +16,7 @@ from dataclasses import dataclass
 from enum import IntEnum
 
 import y3
-from y3 import Dialect, PrimitivePacket, Y3Error
+from y3 import Y3Error
 
 __all__ = [
     "DEFAULT_MAX_FRAME_SIZE",
@@ -43,6 +44,7 @@ DEFAULT_MAX_FRAME_SIZE = 16 * 1024 * 1024
 RESERVED_TAG_MIN = 0xF000
 RESERVED_TAG_MAX = 0xFFFF
 _UINT32_MAX = 0xFFFF_FFFF
+_BYTES_LIKE = (bytes, bytearray, memoryview)
 _NODE = 0x80
 
 
@@ -92,10 +94,15 @@ class DataFrame:
     metadata: bytes = b""
 
     def __post_init__(self) -> None:
-        _check_uint32(self.tag, "data tag")
-        for what, value in (("payload", self.payload), ("metadata", self.metadata)):
-            if not isinstance(value, (bytes, bytearray, memoryview)):
-                raise FrameError(f"data frame {what} must be bytes, not {type(value).__name__}")
+        # Inline checks: this runs for every frame on the data path.
+        if not (isinstance(self.tag, int) and 0 <= self.tag <= _UINT32_MAX):
+            raise FrameError(f"data tag {self.tag!r} is not a uint32")
+        if not isinstance(self.payload, _BYTES_LIKE):
+            raise FrameError(f"data frame payload must be bytes, not {type(self.payload).__name__}")
+        if not isinstance(self.metadata, _BYTES_LIKE):
+            raise FrameError(
+                f"data frame metadata must be bytes, not {type(self.metadata).__name__}"
+            )
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,15 +187,21 @@ def _node(frame_type: FrameType, parts: list[bytes | bytearray | memoryview]) ->
 
 def encode_frame(frame: Frame) -> bytes:
     """The Y3 bytes of ``frame``, identical to what YoMo v1.22's Go code writes."""
-    if isinstance(frame, DataFrame):
+    if isinstance(frame, DataFrame):  # the data path: built directly, joined once
         tag = y3.encode_nvarint(frame.tag, 32, signed=False)
-        return _node(
-            FrameType.DATA,
-            [
-                *_field(_DATA_TAG, tag),
-                *_field(_DATA_METADATA, frame.metadata),
-                *_field(_DATA_PAYLOAD, frame.payload),
-            ],
+        metadata, payload = frame.metadata, frame.payload
+        tag_header = bytes((_DATA_TAG, len(tag)))
+        metadata_header = y3.encode_header(_DATA_METADATA, len(metadata))
+        payload_header = y3.encode_header(_DATA_PAYLOAD, len(payload))
+        size = (
+            2 + len(tag) + len(metadata_header) + len(metadata) + len(payload_header) + len(payload)
+        )
+        try:
+            header = y3.encode_header(_NODE | FrameType.DATA, size)
+        except Y3Error as exc:
+            raise FrameError(f"frame too large to encode: {exc}") from exc
+        return b"".join(
+            (header, tag_header, tag, metadata_header, metadata, payload_header, payload)
         )
     if isinstance(frame, HandshakeFrame):
         tags = frame.observed_data_tags
@@ -217,74 +230,93 @@ def encode_frame(frame: Frame) -> bytes:
     raise FrameError(f"not a frame: {type(frame).__name__}")
 
 
-def _fields(node: y3.NodePacket) -> dict[int, PrimitivePacket]:
-    # y3 v1 fills a map: the last primitive child with a key wins; nodes live elsewhere.
-    return {c.tag & 0x3F: c for c in node.children if isinstance(c, PrimitivePacket)}
+Fields = dict[int, tuple[int, int]]
 
 
-def _str(fields: dict[int, PrimitivePacket], key: int) -> str:
-    packet = fields.get(key)
-    return "" if packet is None else packet.to_str()
+def _bytes(buf: bytes | memoryview, fields: Fields, key: int) -> bytes:
+    span = fields.get(key)
+    return b"" if span is None else bytes(buf[span[0] : span[1]])
 
 
-def _bytes(fields: dict[int, PrimitivePacket], key: int) -> bytes:
-    packet = fields.get(key)
-    return b"" if packet is None else bytes(packet.raw)
+def _str(buf: bytes | memoryview, fields: Fields, key: int) -> str:
+    span = fields.get(key)
+    if span is None:
+        return ""
+    try:
+        return str(buf[span[0] : span[1]], "utf-8")
+    except UnicodeDecodeError as exc:
+        raise FrameError(f"field {key:#04x} is not valid UTF-8: {exc.reason}") from None
 
 
-def _decode_handshake(fields: dict[int, PrimitivePacket]) -> HandshakeFrame:
-    client_type = _bytes(fields, _HS_CLIENT_TYPE)
+def _decode_handshake(buf: bytes | memoryview, fields: Fields) -> HandshakeFrame:
+    client_type = _bytes(buf, fields, _HS_CLIENT_TYPE)
     if len(client_type) != 1:
         raise FrameError(f"handshake client type must be 1 byte, got {len(client_type)}")
-    raw_tags = _bytes(fields, _HS_TAGS)
+    raw_tags = _bytes(buf, fields, _HS_TAGS)
     if len(raw_tags) % 4:
         raise FrameError(f"observed data tags: {len(raw_tags)} bytes is not a multiple of 4")
     code = client_type[0]
     return HandshakeFrame(
-        name=_str(fields, _HS_NAME),
+        name=_str(buf, fields, _HS_NAME),
         client_type=ClientType(code) if code in ClientType._value2member_map_ else code,
-        id=_str(fields, _HS_ID),
-        auth_name=_str(fields, _HS_AUTH_NAME),
-        auth_payload=_str(fields, _HS_AUTH_PAYLOAD),
+        id=_str(buf, fields, _HS_ID),
+        auth_name=_str(buf, fields, _HS_AUTH_NAME),
+        auth_payload=_str(buf, fields, _HS_AUTH_PAYLOAD),
         observed_data_tags=struct.unpack(f"<{len(raw_tags) // 4}I", raw_tags),
-        version=_str(fields, _HS_VERSION),
-        want_target=_str(fields, _HS_WANT_TARGET),
-        function_definition=_bytes(fields, _HS_FUNCTION_DEFINITION),
+        version=_str(buf, fields, _HS_VERSION),
+        want_target=_str(buf, fields, _HS_WANT_TARGET),
+        function_definition=_bytes(buf, fields, _HS_FUNCTION_DEFINITION),
     )
 
 
-def _decode(node: y3.NodePacket) -> Frame:
-    if not node.tag & _NODE:
-        raise FrameError(f"frame tag {node.tag:#04x} is not a node packet")
-    code = node.tag & 0x7F
-    fields = _fields(node)
+def _decode_at(buf: bytes | memoryview, start: int, end: int) -> Frame:
+    """Decode the frame that fills ``buf[start:end]``; may raise Y3Error or FrameError."""
+    tag, pos, limit = y3.decode_header(buf, start, end)
+    if limit != end:
+        raise FrameError(f"{end - limit} bytes after the frame's end at {limit}")
+    if not tag & _NODE:
+        raise FrameError(f"frame tag {tag:#04x} is not a node packet")
+    # The fields, as y3 v1's map of primitive children: the last of a key wins.
+    fields: Fields = {}
+    while pos < limit:
+        length = buf[pos + 1] if limit - pos >= 2 else 0x40
+        if length < 0x40 and pos + 2 + length <= limit:  # inline: a short field that fits
+            field_tag, value_start, pos = buf[pos], pos + 2, pos + 2 + length
+        else:
+            field_tag, value_start, pos = y3.decode_header(buf, pos, limit)
+        if not field_tag & _NODE:
+            fields[field_tag & 0x3F] = (value_start, pos)
+    code = tag & 0x7F
     if code == FrameType.DATA:
-        tag_field = fields.get(_DATA_TAG)
+        span = fields.get(_DATA_TAG)
+        data_tag = (
+            0
+            if span is None
+            else y3.decode_nvarint(buf[span[0] : span[1]], bits=32, signed=False, offset=span[0])
+        )
         return DataFrame(
-            tag=0 if tag_field is None else tag_field.to_uint32(),
-            payload=_bytes(fields, _DATA_PAYLOAD),
-            metadata=_bytes(fields, _DATA_METADATA),
+            tag=data_tag,
+            payload=_bytes(buf, fields, _DATA_PAYLOAD),
+            metadata=_bytes(buf, fields, _DATA_METADATA),
         )
     if code == FrameType.HANDSHAKE:
-        return _decode_handshake(fields)
+        return _decode_handshake(buf, fields)
     if code == FrameType.HANDSHAKE_ACK:
         return HandshakeAckFrame()
     if code == FrameType.REJECTED:
-        return RejectedFrame(_str(fields, _MESSAGE))
+        return RejectedFrame(_str(buf, fields, _MESSAGE))
     if code == FrameType.GOAWAY:
-        return GoawayFrame(_str(fields, _MESSAGE))
+        return GoawayFrame(_str(buf, fields, _MESSAGE))
     if code == FrameType.CONNECT_TO:
-        return ConnectToFrame(_str(fields, _MESSAGE))
+        return ConnectToFrame(_str(buf, fields, _MESSAGE))
     raise FrameError(f"unknown frame type {code:#04x}")
 
 
 def decode_frame(buf: bytes | bytearray | memoryview) -> Frame:
     """Decode exactly one whole frame; trailing bytes are an error."""
+    data = buf if isinstance(buf, bytes) else memoryview(buf).cast("B")
     try:
-        node, end = y3.decode_node_packet(buf, Dialect.V1)
-        if end != len(buf):
-            raise FrameError(f"{len(buf) - end} bytes after the frame's end at {end}")
-        return _decode(node)
+        return _decode_at(data, 0, len(data))
     except Y3Error as exc:
         raise FrameError(f"malformed frame: {exc}") from exc
 
@@ -314,12 +346,12 @@ class FrameDecoder:
         frames: list[Frame] = []
         try:
             for buf, start, end, _ in self._stream.feed_spans(data):
-                frames.append(decode_frame(memoryview(buf)[start:end]))
+                frames.append(_decode_at(buf, start, end))
         except y3.PacketTooLargeError as exc:
             self._error = FrameTooLargeError(str(exc))
             self._error.__cause__ = exc
         except Y3Error as exc:
-            self._error = FrameError(f"malformed frame stream: {exc}")
+            self._error = FrameError(f"malformed frame: {exc}")
             self._error.__cause__ = exc
         except FrameError as exc:
             self._error = exc
