@@ -8,18 +8,24 @@ import inspect
 import logging
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rxyomo.client._client import ZipperClient
 from rxyomo.client.source import check_tag
 from rxyomo.protocol.frames import ClientType, DataFrame
 from rxyomo.protocol.metadata import TID, MetadataError, decode_metadata, encode_metadata
+from rxyomo.rx import RxStream, StreamFeeder, run_handler
+
+if TYPE_CHECKING:
+    from reactivex.abc import DisposableBase
 
 log = logging.getLogger("rxyomo.function")
 
 #: What a handler may return: nothing, one (tag, payload) answer, or several.
 HandlerResult = None | tuple[int, bytes] | Iterable[tuple[int, bytes]]
 Handler = Callable[[bytes], HandlerResult | Awaitable[HandlerResult]]
+#: YoMo's Rx form: a function from the input stream to the output stream.
+RxHandler = Callable[[RxStream[bytes]], RxStream[Any]]
 
 
 @dataclass(frozen=True)
@@ -64,6 +70,11 @@ class StreamFunction(ZipperClient):
         self._inbox: asyncio.Queue[Received] | None = None
         self._worker: asyncio.Task[None] | None = None
         self._paused = False
+        self._rx: tuple[RxHandler, Callable[[Any], object] | None] | None = None
+        self._feeder: StreamFeeder | None = None
+        self._outbox: asyncio.Queue[tuple[int, bytes]] | None = None
+        self._writer: asyncio.Task[None] | None = None
+        self._rx_subscription: DisposableBase | None = None
         #: Frames whose handler raised; the function goes on with the next.
         self.errors = 0
         self.handled = 0
@@ -72,20 +83,80 @@ class StreamFunction(ZipperClient):
         """Set the function run on each observed frame."""
         self._handler = handler
 
+    def pipe(self, handler: RxHandler, *, consume: Callable[[Any], object] | None = None) -> None:
+        """Handle frames with YoMo's Rx form, ``handler(stream) -> stream``.
+
+        The input stream carries each observed frame's payload; every
+        :class:`~rxyomo.rx.Encoded` item at the end (from ``encode(tag)``) is
+        sent as a data frame; other items go to ``consume`` (a sink's), or are
+        reported as item errors when there is none.
+        """
+        self._rx = (handler, consume)
+        self._handler = self._feed_rx
+
     async def connect(self) -> None:
         """Connect, then handle frames until closed."""
         if self._handler is None:
-            raise ValueError(f"stream function {self.name!r} has no handler: call set_handler()")
+            raise ValueError(
+                f"stream function {self.name!r} has no handler: call set_handler() or pipe()"
+            )
         if self._inbox is None:
+            loop = asyncio.get_running_loop()
+            if self._rx is not None:
+                self._start_rx(loop)
             self._inbox = asyncio.Queue()
-            self._worker = asyncio.get_running_loop().create_task(self._work())
+            self._worker = loop.create_task(self._work())
         await super().connect()
+
+    def _start_rx(self, loop: asyncio.AbstractEventLoop) -> None:
+        assert self._rx is not None
+        handler, consume = self._rx
+        outbox: asyncio.Queue[tuple[int, bytes]] = asyncio.Queue()
+        self._outbox = outbox
+        self._feeder, self._rx_subscription = run_handler(
+            handler,
+            lambda tag, payload: outbox.put_nowait((tag, payload)),
+            consume=consume,
+            on_error=lambda exc: log.error("%s: the Rx pipeline failed: %s", self.name, exc),
+            loop=loop,
+        )
+        self._writer = loop.create_task(self._write_outputs(outbox))
+
+    async def _feed_rx(self, data: bytes) -> None:
+        assert self._feeder is not None and self._outbox is not None
+        self._feeder.feed(data)
+        # The pipeline's output is sent by another task: when it falls behind,
+        # stop taking input so back-pressure reaches the zipper.
+        if self._outbox.qsize() >= self._max_pending:
+            await self._outbox.join()
+
+    async def _write_outputs(self, outbox: asyncio.Queue[tuple[int, bytes]]) -> None:
+        while True:
+            tag, payload = await outbox.get()
+            try:
+                await self.write(tag, payload)
+            finally:
+                outbox.task_done()
 
     async def write(self, tag: int, data: bytes, *, tid: str = "") -> None:
         """Send a frame of this function's own (outside the handler's return value)."""
         check_tag(tag)
         meta = {TID: tid} if tid else {}
         await self._send(DataFrame(tag=tag, payload=bytes(data), metadata=encode_metadata(meta)))
+
+    async def close(self, timeout: float = 5.0) -> None:
+        """Handle the frames already received, send their answers, then close."""
+        if self.is_connected:
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self._finish(), timeout)
+        await super().close(timeout)
+
+    async def _finish(self) -> None:
+        await self.join()
+        if self._feeder is not None and not self._feeder.closed:
+            self._feeder.complete()  # flushes windows and buffers into the outbox
+        if self._outbox is not None:
+            await self._outbox.join()
 
     async def join(self) -> None:
         """Wait until every frame received so far has been handled."""
@@ -136,10 +207,13 @@ class StreamFunction(ZipperClient):
             await self.write(tag, payload, tid=item.metadata.get(TID, ""))
 
     async def _on_closed(self) -> None:
-        if self._worker is not None:
-            self._worker.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._worker
+        if self._rx_subscription is not None:
+            self._rx_subscription.dispose()
+        for task in (self._worker, self._writer):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
 
 
 def _answers(result: HandlerResult) -> Iterable[tuple[int, bytes]]:
@@ -165,3 +239,8 @@ class Sink(StreamFunction):
         **kwargs: Any,
     ) -> None:
         super().__init__(name, observe=observe, handler=handler, **kwargs)
+
+    def pipe(self, handler: RxHandler, *, consume: Callable[[Any], object] | None = None) -> None:
+        """Consume frames with an Rx pipeline; its output items are simply dropped
+        unless ``consume`` is given (a sink sends nothing on)."""
+        super().pipe(handler, consume=consume or (lambda _item: None))
