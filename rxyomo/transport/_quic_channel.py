@@ -98,10 +98,15 @@ class QuicChannel(Channel):
     def service(self) -> None:
         """Handle pending events, then send what the connection has to send."""
         self._service_handle = None
-        self._process_events()
-        if not self.terminated:
-            self._progress()
-            self.transmit()
+        try:
+            self._process_events()
+            if not self.terminated:
+                self._progress()
+                self.transmit()
+        except Exception as exc:
+            # A bug (ours or aioquic's) must end this connection, not wedge it.
+            logger.exception("QUIC connection with %s failed", self._peer)
+            self._crash(TransportError(f"internal QUIC error: {exc!r}"))
 
     def transmit(self) -> None:
         """Send queued datagrams and re-arm the timer."""
@@ -120,7 +125,24 @@ class QuicChannel(Channel):
         self._settle_handshake(error)
         self._shutdown(ERROR_ABORTED, str(error))
         self._lose(error)
-        self.transmit()
+        try:
+            self.transmit()
+        except Exception:
+            logger.exception("QUIC connection with %s failed while closing", self._peer)
+            self._crash(error)
+
+    def _crash(self, error: TransportError) -> None:
+        # Give up on the connection state: report, stop the timer, release.
+        self._settle_handshake(error)
+        self._close_sent = True
+        self._lose(error)
+        if not self.terminated:
+            self._on_terminated_event(
+                events.ConnectionTerminated(
+                    error_code=QuicErrorCode.INTERNAL_ERROR, frame_type=None,
+                    reason_phrase=str(error),
+                )
+            )
 
     # Channel
 

@@ -33,6 +33,7 @@ _ALERTS = {
     120: f"no application protocol in common (rxyomo speaks ALPN {ALPN!r})",
 }
 _CERTIFICATE_ALERTS = frozenset({42, 43, 44, 45, 46, 48})
+_NO_APPLICATION_PROTOCOL = 120
 
 
 def server_credentials(tls: TlsConfig) -> tuple[Path, Path | None]:
@@ -86,6 +87,9 @@ def check_cafile(tls: TlsConfig) -> None:
 def describe_alert(alert: int, reason: str) -> str:
     """A sentence for a TLS alert received or raised during a QUIC handshake."""
     name = _ALERTS.get(alert, f"TLS alert {alert}")
+    if "ALPN" in reason and alert != _NO_APPLICATION_PROTOCOL:
+        # Older aioquic reports a missing common ALPN as a plain handshake failure.
+        name = _ALERTS[_NO_APPLICATION_PROTOCOL]
     text = f"TLS handshake failed: {name}"
     if reason:
         text += f" ({reason})"

@@ -19,11 +19,13 @@ starts, but its bytes leave once the client's first bytes have opened stream 0.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import socket
 import ssl
 
 from aioquic._buffer import Buffer
+from aioquic._crypto import AEAD, CryptoError
 from aioquic.quic.configuration import SMALLEST_MAX_DATAGRAM_SIZE, QuicConfiguration
 from aioquic.quic.crypto import CryptoPair
 from aioquic.quic.packet import (
@@ -55,6 +57,8 @@ __all__ = ["QuicTransport"]
 logger = logging.getLogger("rxyomo.transport.quic")
 
 _MAX_UDP_PAYLOAD = 65527
+# aioquic releases whose packet crypto is written in C cap packets at this size.
+_CLASSIC_PACKET_LIMIT = 1500
 
 
 class QuicTransport(Transport):
@@ -86,6 +90,11 @@ class QuicTransport(Transport):
             raise ValueError(
                 f"max_datagram_size must be in {SMALLEST_MAX_DATAGRAM_SIZE}.."
                 f"{_MAX_UDP_PAYLOAD}, got {max_datagram_size}"
+            )
+        if max_datagram_size > _largest_packet_supported(max_datagram_size):
+            raise ValueError(
+                f"max_datagram_size {max_datagram_size} is more than this aioquic build can "
+                "encrypt (older builds stop at 1500 bytes); upgrade aioquic or lower it"
             )
         for label, value in (("idle_timeout", idle_timeout),
                              ("handshake_timeout", handshake_timeout),
@@ -353,6 +362,17 @@ class _QuicServer(Listener):
         if self.endpoint is not None:
             self.endpoint.close()
         self._closed.set()
+
+
+@functools.lru_cache(maxsize=8)
+def _largest_packet_supported(size: int) -> int:
+    """``size`` if aioquic can encrypt a packet that large, else the classic 1500."""
+    aead = AEAD(b"aes-128-gcm", bytes(16), bytes(12))
+    try:
+        aead.encrypt(bytes(size), b"", 0)
+    except CryptoError:
+        return _CLASSIC_PACKET_LIMIT
+    return size
 
 
 async def _resolve(

