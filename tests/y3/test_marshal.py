@@ -149,7 +149,8 @@ def new_basic() -> BasicTestData:
 
 
 def test_marshal_int32_with_signals_matches_go() -> None:
-    # yomorun/y3-codec-golang basic_test.go TestBasicEncoderWithSignals (bytes from the spec)
+    # yomorun/y3-codec-golang basic_test.go TestBasicEncoderWithSignals; the bytes are those of
+    # internal/utils/format_test.go TestFormatBytes
     wire = Codec(0x10).marshal(456, type_=Kind.INT32, signals={0x02: "a", 0x03: "b"})
     assert wire == h("81 0A 02 01 61 03 01 62 10 02 83 48")
     assert y3.decode_primitive_packet(wire[8:])[0].to_int32() == 456
@@ -160,6 +161,19 @@ def test_marshal_struct_matches_go_observable_vector() -> None:
     # NewCodec(0x30).Marshal(exampleData{"yomo", 456, {30, 40}}) from codec_test.go
     wire = Codec(0x30).marshal(ExampleData("yomo", 456.0, Thermometer(30.0, 40.0)))
     assert wire == h("81 16 B0 14 10 04 79 6F 6D 6F 11 02 43 E4 92 08 13 02 41 F0 14 02 42 20")
+
+
+@dataclasses.dataclass
+class ObservableTestData:
+    a: F32 = y3_field(0x10)
+    b: str = y3_field(0x11)
+
+
+def test_marshal_small_struct_matches_go() -> None:
+    # yomorun/y3-codec-golang internal/tester/data_test.go TestObservableTestData
+    wire = Codec(0x20).marshal(ObservableTestData(456.0, "y3"))
+    assert wire == h("81 0A A0 08 10 02 43 E4 11 02 79 33")
+    assert Codec(0x20).unmarshal(wire, ObservableTestData) == ObservableTestData(456.0, "y3")
 
 
 @pytest.mark.parametrize(
@@ -327,10 +341,17 @@ def test_codec_refuses_keys_outside_the_user_range(key: int) -> None:
 
 
 def test_signal_keys() -> None:
-    # basic_test.go TestBasicAllowSignalKey: 0x02 is a signal key; 0x10 is not
+    # basic_test.go TestBasicAllowSignalKey and internal/utils/key_test.go
+    # TestAllowableSignalKey: 0x02 is a signal key, 0x01 is not (nor is a user key)
     assert Codec(0x10).marshal(1, signals={0x02: "a"})[2] == 0x02
-    with pytest.raises(y3.KeyOutOfRangeError, match="signal key"):
-        Codec(0x10).marshal(1, signals={0x10: "a"})
+    for key in (0x01, 0x10):
+        with pytest.raises(y3.KeyOutOfRangeError, match="signal key"):
+            Codec(0x10).marshal(1, signals={key: "a"})
+
+
+def test_user_key_0x10_is_allowed() -> None:
+    # yomorun/y3-codec-golang internal/utils/key_test.go TestForbiddenCustomizedKey
+    assert Codec(0x10).key == 0x10
 
 
 def test_signal_value_types() -> None:

@@ -90,6 +90,22 @@ def test_cg_encoders() -> None:
     assert y3.encode_primitive_packet(0x01, b"") == h("01 00")
 
 
+@pytest.mark.parametrize("dialect", list(Dialect))
+def test_bool_encoding(dialect: Dialect) -> None:
+    # yomorun/y3-codec-golang pkg/encoding/pvarbool_test.go and yomorun/y3
+    # encoding/pvarbool_test.go TestPVarBool
+    assert y3.encode_value(y3.Kind.BOOL, True, dialect) == h("01")
+    assert y3.encode_value(y3.Kind.BOOL, False, dialect) == h("00")
+    assert y3.decode_value(y3.Kind.BOOL, h("01"), dialect) is True
+    assert y3.decode_value(y3.Kind.BOOL, h("00"), dialect) is False
+
+
+def test_cg_tag() -> None:
+    # yomorun/y3-codec-golang internal/mark/tag_test.go TestIsNode
+    node, _ = y3.decode_node_packet(h("81 00"), CG)
+    assert node.tag == 0x81 and node.key == 0x01 and not node.is_array
+
+
 def test_cg_array_node() -> None:
     # yomorun/y3-codec-golang examples/packet/decode.go: 0xc1:[0x02, 0x04]
     items = [y3.encode_primitive_packet(0x00, bytes((v,))) for v in (0x02, 0x04)]

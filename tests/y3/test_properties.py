@@ -20,8 +20,8 @@ from y3 import Dialect, Kind, y3_field
 
 DIALECTS = st.sampled_from(list(Dialect))
 KEYS = st.integers(0x00, 0x3F)
-# A generous deadline: it still catches a hang, but not a busy shared machine.
-HOSTILE = settings(deadline=2000)
+# A generous deadline: it still catches a hang, but does not fail on a busy shared machine.
+PATIENT = settings(deadline=2000)
 
 INT_RANGES = {
     Kind.INT32: (-(1 << 31), (1 << 31) - 1),
@@ -51,12 +51,14 @@ def same(a: Any, b: Any) -> bool:
 # --- round trips -----------------------------------------------------------------------------
 
 
+@PATIENT
 @given(kind_and_value, DIALECTS)
 def test_every_kind_round_trips_in_both_dialects(kv: tuple[Kind, Any], dialect: Dialect) -> None:
     kind, value = kv
     assert same(y3.decode_value(kind, y3.encode_value(kind, value, dialect), dialect), value)
 
 
+@PATIENT
 @given(kind_and_value, DIALECTS, KEYS)
 def test_primitive_packets_round_trip(kv: tuple[Kind, Any], dialect: Dialect, key: int) -> None:
     kind, value = kv
@@ -67,6 +69,7 @@ def test_primitive_packets_round_trip(kv: tuple[Kind, Any], dialect: Dialect, ke
     assert same(getattr(packet, accessor)(), bytes(value) if kind is Kind.BYTES else value)
 
 
+@PATIENT
 @given(st.sampled_from(list(INT_RANGES)), st.integers(), DIALECTS)
 def test_integers_outside_their_width_are_refused(kind: Kind, value: int, dialect: Dialect) -> None:
     low, high = INT_RANGES[kind]
@@ -93,6 +96,7 @@ def smallest(value: int, unit: int) -> int:
     return n
 
 
+@PATIENT
 @given(st.sampled_from(list(INT_RANGES)).flatmap(lambda k: st.tuples(st.just(k), VALUES[k])))
 def test_integer_encodings_are_minimal(kv: tuple[Kind, int]) -> None:
     kind, value = kv
@@ -102,6 +106,7 @@ def test_integer_encodings_are_minimal(kv: tuple[Kind, int]) -> None:
     assert len(y3.encode_value(kind, value, Dialect.V1)) == smallest(s, 8)
 
 
+@PATIENT
 @given(st.floats(width=32), st.floats())
 def test_float_encodings_drop_exactly_the_trailing_zero_bytes(f32: float, f64: float) -> None:
     for encoded, full in [
@@ -112,6 +117,7 @@ def test_float_encodings_drop_exactly_the_trailing_zero_bytes(f32: float, f64: f
         assert len(encoded) == 1 or encoded[-1] != 0
 
 
+@PATIENT
 @given(st.integers(0, (1 << 31) - 1))
 def test_lengths_are_minimal_pvarints(length: int) -> None:
     header = y3.encode_header(0x01, length)
@@ -142,6 +148,7 @@ def reencode(packet: y3.Packet) -> bytes:
     )
 
 
+@PATIENT
 @given(trees, DIALECTS)
 def test_packet_trees_round_trip(wire: bytes, dialect: Dialect) -> None:
     packet, end = y3.decode_packet(wire, dialect)
@@ -189,6 +196,7 @@ everything = st.builds(
 )
 
 
+@PATIENT
 @given(everything, DIALECTS, st.integers(0x10, 0x3F))
 def test_dataclasses_round_trip(value: Everything, dialect: Dialect, key: int) -> None:
     codec = y3.Codec(key, dialect)
@@ -198,6 +206,7 @@ def test_dataclasses_round_trip(value: Everything, dialect: Dialect, key: int) -
     assert codec.unmarshal(observed[0].packet, Everything) == value
 
 
+@PATIENT
 @given(kind_and_value, DIALECTS)
 def test_codec_primitives_and_lists_round_trip(kv: tuple[Kind, Any], dialect: Dialect) -> None:
     kind, value = kv
@@ -216,6 +225,7 @@ def split(data: bytes, cuts: list[int]) -> list[bytes]:
     return [data[a:b] for a, b in itertools.pairwise(bounds)]
 
 
+@PATIENT
 @given(st.lists(trees, max_size=8), st.lists(st.integers(0, 10_000), max_size=12))
 def test_stream_decoder_gives_the_same_packets_however_the_input_is_cut(
     packets: list[bytes], cuts: list[int]
@@ -239,6 +249,7 @@ def first_observed(packet: y3.NodePacket, keys: frozenset[int], nested: bool) ->
     return None
 
 
+@PATIENT
 @given(
     st.lists(roots, min_size=1, max_size=5),
     st.frozensets(KEYS, min_size=1, max_size=4),
@@ -304,7 +315,7 @@ def exercise(data: bytes, cuts: list[int]) -> None:
     only_codec_errors(decoder.close)
 
 
-@HOSTILE
+@PATIENT
 @given(st.binary(max_size=300), st.lists(st.integers(0, 400), max_size=6))
 def test_arbitrary_bytes_raise_only_codec_errors(data: bytes, cuts: list[int]) -> None:
     exercise(data, cuts)
@@ -326,7 +337,7 @@ def mutate(wire: bytes, data: st.DataObject) -> bytes:
     return bytes(buf)
 
 
-@HOSTILE
+@PATIENT
 @given(st.one_of(roots, everything.map(lambda v: y3.Codec(0x10).marshal(v))), st.data())
 def test_mutated_packets_raise_only_codec_errors(wire: bytes, data: st.DataObject) -> None:
     exercise(mutate(wire, data), data.draw(st.lists(st.integers(0, 400), max_size=4)))

@@ -26,6 +26,9 @@ from rxyomo.protocol.frames import (
     is_reserved_tag,
 )
 
+# A generous deadline: it still catches a hang, but does not fail on a busy machine.
+PATIENT = settings(deadline=2000)
+
 
 def h(text: str) -> bytes:
     return bytes.fromhex(text)
@@ -242,11 +245,13 @@ frames_strategy: st.SearchStrategy[Frame] = st.one_of(
 )
 
 
+@PATIENT
 @given(frames_strategy)
 def test_every_frame_round_trips(frame: Frame) -> None:
     assert decode_frame(encode_frame(frame)) == frame
 
 
+@PATIENT
 @given(st.lists(frames_strategy, max_size=6), st.lists(st.integers(0, 4000), max_size=8))
 def test_decoder_gives_the_same_frames_however_the_stream_is_cut(
     frames: list[Frame], cuts: list[int]
@@ -260,7 +265,7 @@ def test_decoder_gives_the_same_frames_however_the_stream_is_cut(
     assert out == frames and decoder.pending == 0
 
 
-@settings(deadline=None)
+@PATIENT
 @given(st.binary(max_size=200))
 def test_arbitrary_bytes_raise_only_frame_errors(data: bytes) -> None:
     try:
@@ -278,7 +283,7 @@ def test_arbitrary_bytes_raise_only_frame_errors(data: bytes) -> None:
         assert all(isinstance(f, FRAME_TYPES) for f in frames)
 
 
-@settings(deadline=None)
+@PATIENT
 @given(frames_strategy, st.data())
 def test_mutated_frames_raise_only_frame_errors(frame: Frame, data: st.DataObject) -> None:
     wire = bytearray(encode_frame(frame))

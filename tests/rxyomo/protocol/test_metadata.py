@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import msgpack
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from rxyomo.protocol.metadata import (
@@ -18,6 +18,9 @@ from rxyomo.protocol.metadata import (
     encode_metadata,
     new_tid,
 )
+
+# A generous deadline: it still catches a hang, but does not fail on a busy machine.
+PATIENT = settings(deadline=2000)
 
 
 def test_keys_are_yomos() -> None:
@@ -85,11 +88,13 @@ def test_tids_are_21_url_safe_characters_and_differ() -> None:
         assert set(tid) <= set("_-0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
 
 
+@PATIENT
 @given(st.dictionaries(st.text(), st.text()))
 def test_any_string_map_round_trips(md: dict[str, str]) -> None:
     assert decode_metadata(encode_metadata(md)) == md
 
 
+@PATIENT
 @given(st.binary(max_size=100))
 def test_arbitrary_bytes_raise_only_metadata_errors(data: bytes) -> None:
     try:
