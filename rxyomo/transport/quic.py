@@ -131,7 +131,12 @@ class QuicTransport(Transport):
         return server
 
     async def connect(self, host: str, port: int, handler: StreamHandler) -> Channel:
-        """Connect, complete the TLS handshake and return the channel."""
+        """Connect, complete the TLS handshake and return the channel.
+
+        Every address ``host`` resolves to is tried in turn while the previous one
+        refuses at once (nothing listening), so ``localhost`` reaches a server on
+        either ``127.0.0.1`` or ``::1``.
+        """
         tls = self.options.tls
         check_cafile(tls)
         configuration = self._configuration(is_client=True)
@@ -141,8 +146,25 @@ class QuicTransport(Transport):
         elif tls.cafile is not None:
             configuration.load_verify_locations(cafile=str(tls.cafile))
         loop = asyncio.get_running_loop()
-        family, address = await _resolve(loop, host, port, passive=False)
         where = f"{host}:{port}"
+        candidates = await _resolve_all(loop, host, port)
+        for index, (family, address) in enumerate(candidates):
+            try:
+                return await self._connect_to(loop, family, address, where, configuration, handler)
+            except _Refused as exc:
+                if index == len(candidates) - 1:
+                    raise TransportError(f"cannot connect to {where}: {exc}") from exc
+        raise AssertionError("unreachable: getaddrinfo returned no address")
+
+    async def _connect_to(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        family: int,
+        address: Address,
+        where: str,
+        configuration: QuicConfiguration,
+        handler: StreamHandler,
+    ) -> Channel:
         quic = StreamConnection(configuration=configuration, receive_window=self.receive_window)
         holder: list[QuicChannel] = []
 
@@ -153,10 +175,13 @@ class QuicTransport(Transport):
             channel.service()
 
         def on_error(exc: OSError) -> None:
-            if isinstance(exc, ConnectionRefusedError):
-                holder[0].fail(TransportError(f"connection refused by {where}: nothing listens"))
-            else:
+            if not isinstance(exc, ConnectionRefusedError):
                 logger.debug("UDP error towards %s: %s", where, exc)
+            elif holder[0].established:
+                # ICMP port unreachable: the server process is gone.
+                holder[0].fail(TransportError(f"{where} is unreachable: nothing listens there now"))
+            else:
+                holder[0].fail(_Refused(f"connection refused by {_format_address(address)}"))
 
         local = ("::", 0) if family == socket.AF_INET6 else ("0.0.0.0", 0)
         try:
@@ -180,6 +205,9 @@ class QuicTransport(Transport):
             raise TransportError(
                 f"QUIC handshake with {where} timed out after {self.handshake_timeout} s"
             ) from None
+        except _Refused:
+            endpoint.close()
+            raise
         except TransportError as exc:
             endpoint.close()
             raise TransportError(f"cannot connect to {where}: {exc}") from exc
@@ -375,9 +403,13 @@ def _largest_packet_supported(size: int) -> int:
     return size
 
 
-async def _resolve(
-    loop: asyncio.AbstractEventLoop, host: str, port: int, *, passive: bool
-) -> tuple[int, Address]:
+class _Refused(TransportError):
+    """Nothing listens at one address (ICMP port unreachable during the handshake)."""
+
+
+async def _resolve_all(
+    loop: asyncio.AbstractEventLoop, host: str, port: int, *, passive: bool = False
+) -> list[tuple[int, Address]]:
     if not 0 <= port <= 65535:
         raise ValueError(f"port must be in 0..65535, got {port}")
     try:
@@ -386,8 +418,16 @@ async def _resolve(
         )
     except socket.gaierror as exc:
         raise TransportError(f"cannot resolve {host!r}: {exc}") from exc
-    family, _, _, _, address = infos[0]
-    return int(family), address
+    unique: dict[tuple[int, Address], None] = {}
+    for family, _, _, _, address in infos:
+        unique[(int(family), address)] = None
+    return list(unique)
+
+
+async def _resolve(
+    loop: asyncio.AbstractEventLoop, host: str, port: int, *, passive: bool
+) -> tuple[int, Address]:
+    return (await _resolve_all(loop, host, port, passive=passive))[0]
 
 
 def _format_address(address: Address) -> str:

@@ -19,6 +19,7 @@ from rxyomo.transport import (
     TransportOptions,
     dev_certificates,
 )
+from rxyomo.transport import quic as quic_module
 from tests.rxyomo.transport._support import (
     Accepted,
     PairFactory,
@@ -166,6 +167,41 @@ async def test_connect_to_a_closed_port_is_refused(serve: ServeFactory) -> None:
     with pytest.raises(TransportError, match="refused"):
         await within(transport.connect("127.0.0.1", free, Recorder()))
     del port
+
+
+@pytest.mark.skipif(not _ipv6_loopback_available(), reason="no IPv6 loopback")
+async def test_an_address_that_refuses_falls_back_to_the_next(
+    serve: ServeFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # "localhost" may resolve to ::1 first while the server listens on 127.0.0.1.
+    transport = make_transport("quic")
+    listener = await serve(transport, Accepted(echo=True), "127.0.0.1")
+    port = listener.address[1]
+
+    async def both_loopbacks(*args: object, **kwargs: object) -> list[tuple[int, object]]:
+        return [(socket.AF_INET6, ("::1", port, 0, 0)), (socket.AF_INET, ("127.0.0.1", port))]
+
+    monkeypatch.setattr(quic_module, "_resolve_all", both_loopbacks)
+    client = Recorder()
+    channel = await within(transport.connect("localhost", port, client))
+    channel.write(b"hi")
+    assert await client.wait_bytes(2) == b"hi"
+    channel.abort()
+    await within(channel.wait_closed())
+
+
+async def test_client_learns_at_once_that_the_server_process_is_gone(
+    open_pair: PairFactory,
+) -> None:
+    pair = await open_pair(make_transport("quic"))
+    # What a killed server leaves behind: a closed port and no goodbye.
+    endpoint = pair.listener.endpoint  # type: ignore[attr-defined]
+    endpoint.close()
+    pair.server_channel.abort()
+    pair.client_channel.write(b"anyone there?")
+    error = await within(pair.client.lost, 5.0)
+    assert isinstance(error, TransportError)
+    assert "nothing listens" in str(error)
 
 
 async def test_connection_limit_refuses_extra_clients(serve: ServeFactory) -> None:
