@@ -125,13 +125,17 @@ class StreamDecoder:
         n = len(chunk)
         base = self._consumed
         while pos < n:
-            header = _header_size(chunk, pos, n, base)
-            if header is None:
-                self._head += chunk[pos:]
-                self._packet_start = base + pos
-                return
-            size = header[0] + header[1]
-            self._check_size(size, base + pos)
+            if n - pos >= 2 and chunk[pos + 1] < 0x40:  # inline: a one-byte length
+                size = chunk[pos + 1] + 2
+            else:
+                header = _header_size(chunk, pos, n, base)
+                if header is None:
+                    self._head += chunk[pos:]
+                    self._packet_start = base + pos
+                    return
+                size = header[0] + header[1]
+            if self._max is not None and size > self._max:
+                self._check_size(size, base + pos)
             if n - pos < size:
                 self._parts = [chunk[pos:] if pos else chunk]
                 self._have = n - pos
@@ -256,7 +260,13 @@ class KeyObserver:
             return self._walk(buf, start, end)
         # The hot path: first-level children only, bounds checked once after the loop.
         table = self._table
-        _, pos, limit = decode_header(buf, start, end)
+        # The stream decoder has checked the root's header: its value ends at ``end``, and
+        # its length varint ends at the first byte without the continuation bit.
+        pos = start + 1
+        while buf[pos] & 0x80:
+            pos += 1
+        pos += 1
+        limit = end
         last = limit - 1
         while pos < last:
             length = buf[pos + 1]
