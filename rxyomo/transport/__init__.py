@@ -7,6 +7,7 @@ configuration files: ``"quic"``, ``"tcp"`` or ``"memory"``.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from rxyomo.transport.base import (
     ALPN,
@@ -47,18 +48,27 @@ __all__ = [
 ]
 
 #: Transport constructors by configuration name.
-TRANSPORTS: dict[str, Callable[[TransportOptions], Transport]] = {
+TRANSPORTS: dict[str, Callable[..., Transport]] = {
     QuicTransport.name: QuicTransport,
     TcpTransport.name: TcpTransport,
     MemoryTransport.name: MemoryTransport,
 }
 
 
-def get_transport(name: str, options: TransportOptions | None = None) -> Transport:
-    """The transport called ``name`` ("quic", "tcp" or "memory") with ``options``."""
+def get_transport(
+    name: str, options: TransportOptions | None = None, **settings: Any
+) -> Transport:
+    """The transport called ``name`` ("quic", "tcp" or "memory") with ``options``.
+
+    ``settings`` go to that transport's constructor, e.g.
+    ``get_transport("quic", options, max_datagram_size=8000)``.
+    """
     try:
         make = TRANSPORTS[name]
     except KeyError:
         known = ", ".join(sorted(TRANSPORTS))
         raise ValueError(f"unknown transport {name!r}; known: {known}") from None
-    return make(options if options is not None else TransportOptions())
+    try:
+        return make(options if options is not None else TransportOptions(), **settings)
+    except TypeError as exc:
+        raise ValueError(f"bad settings for the {name} transport: {exc}") from exc

@@ -282,6 +282,9 @@ class _QuicServer(Listener):
 
     def _route(self, data: bytes, address: Address, now: float) -> QuicChannel | None:
         configuration = self._configuration
+        if data and not data[0] & 0x80:
+            # Short header (almost every packet): the destination id sits at a fixed place.
+            return self._routes.get(data[1:1 + configuration.connection_id_length])
         try:
             header = pull_quic_header(
                 Buffer(data=data), host_cid_length=configuration.connection_id_length
