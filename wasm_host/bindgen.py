@@ -163,7 +163,7 @@ class BindgenCaller:
         if self.abi.stack_pointer:
             self._stack = instance.caller("__wbindgen_add_to_stack_pointer")
         self._exports: dict[str, ExportCaller] = {}
-        self._plans: dict[tuple[str, tuple[bool, ...], ReturnKind | None], CallPlan] = {}
+        self._plans: dict[tuple[Any, ...], CallPlan] = {}
         self._slots = 0
         self._slot_count = 0
         self._initialized = not self.abi.initializer
@@ -172,10 +172,10 @@ class BindgenCaller:
         self, export: str, args: Sequence[BindgenArg], returns: ReturnKind | None = None
     ) -> CallPlan:
         """The convention :meth:`call` will use for these arguments."""
-        kinds = tuple(not isinstance(a, (int, float)) for a in args)
-        key = (export, kinds, returns)
+        key = (export, returns, *map(type, args))
         plan = self._plans.get(key)
         if plan is None:
+            kinds = tuple(not isinstance(a, (int, float)) for a in args)
             ty = self.instance.module.function_type(export)
             if ty is None:
                 raise BindgenError(f"the module exports no function {export!r}")

@@ -22,6 +22,7 @@ from wasm_host import (
 
 from .conftest import BufferMemory
 
+MEMORY = 16 << 20
 MODEL_AT = 1 << 20
 NAME_AT = 4096
 DATA_AT = 8192
@@ -63,7 +64,7 @@ def pool() -> InterpreterPool:
 
 @pytest.fixture
 def guest(pool: InterpreterPool, buffer_memory: Callable[[int], BufferMemory]) -> Guest:
-    return Guest(TensorFlowLiteHost(pool), buffer_memory(8 << 20))
+    return Guest(TensorFlowLiteHost(pool), buffer_memory(MEMORY))
 
 
 def test_zero_and_unknown_handles_behave_like_wasmedge(guest: Guest) -> None:
@@ -137,23 +138,35 @@ def test_a_new_session_of_the_same_model_reuses_the_interpreter(
         assert session != 0
         guest.delete_session(session)
     assert (pool.created, pool.reused) == (1, 2)
-    # Different bytes of the same length are a different model.
+    # Different bytes of the same length elsewhere in memory are a different model.
     edited = bytearray(model_bytes)
-    at = edited.index(b"goldfish")
-    edited[at] = ord("G")
-    guest.delete_session(guest.session(bytes(edited)))
+    edited[edited.index(b"goldfish")] = ord("G")
+    elsewhere = MODEL_AT + len(model_bytes) + 4096
+    guest.delete_session(guest.create_session(*guest.put(elsewhere, bytes(edited))))
     assert pool.created == 2
+
+
+def test_a_model_rewritten_in_place_is_noticed(
+    guest: Guest, pool: InterpreterPool, model_bytes: bytes
+) -> None:
+    guest.delete_session(guest.session(model_bytes))
+    start = model_bytes.index(b"tench")
+    end = model_bytes.index(b"toilet tissue")
+    edited = model_bytes[:start] + model_bytes[start:end].upper() + model_bytes[end:]
+    guest.delete_session(guest.session(edited))
+    guest.delete_session(guest.session(model_bytes))
+    assert (pool.created, pool.reused) == (2, 1)
 
 
 def test_sessions_per_instance_are_bounded_and_returned_on_close(
     pool: InterpreterPool, buffer_memory: Callable[[int], BufferMemory], model_bytes: bytes
 ) -> None:
-    guest = Guest(TensorFlowLiteHost(pool, max_sessions=2), buffer_memory(8 << 20))
+    guest = Guest(TensorFlowLiteHost(pool, max_sessions=2), buffer_memory(MEMORY))
     sessions = [guest.session(model_bytes) for _ in range(3)]
     assert sessions[0] != 0 and sessions[1] != 0
     assert sessions[2] == 0
     guest.context.close()
-    other = Guest(TensorFlowLiteHost(pool), buffer_memory(8 << 20))
+    other = Guest(TensorFlowLiteHost(pool), buffer_memory(MEMORY))
     assert other.session(model_bytes) != 0
     assert pool.reused == 1
 
@@ -161,10 +174,10 @@ def test_sessions_per_instance_are_bounded_and_returned_on_close(
 @pytest.mark.parametrize(
     "call",
     [
-        lambda g: g.create_session(8 << 20, 16),
-        lambda g: g.create_session(100, (8 << 20) - 99),
-        lambda g: g.get_output_tensor(1, (8 << 20) - 2, 3),
-        lambda g: g.append_input(1, NAME_AT, 6, (8 << 20) - 10, PIXELS),
+        lambda g: g.create_session(MEMORY, 16),
+        lambda g: g.create_session(100, (MEMORY) - 99),
+        lambda g: g.get_output_tensor(1, (MEMORY) - 2, 3),
+        lambda g: g.append_input(1, NAME_AT, 6, (MEMORY) - 10, PIXELS),
     ],
     ids=["model-past-end", "model-too-long", "name-past-end", "data-past-end"],
 )
@@ -178,5 +191,5 @@ def test_output_copy_past_the_end_of_memory_traps(guest: Guest, model_bytes: byt
     session = guest.session(model_bytes)
     tensor = guest.get_output_tensor(session, *guest.put(NAME_AT, b"Softmax"))
     with pytest.raises(WasmTrap) as trapped:
-        guest.get_tensor_data(tensor, (8 << 20) - 999)
+        guest.get_tensor_data(tensor, (MEMORY) - 999)
     assert trapped.value.cause is TrapCause.BAD_POINTER

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import atexit
 import ctypes
+import functools
 import importlib.metadata
 import itertools
 import math
 import os
+import struct
 import tempfile
 import threading
 import time
@@ -59,6 +61,15 @@ _memory_data.argtypes = [ctypes.c_void_p, ctypes.c_void_p]
 _memory_data_size = ffi.dll["wasmtime_memory_data_size"]
 _memory_data_size.restype = ctypes.c_size_t
 _memory_data_size.argtypes = [ctypes.c_void_p, ctypes.c_void_p]
+_call_unchecked = ffi.dll["wasmtime_func_call_unchecked"]
+_call_unchecked.restype = ctypes.c_void_p
+_call_unchecked.argtypes = [
+    ctypes.c_void_p,
+    ctypes.c_void_p,
+    ctypes.c_void_p,
+    ctypes.c_size_t,
+    ctypes.c_void_p,
+]
 
 
 def _valtype(valtype: wasmtime.ValType) -> ValType:
@@ -101,6 +112,8 @@ class _StoreState:
     context: Any
     store_context: Any
     pending: BaseException | None = None
+    # Bumped whenever wasm may run (and so grow memory): cached memory spans expire.
+    generation: int = 0
 
     def check_open(self) -> None:
         if self.store is None:
@@ -135,6 +148,7 @@ def _trampoline(env: int, caller: Any, raw: Any, count: int) -> int:
         message = b"host function called after its instance was closed"
         return ctypes.cast(ffi.wasmtime_trap_new(message, len(message)), ctypes.c_void_p).value or 0
     state.context = ffi.wasmtime_caller_context(caller)
+    state.generation += 1
     try:
         result = entry.call(*[read(raw[i]) for i, read in enumerate(entry.readers)])
         kind = entry.result
@@ -166,12 +180,19 @@ class _WasmtimeMemory(GuestMemory):
         self._state = state
         self._memory = ctypes.addressof(memory._memory)
         self._keep = memory
+        self._generation = -1
+        self._span = (0, 0)
 
     def span(self) -> tuple[int, int]:
         state = self._state
+        if state.generation == self._generation:
+            return self._span
         state.check_open()
         context = state.context
-        return _memory_data(context, self._memory) or 0, _memory_data_size(context, self._memory)
+        base = _memory_data(context, self._memory) or 0
+        self._span = (base, _memory_data_size(context, self._memory))
+        self._generation = state.generation
+        return self._span
 
 
 class _EpochTicker:
@@ -272,6 +293,7 @@ class WasmtimeInstance(WasmInstance):
         self._exports = {}
         self._memory = None
         self._state.store = None
+        self._state.generation += 1  # expire cached memory spans
 
     def _drain(self) -> None:
         for stream in self._streams:
@@ -288,33 +310,49 @@ class WasmtimeInstance(WasmInstance):
         item = self._exports.get(name)
         if ty is None or not isinstance(item, wasmtime.Func):
             raise LinkError(f"the module exports no function {name!r}")
-        raw = (ffi.wasmtime_val_raw_t * max(len(ty.params), len(ty.results), 1))()
-        func_ref = ctypes.byref(item._func)
-        context = self._state.store_context
-        fields = [_RAW_FIELDS[p] for p in ty.params]
-        result_fields = [_RAW_FIELDS[r] for r in ty.results]
-        size = len(raw)
-        call_unchecked = ffi.wasmtime_func_call_unchecked
+        if any(v not in _RAW_FIELDS for v in ty.params + ty.results):
+            raise LinkError(f"{name} has type {ty}, which this host cannot call")
+        # Everything the C call needs is resolved now, as plain addresses, and arguments and
+        # results go through one precompiled struct each: per call that is one pack, one C
+        # call and one unpack (measured.md: Func.__call__ rebuilds type information instead).
+        size = max(len(ty.params), len(ty.results), 1)
+        raw = (ffi.wasmtime_val_raw_t * size)()
+        view = memoryview((ctypes.c_ubyte * ctypes.sizeof(raw)).from_buffer(raw))
+        pack = struct.Struct("<" + "".join(_PACK[p] for p in ty.params)).pack_into
+        unpack = struct.Struct("<" + "".join(_UNPACK[r] for r in ty.results)).unpack_from
+        results = len(ty.results)
+        trap = ctypes.c_void_p()
+        call_c = functools.partial(
+            _call_unchecked,
+            ctypes.cast(self._state.store_context, ctypes.c_void_p).value,
+            ctypes.addressof(item._func),
+            ctypes.addressof(raw),
+            size,
+            ctypes.addressof(trap),
+        )
         fail = self._failure
         state = self._state
+        params = ty.params
 
         def call(*args: Any) -> Any:
             if state.store is None:
                 raise LinkError("the instance is closed")
-            if len(args) != len(fields):
-                raise TypeError(f"{name} takes {len(fields)} arguments, not {len(args)}")
-            for index, (value, field_name) in enumerate(zip(args, fields, strict=True)):
-                setattr(raw[index], field_name, value)
-            trap = ctypes.POINTER(ffi.wasm_trap_t)()
-            error = call_unchecked(context, func_ref, raw, size, ctypes.byref(trap))
-            if error or trap:
-                raise fail(error, trap)
-            if not result_fields:
+            try:
+                pack(view, 0, *args)
+            except struct.error:
+                pack(view, 0, *_wrapped(name, params, args))
+            state.generation += 1
+            error = call_c()
+            if error or trap.value:
+                trapped, trap.value = trap.value, None
+                raise fail(error, trapped)
+            if results == 0:
                 return None
-            if len(result_fields) == 1:
-                return getattr(raw[0], result_fields[0])
-            return tuple(getattr(raw[i], f) for i, f in enumerate(result_fields))
+            if results == 1:
+                return unpack(view)[0]
+            return unpack(view)
 
+        call.keep_alive = (raw, item)  # type: ignore[attr-defined]
         return call
 
     def _failure(self, error: Any, trap: Any) -> WasmTrap:
@@ -325,6 +363,7 @@ class WasmtimeInstance(WasmInstance):
         if pending is not None:
             return WasmTrap(TrapCause.HOST_ERROR, f"{type(pending).__name__}: {pending}")
         if error:
+            error = ctypes.cast(error, ctypes.POINTER(ffi.wasmtime_error_t))
             status = ctypes.c_int()
             if ffi.wasmtime_error_exit_status(error, ctypes.byref(status)):
                 ffi.wasmtime_error_delete(error)
@@ -332,7 +371,7 @@ class WasmtimeInstance(WasmInstance):
                     TrapCause.GUEST_TRAP, f"the guest exited with status {status.value}"
                 )
             return WasmTrap(TrapCause.GUEST_TRAP, str(wasmtime.WasmtimeError._from_ptr(error)))
-        native = wasmtime.Trap._from_ptr(trap)
+        native = wasmtime.Trap._from_ptr(ctypes.cast(trap, ctypes.POINTER(ffi.wasm_trap_t)))
         code = native.trap_code
         message = _trap_summary(native.message)
         if code is wasmtime.TrapCode.OUT_OF_FUEL:
@@ -355,6 +394,25 @@ def _trap_summary(message: str) -> str:
 
 
 _RAW_FIELDS = {ValType.I32: "i32", ValType.I64: "i64", ValType.F32: "f32", ValType.F64: "f64"}
+# wasmtime_val_raw_t is 16 bytes, the value little-endian at its start.
+_PACK = {ValType.I32: "I12x", ValType.I64: "Q8x", ValType.F32: "f12x", ValType.F64: "d8x"}
+_UNPACK = {ValType.I32: "i12x", ValType.I64: "q8x", ValType.F32: "f12x", ValType.F64: "d8x"}
+_WIDTH_MASK = {ValType.I32: _U32, ValType.I64: _U64}
+
+
+def _wrapped(name: str, params: tuple[ValType, ...], args: tuple[Any, ...]) -> list[Any]:
+    """Arguments as the unsigned bit patterns the struct wants (negative ints wrap)."""
+    if len(args) != len(params):
+        raise TypeError(f"{name} takes {len(params)} arguments, not {len(args)}")
+    out: list[Any] = []
+    for value, kind in zip(args, params, strict=True):
+        mask = _WIDTH_MASK.get(kind)
+        if mask is not None:
+            if not isinstance(value, int):
+                raise TypeError(f"{name} takes integers, not {type(value).__name__}")
+            value &= mask
+        out.append(value)
+    return out
 
 
 def _wasmtime_functype(ty: FuncType) -> wasmtime.FuncType:

@@ -39,21 +39,38 @@ def _axis(
     return first, second, fraction
 
 
+# A plan for 224 x 224 x 3 holds about 7 MB of indices and weights.
+@lru_cache(maxsize=8)
+def _plan(
+    rows: int, columns: int, channels: int, width: int, height: int
+) -> tuple[tuple[npt.NDArray[np.int32], ...], tuple[npt.NDArray[np.float64], ...]]:
+    """Flat sample indices and weights of the four neighbours, in gil's summation order."""
+    y0, y1, fy = _axis(rows, height)
+    x0, x1, fx = _axis(columns, width)
+    top, bottom = (y0 * columns)[:, None], (y1 * columns)[:, None]
+    channel = np.arange(channels)[None, None, :]
+    indices = tuple(
+        ((pixel[:, :, None] * channels) + channel).astype(np.int32)
+        for pixel in (top + x0, top + x1, bottom + x0, bottom + x1)
+    )
+    wy0, wy1 = (1.0 - fy)[:, None], fy[:, None]
+    wx0, wx1 = (1.0 - fx)[None, :], fx[None, :]
+    shape = (height, width, channels)
+    weights = tuple(
+        np.ascontiguousarray(np.broadcast_to(w[:, :, None], shape))
+        for w in (wx0 * wy0, wx1 * wy0, wx0 * wy1, wx1 * wy1)
+    )
+    return indices, weights
+
+
 def resize_like_wasmedge(
     image: npt.NDArray[np.uint8], width: int, height: int
 ) -> npt.NDArray[np.uint8]:
     """``image`` (rows x columns x channels, uint8) resized to ``height x width``."""
-    rows, columns = image.shape[:2]
-    y0, y1, fy = _axis(rows, height)
-    x0, x1, fx = _axis(columns, width)
-    wy0 = (1.0 - fy)[:, None, None]
-    wy1 = fy[:, None, None]
-    wx0 = (1.0 - fx)[None, :, None]
-    wx1 = fx[None, :, None]
-    top = image[y0]
-    bottom = image[y1]
-    total = top[:, x0] * (wx0 * wy0)
-    total += top[:, x1] * (wx1 * wy0)
-    total += bottom[:, x0] * (wx0 * wy1)
-    total += bottom[:, x1] * (wx1 * wy1)
+    rows, columns, channels = image.shape
+    samples = np.ascontiguousarray(image).reshape(-1)
+    indices, weights = _plan(rows, columns, channels, width, height)
+    total = np.take(samples, indices[0]) * weights[0]
+    for index, weight in zip(indices[1:], weights[1:], strict=True):
+        total += np.take(samples, index) * weight
     return total.astype(np.uint8)

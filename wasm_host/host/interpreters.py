@@ -14,9 +14,13 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
-__all__ = ["InterpreterPool", "ModelEntry", "interpreter_class"]
+import numpy as np
+import numpy.typing as npt
+
+__all__ = ["InterpreterPool", "ModelEntry", "fingerprint", "interpreter_class"]
 
 logger = logging.getLogger(__name__)
 
@@ -50,6 +54,21 @@ def _load_memcmp() -> Callable[[Any, int, int], int] | None:
 
 
 _memcmp = _load_memcmp()
+
+_FINGERPRINT_POINTS = 4096
+
+
+@lru_cache(maxsize=16)
+def _fingerprint_points(length: int) -> npt.NDArray[np.intp]:
+    return np.unique(np.linspace(0, length - 1, _FINGERPRINT_POINTS).astype(np.intp))
+
+
+def fingerprint(address: int, length: int) -> bytes:
+    """4096 bytes sampled evenly from ``length`` bytes at host ``address`` (about 10 us)."""
+    if length == 0:
+        return b""
+    view = np.frombuffer(memoryview((ctypes.c_ubyte * length).from_address(address)), np.uint8)
+    return view[_fingerprint_points(length)].tobytes()
 
 
 @dataclass
@@ -88,11 +107,17 @@ class InterpreterPool:
         self.created = 0
         self.reused = 0
 
-    def acquire(self, address: int, length: int) -> tuple[ModelEntry, Any] | None:
+    def acquire(
+        self, address: int, length: int, known: ModelEntry | None = None
+    ) -> tuple[ModelEntry, Any] | None:
         """An interpreter, tensors allocated, for the model of ``length`` bytes at host
-        ``address``; ``None`` if it is not a model the runtime accepts."""
+        ``address``; ``None`` if it is not a model the runtime accepts.
+
+        ``known`` skips the byte-for-byte comparison: the caller vouches that these bytes are
+        that entry's model.
+        """
         with self._lock:
-            entry = self._find(address, length)
+            entry = known if known is not None else self._find(address, length)
             if entry is not None and entry.idle:
                 self.reused += 1
                 return entry, entry.idle.pop()
@@ -103,7 +128,7 @@ class InterpreterPool:
             return None
         with self._lock:
             self.created += 1
-            if self._find(address, length) is None:
+            if known is None and self._find(address, length) is None:
                 self._remember(entry)
         return entry, interpreter
 

