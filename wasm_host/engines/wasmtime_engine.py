@@ -12,15 +12,12 @@ import atexit
 import ctypes
 import functools
 import importlib.metadata
-import itertools
 import math
-import os
 import struct
-import tempfile
 import threading
 import time
 import weakref
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -43,7 +40,9 @@ from ..engine import (
     WasmInstance,
 )
 from ..errors import LinkError, ModuleError, TrapCause, UnsupportedLimit, WasmTrap
-from ._output import LineLogger, output_loggers, with_last_words
+from ._output import with_last_words
+from ._wasmtime_host import StoreState, WasmtimeMemory, host_func
+from ._wasmtime_wasi import CapturedStream, wasi_config
 
 __all__ = ["WasmtimeEngine"]
 
@@ -54,13 +53,6 @@ _FOREVER_TICKS = 1 << 40
 _UNLIMITED_FUEL = 1 << 62
 _PAGE = 65536
 
-# A fresh ctypes function object, so its restype can differ from wasmtime-py's copy.
-_memory_data = ffi.dll["wasmtime_memory_data"]
-_memory_data.restype = ctypes.c_void_p
-_memory_data.argtypes = [ctypes.c_void_p, ctypes.c_void_p]
-_memory_data_size = ffi.dll["wasmtime_memory_data_size"]
-_memory_data_size.restype = ctypes.c_size_t
-_memory_data_size.argtypes = [ctypes.c_void_p, ctypes.c_void_p]
 _call_unchecked = ffi.dll["wasmtime_func_call_unchecked"]
 _call_unchecked.restype = ctypes.c_void_p
 _call_unchecked.argtypes = [
@@ -98,101 +90,6 @@ class _WasmtimeModule(CompiledModule):
         exports = [ExportSpec(e.name, *_kind_and_type(e.type)) for e in native.exports]
         super().__init__(engine, digest, imports, exports)
         self.native = native
-
-
-@dataclass
-class _StoreState:
-    """One instance's store and what the host-function trampoline shares with it.
-
-    Everything that can touch the store (memory views, export callers) holds this object, so
-    the store lives as long as any of them; ``store`` is None once the instance is closed.
-    """
-
-    store: wasmtime.Store | None
-    context: Any
-    store_context: Any
-    pending: BaseException | None = None
-    # Bumped whenever wasm may run (and so grow memory): cached memory spans expire.
-    generation: int = 0
-
-    def check_open(self) -> None:
-        if self.store is None:
-            raise LinkError("the instance is closed")
-
-
-@dataclass
-class _HostEntry:
-    call: Callable[..., Any]
-    readers: tuple[Callable[[Any], Any], ...]
-    result: ValType | None
-    # Weak: the store owns this entry (its finalizer removes it), not the other way round.
-    state_ref: weakref.ref[_StoreState]
-
-
-_HOST_FUNCTIONS: dict[int, _HostEntry] = {}
-_host_ids = itertools.count(1)
-
-_READERS: dict[ValType, Callable[[Any], Any]] = {
-    ValType.I32: lambda raw: raw.i32 & _U32,
-    ValType.I64: lambda raw: raw.i64 & _U64,
-    ValType.F32: lambda raw: raw.f32,
-    ValType.F64: lambda raw: raw.f64,
-}
-
-
-@ffi.wasmtime_func_unchecked_callback_t  # type: ignore[untyped-decorator]
-def _trampoline(env: int, caller: Any, raw: Any, count: int) -> int:
-    entry = _HOST_FUNCTIONS[env]
-    state = entry.state_ref()
-    if state is None:
-        message = b"host function called after its instance was closed"
-        return ctypes.cast(ffi.wasmtime_trap_new(message, len(message)), ctypes.c_void_p).value or 0
-    state.context = ffi.wasmtime_caller_context(caller)
-    state.generation += 1
-    try:
-        result = entry.call(*[read(raw[i]) for i, read in enumerate(entry.readers)])
-        kind = entry.result
-        if kind is ValType.I32:
-            raw[0].i32 = result
-        elif kind is ValType.I64:
-            raw[0].i64 = result
-        elif kind is ValType.F32:
-            raw[0].f32 = result
-        elif kind is ValType.F64:
-            raw[0].f64 = result
-        return 0
-    except BaseException as exc:  # re-raised by the caller of the export
-        state.pending = exc
-        message = f"host function failed: {exc}".encode()
-        trap = ffi.wasmtime_trap_new(message, len(message))
-        return ctypes.cast(trap, ctypes.c_void_p).value or 0
-    finally:
-        state.context = state.store_context
-
-
-@ctypes.CFUNCTYPE(None, ctypes.c_void_p)  # type: ignore[untyped-decorator]
-def _finalize(env: int) -> None:
-    _HOST_FUNCTIONS.pop(env, None)
-
-
-class _WasmtimeMemory(GuestMemory):
-    def __init__(self, state: _StoreState, memory: wasmtime.Memory) -> None:
-        self._state = state
-        self._memory = ctypes.addressof(memory._memory)
-        self._keep = memory
-        self._generation = -1
-        self._span = (0, 0)
-
-    def span(self) -> tuple[int, int]:
-        state = self._state
-        if state.generation == self._generation:
-            return self._span
-        state.check_open()
-        context = state.context
-        base = _memory_data(context, self._memory) or 0
-        self._span = (base, _memory_data_size(context, self._memory))
-        self._generation = state.generation
-        return self._span
 
 
 class _EpochTicker:
@@ -243,10 +140,10 @@ class WasmtimeInstance(WasmInstance):
         engine: WasmtimeEngine,
         module: _WasmtimeModule,
         store: wasmtime.Store,
-        state: _StoreState,
+        state: StoreState,
         native: wasmtime.Instance,
         limits: Limits,
-        streams: Sequence[_CapturedStream],
+        streams: Sequence[CapturedStream],
     ) -> None:
         super().__init__(module, limits)
         self._streams = streams
@@ -256,10 +153,10 @@ class WasmtimeInstance(WasmInstance):
         self._state = state
         exports = native.exports(store)
         self._exports: dict[str, Any] = {name: exports[name] for name in exports}
-        self._memory: _WasmtimeMemory | None = None
+        self._memory: WasmtimeMemory | None = None
         for item in self._exports.values():
             if isinstance(item, wasmtime.Memory):
-                self._memory = _WasmtimeMemory(state, item)
+                self._memory = WasmtimeMemory(state, item)
                 break
         self._ticks: int | None = None
         if limits.timeout is not None:
@@ -415,16 +312,6 @@ def _wrapped(name: str, params: tuple[ValType, ...], args: tuple[Any, ...]) -> l
     return out
 
 
-def _wasmtime_functype(ty: FuncType) -> wasmtime.FuncType:
-    make = {
-        ValType.I32: wasmtime.ValType.i32,
-        ValType.I64: wasmtime.ValType.i64,
-        ValType.F32: wasmtime.ValType.f32,
-        ValType.F64: wasmtime.ValType.f64,
-    }
-    return wasmtime.FuncType([make[p]() for p in ty.params], [make[r]() for r in ty.results])
-
-
 @dataclass
 class WasmtimeEngine(Engine):
     """wasmtime with epoch interruption always on, and fuel metering when ``fuel`` is set
@@ -490,7 +377,7 @@ class WasmtimeEngine(Engine):
             raise UnsupportedLimit("a fuel limit needs WasmtimeEngine(fuel=True)")
         store = wasmtime.Store(self._native)
         context = store._context()
-        state = _StoreState(store=store, context=context, store_context=context)
+        state = StoreState(store=store, context=context, store_context=context)
         store.set_epoch_deadline(_FOREVER_TICKS)
         if self.fuel:
             store.set_fuel(_UNLIMITED_FUEL)
@@ -499,12 +386,12 @@ class WasmtimeEngine(Engine):
         if limits.timeout is not None:
             self._ticker.ensure_running()
         linker = wasmtime.Linker(self._native)
-        streams: list[_CapturedStream] = []
+        streams: list[CapturedStream] = []
         if wasi is not None:
-            store.set_wasi(_wasi_config(wasi, streams))
+            store.set_wasi(wasi_config(wasi, streams))
             linker.define_wasi()
         for function in functions:
-            linker.define(store, function.module, function.name, _host_func(store, state, function))
+            linker.define(store, function.module, function.name, host_func(store, state, function))
         try:
             native = linker.instantiate(store, module.native)
         except wasmtime.Trap as exc:
@@ -512,77 +399,3 @@ class WasmtimeEngine(Engine):
         except wasmtime.WasmtimeError as exc:
             raise LinkError(f"cannot instantiate: {exc}") from exc
         return WasmtimeInstance(self, module, store, state, native, limits, streams)
-
-
-def _host_func(store: wasmtime.Store, state: _StoreState, function: HostFunction) -> wasmtime.Func:
-    ty = function.type
-    results = ty.results
-    if len(results) > 1 or any(p not in _READERS for p in ty.params + results):
-        raise LinkError(f"host function {function.module}.{function.name} has type {ty}")
-    env = next(_host_ids)
-    _HOST_FUNCTIONS[env] = _HostEntry(
-        function.call,
-        tuple(_READERS[p] for p in ty.params),
-        results[0] if results else None,
-        weakref.ref(state),
-    )
-    raw = ffi.wasmtime_func_t()
-    native_type = _wasmtime_functype(ty)
-    ffi.wasmtime_func_new_unchecked(
-        store._context(), native_type.ptr(), _trampoline, env, _finalize, ctypes.byref(raw)
-    )
-    return wasmtime.Func._from_raw(raw)
-
-
-class _CapturedStream:
-    """A guest stream written by wasmtime to an unlinked temporary file, read after calls.
-
-    wasmtime's Python-callback outputs can be invoked from its own threads, even while the
-    interpreter shuts down; a file involves no callback at all.
-    """
-
-    def __init__(self, logger: LineLogger) -> None:
-        self.logger = logger
-        handle, self.path = tempfile.mkstemp(prefix="wasm-guest-")
-        self._file = os.fdopen(handle, "rb")
-        self._offset = 0
-
-    def opened(self) -> None:
-        """Called once wasmtime holds the file open: the name is no longer needed."""
-        os.unlink(self.path)
-
-    def drain(self) -> None:
-        """Logs what the guest wrote since the last drain."""
-        self._file.seek(self._offset)
-        data = self._file.read()
-        if data:
-            self._offset += len(data)
-            # wasmtime keeps writing at its own offset, so truncating leaves a hole where
-            # the old output was: the disk space is returned and offsets stay valid.
-            os.ftruncate(self._file.fileno(), 0)
-            self.logger(data)
-
-    def close(self) -> None:
-        self._file.close()
-
-
-def _wasi_config(wasi: WasiConfig, streams: list[_CapturedStream]) -> wasmtime.WasiConfig:
-    config = wasmtime.WasiConfig()
-    config.argv = [wasi.program_name, *wasi.args]
-    config.env = list(wasi.env.items())
-    for guest_path, host_path in wasi.preopens.items():
-        try:
-            config.preopen_dir(str(host_path), guest_path, wasi.writable)
-        except wasmtime.WasmtimeError as exc:
-            raise LinkError(f"cannot preopen {host_path!r} as {guest_path!r}: {exc}") from exc
-    if wasi.capture_output:
-        stdout, stderr = output_loggers()
-        streams.extend([_CapturedStream(stdout), _CapturedStream(stderr)])
-        config.stdout_file = streams[0].path
-        config.stderr_file = streams[1].path
-        for stream in streams:
-            stream.opened()
-    else:
-        config.inherit_stdout()
-        config.inherit_stderr()
-    return config
