@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from wasm_host import (
     BindgenAbi,
@@ -40,6 +42,19 @@ def test_array_return_round_trips_bytes_and_frees_only_the_result(load_fixture: 
     assert caller.call("echo", payload) == payload
     # The guest freed its input and the host freed the result: nothing is left allocated.
     # Had the host freed the input too, the count would be negative.
+    assert caller.call("live") == 0
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(first=st.binary(max_size=5000), second=st.binary(max_size=300))
+def test_any_bytes_round_trip_and_nothing_leaks(
+    load_fixture: Loader, first: bytes, second: bytes
+) -> None:
+    caller = _caller(load_fixture("bindgen_split"))
+    assert caller.call("echo", first) == first
+    assert caller.call("concat", first, second) == first + second
     assert caller.call("live") == 0
 
 

@@ -157,6 +157,13 @@ def test_a_corrupt_cache_entry_is_replaced(engine: Engine, tmp_path: Path) -> No
     assert entry.read_bytes() != b"garbage"
 
 
+def test_the_default_engine_follows_the_environment(
+    engine_name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("WASM_HOST_ENGINE", engine_name)
+    assert get_engine().name == engine_name
+
+
 def test_unknown_engines_are_refused() -> None:
     with pytest.raises(EngineUnavailable, match="unknown engine"):
         get_engine("wasmedge")

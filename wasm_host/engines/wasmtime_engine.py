@@ -90,6 +90,7 @@ class _WasmtimeModule(CompiledModule):
         exports = [ExportSpec(e.name, *_kind_and_type(e.type)) for e in native.exports]
         super().__init__(engine, digest, imports, exports)
         self.native = native
+        _LIVE_MODULES.add(self)
 
 
 class _EpochTicker:
@@ -126,10 +127,17 @@ class _EpochTicker:
 _LIVE_INSTANCES: weakref.WeakSet[WasmtimeInstance] = weakref.WeakSet()
 
 
+_LIVE_MODULES: weakref.WeakSet[_WasmtimeModule] = weakref.WeakSet()
+
+
 @atexit.register
 def _close_live_instances() -> None:
+    # Freed later, during interpreter teardown, wasmtime-py's finalizers would find their
+    # bindings gone; nothing runs wasm after exit handlers.
     for instance in list(_LIVE_INSTANCES):
         instance.close()
+    for module in list(_LIVE_MODULES):
+        module.native.close()
 
 
 class WasmtimeInstance(WasmInstance):
