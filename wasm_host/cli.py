@@ -36,7 +36,10 @@ def _pair(text: str, separator: str, what: str) -> tuple[str, str]:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m wasm_host", description=__doc__.split("\n")[1])
+    parser = argparse.ArgumentParser(
+        prog="python -m wasm_host",
+        description="Run a wasm-bindgen export on a file, or inspect a module.",
+    )
     commands = parser.add_subparsers(dest="command", required=True)
 
     run = commands.add_parser("run", help="call an export with a file's bytes, print the result")
