@@ -9,6 +9,7 @@ Kind.X]`` marker, or the defaults: ``int`` is int64, ``float`` is float64 (Go's 
 from __future__ import annotations
 
 import dataclasses
+import threading
 import typing
 from collections.abc import Callable
 from typing import Annotated, Any, get_args, get_origin, get_type_hints
@@ -116,7 +117,9 @@ class StructShape:
 
 Shape = PrimShape | ListShape | StructShape
 
-_STRUCTS: dict[type, StructShape] = {}
+_STRUCTS: dict[type, StructShape] = {}  # complete shapes, read without the lock
+_BUILDING: dict[type, StructShape] = {}  # shapes of the build under way, under the lock
+_LOCK = threading.RLock()
 
 
 def _kind_for(base: object, kind: Kind | None) -> Kind:
@@ -160,46 +163,62 @@ def shape_of(tp: object, kind: Kind | None = None) -> Shape:
 
 
 def struct_shape(cls: type) -> StructShape:
-    """The (cached) shape of dataclass ``cls``."""
+    """The (cached) shape of dataclass ``cls``.
+
+    Shapes are built under a lock and published together once complete, so another thread
+    never sees a half-built one; a dataclass that refers to itself finds its own shape while
+    it is being built.
+    """
     cached = _STRUCTS.get(cls)
     if cached is not None:
         return cached
-    shape = StructShape(cls)
-    _STRUCTS[cls] = shape  # before the fields, so that a self-reference finds it
+    with _LOCK:
+        cached = _STRUCTS.get(cls) or _BUILDING.get(cls)
+        if cached is not None:
+            return cached
+        outermost = not _BUILDING
+        shape = _BUILDING[cls] = StructShape(cls)
+        try:
+            shape.fields = _struct_fields(cls)
+        except BaseException:
+            if outermost:
+                _BUILDING.clear()
+            raise
+        if outermost:
+            _STRUCTS.update(_BUILDING)
+            _BUILDING.clear()
+        return shape
+
+
+def _struct_fields(cls: type) -> tuple[StructField, ...]:
     try:
         hints = get_type_hints(cls, include_extras=True)
     except Exception as exc:  # NameError & co. from unresolvable string annotations
-        del _STRUCTS[cls]
         raise UnsupportedTypeError(
             f"cannot resolve the annotations of {cls.__name__}: {exc}"
         ) from exc
     fields: list[StructField] = []
     seen: dict[int, str] = {}
-    try:
-        for f in dataclasses.fields(cls):
-            has_default = (
-                f.default is not dataclasses.MISSING or f.default_factory is not dataclasses.MISSING
-            )
-            spec = f.metadata.get(METADATA_KEY)
-            if not isinstance(spec, FieldSpec):
-                if f.init and not has_default:
-                    raise UnsupportedTypeError(
-                        f"{cls.__name__}.{f.name} has no Y3 key (use y3_field) and no default"
-                    )
-                continue
-            if spec.key in seen:
+    for f in dataclasses.fields(cls):
+        has_default = (
+            f.default is not dataclasses.MISSING or f.default_factory is not dataclasses.MISSING
+        )
+        spec = f.metadata.get(METADATA_KEY)
+        if not isinstance(spec, FieldSpec):
+            if f.init and not has_default:
                 raise UnsupportedTypeError(
-                    f"{cls.__name__}.{f.name} reuses key {spec.key:#x} of {seen[spec.key]}"
+                    f"{cls.__name__}.{f.name} has no Y3 key (use y3_field) and no default"
                 )
-            seen[spec.key] = f.name
-            fields.append(
-                StructField(f.name, spec.key, shape_of(hints[f.name], spec.kind), has_default)
+            continue
+        if spec.key in seen:
+            raise UnsupportedTypeError(
+                f"{cls.__name__}.{f.name} reuses key {spec.key:#x} of {seen[spec.key]}"
             )
-    except UnsupportedTypeError:
-        del _STRUCTS[cls]
-        raise
-    shape.fields = tuple(fields)
-    return shape
+        seen[spec.key] = f.name
+        fields.append(
+            StructField(f.name, spec.key, shape_of(hints[f.name], spec.kind), has_default)
+        )
+    return tuple(fields)
 
 
 def infer_shape(value: object) -> Shape:

@@ -441,3 +441,34 @@ def test_unsupported_types_are_refused_clearly() -> None:
 def test_field_keys_must_be_user_keys() -> None:
     with pytest.raises(y3.KeyOutOfRangeError):
         y3_field(0x05)
+
+
+@dataclasses.dataclass
+class Tree:
+    name: str = y3_field(0x10)
+    kids: list[Tree] = y3_field(0x11, default_factory=list)
+
+
+def test_self_referential_dataclasses_round_trip() -> None:
+    tree = Tree("a", [Tree("b"), Tree("c", [Tree("d")])])
+    wire = Codec(0x20).marshal(tree)
+    assert Codec(0x20).unmarshal(wire, Tree) == tree
+
+
+def test_duplicate_field_keys_are_refused() -> None:
+    @dataclasses.dataclass
+    class Twice:
+        a: int = y3_field(0x10)
+        b: int = y3_field(0x10)
+
+    with pytest.raises(y3.UnsupportedTypeError, match="reuses key 0x10"):
+        Codec(0x20).marshal(Twice(1, 2))
+
+
+def test_unresolvable_annotations_are_refused_clearly() -> None:
+    @dataclasses.dataclass
+    class Dangling:
+        a: Undefined = y3_field(0x10)  # type: ignore[name-defined]  # noqa: F821
+
+    with pytest.raises(y3.UnsupportedTypeError, match="cannot resolve the annotations"):
+        Codec(0x20).marshal(Dangling(1))
