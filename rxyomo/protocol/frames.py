@@ -177,16 +177,19 @@ def _text(text: str, what: str) -> bytes:
 
 
 def _node(frame_type: FrameType, parts: list[bytes | bytearray | memoryview]) -> bytes:
-    length = sum(len(p) for p in parts)
-    try:
-        header = y3.encode_header(_NODE | frame_type, length)
-    except Y3Error as exc:
-        raise FrameError(f"frame too large to encode: {exc}") from exc
+    header = y3.encode_header(_NODE | frame_type, sum(len(p) for p in parts))
     return b"".join([header, *parts])
 
 
 def encode_frame(frame: Frame) -> bytes:
     """The Y3 bytes of ``frame``, identical to what YoMo v1.22's Go code writes."""
+    try:
+        return _encode(frame)
+    except Y3Error as exc:  # a value over Y3's 2 GiB length limit
+        raise FrameError(f"cannot encode {type(frame).__name__}: {exc}") from exc
+
+
+def _encode(frame: Frame) -> bytes:
     if isinstance(frame, DataFrame):  # the data path: built directly, joined once
         tag = y3.encode_nvarint(frame.tag, 32, signed=False)
         metadata, payload = frame.metadata, frame.payload
@@ -196,10 +199,7 @@ def encode_frame(frame: Frame) -> bytes:
         size = (
             2 + len(tag) + len(metadata_header) + len(metadata) + len(payload_header) + len(payload)
         )
-        try:
-            header = y3.encode_header(_NODE | FrameType.DATA, size)
-        except Y3Error as exc:
-            raise FrameError(f"frame too large to encode: {exc}") from exc
+        header = y3.encode_header(_NODE | FrameType.DATA, size)
         return b"".join(
             (header, tag_header, tag, metadata_header, metadata, payload_header, payload)
         )
@@ -230,15 +230,15 @@ def encode_frame(frame: Frame) -> bytes:
     raise FrameError(f"not a frame: {type(frame).__name__}")
 
 
-Fields = dict[int, tuple[int, int]]
+_Fields = dict[int, tuple[int, int]]
 
 
-def _bytes(buf: bytes | memoryview, fields: Fields, key: int) -> bytes:
+def _bytes(buf: bytes | memoryview, fields: _Fields, key: int) -> bytes:
     span = fields.get(key)
     return b"" if span is None else bytes(buf[span[0] : span[1]])
 
 
-def _str(buf: bytes | memoryview, fields: Fields, key: int) -> str:
+def _str(buf: bytes | memoryview, fields: _Fields, key: int) -> str:
     span = fields.get(key)
     if span is None:
         return ""
@@ -248,7 +248,7 @@ def _str(buf: bytes | memoryview, fields: Fields, key: int) -> str:
         raise FrameError(f"field {key:#04x} is not valid UTF-8: {exc.reason}") from None
 
 
-def _decode_handshake(buf: bytes | memoryview, fields: Fields) -> HandshakeFrame:
+def _decode_handshake(buf: bytes | memoryview, fields: _Fields) -> HandshakeFrame:
     client_type = _bytes(buf, fields, _HS_CLIENT_TYPE)
     if len(client_type) != 1:
         raise FrameError(f"handshake client type must be 1 byte, got {len(client_type)}")
@@ -277,7 +277,7 @@ def _decode_at(buf: bytes | memoryview, start: int, end: int) -> Frame:
     if not tag & _NODE:
         raise FrameError(f"frame tag {tag:#04x} is not a node packet")
     # The fields, as y3 v1's map of primitive children: the last of a key wins.
-    fields: Fields = {}
+    fields: _Fields = {}
     while pos < limit:
         length = buf[pos + 1] if limit - pos >= 2 else 0x40
         if length < 0x40 and pos + 2 + length <= limit:  # inline: a short field that fits

@@ -165,6 +165,26 @@ def test_handshake_checks_its_fields() -> None:
     assert frame.observed_data_tags == (1, 2)
 
 
+class _Huge(bytes):
+    """Bytes that claim Y3's length limit, so that the test allocates nothing."""
+
+    def __len__(self) -> int:
+        return 1 << 31
+
+
+@pytest.mark.parametrize(
+    "frame",
+    [
+        DataFrame(tag=1, payload=_Huge()),
+        HandshakeFrame(name="x", client_type=1, function_definition=_Huge()),
+    ],
+    ids=["data", "handshake"],
+)
+def test_values_over_the_length_limit_raise_frame_error(frame: Frame) -> None:
+    with pytest.raises(FrameError, match="int32"):
+        encode_frame(frame)
+
+
 def test_encoding_a_non_frame_is_an_error() -> None:
     with pytest.raises(FrameError, match="not a frame"):
         encode_frame("hello")  # type: ignore[arg-type]
