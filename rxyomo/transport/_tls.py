@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 import ssl
 from pathlib import Path
 
 from rxyomo.transport.base import ALPN, TlsConfig, TransportError
 from rxyomo.transport.certs import dev_certificates
+
+logger = logging.getLogger("rxyomo.transport")
 
 #: What to tell a user whose client rejected a server certificate.
 UNTRUSTED_HINT = (
@@ -42,6 +45,10 @@ def server_credentials(tls: TlsConfig) -> tuple[Path, Path | None]:
         if tls.keyfile is not None:
             raise TransportError("TlsConfig.keyfile is set but certfile is not")
         dev = dev_certificates()
+        logger.info(
+            "no server certificate configured: using the development certificate %s "
+            "(clients trust it with TlsConfig(cafile=%r))", dev.certfile, str(dev.ca_certfile),
+        )
         return dev.certfile, dev.keyfile
     return tls.certfile, tls.keyfile
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import datetime
 import ipaddress
+import logging
 import os
 import shutil
 import tempfile
@@ -38,6 +39,8 @@ __all__ = [
     "dev_certificates",
     "dev_client_tls",
 ]
+
+logger = logging.getLogger("rxyomo.transport.certs")
 
 #: Environment variable that overrides the configuration directory.
 CONFIG_DIR_ENV = "RXYOMO_CONFIG_DIR"
@@ -92,12 +95,15 @@ def dev_certificates(directory: Path | None = None) -> DevCertificates:
     now = datetime.datetime.now(datetime.timezone.utc)
     if not where.is_dir():
         _create_directory_atomically(where, now)
+        logger.info("generated a development CA and server certificate in %s", where)
         return paths
     ca = _load_ca(where, now)
     if ca is None:
         _write_all(where, now)
+        logger.warning("the development CA in %s was unusable: generated a new one", where)
     elif not _valid_until(paths.certfile, now + _RENEW_MARGIN):
         _write_server(where, ca[0], ca[1], now)
+        logger.info("renewed the development server certificate in %s", where)
     return paths
 
 

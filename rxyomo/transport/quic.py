@@ -189,7 +189,7 @@ class QuicTransport(Transport):
         quic.connect(address, now=loop.time())
         channel.transmit()
         try:
-            await asyncio.wait_for(asyncio.shield(channel.handshake), self.handshake_timeout)
+            await asyncio.wait_for(channel.handshake, self.handshake_timeout)
         except (asyncio.TimeoutError, TimeoutError):
             channel.fail(TransportError("handshake timed out"))
             endpoint.close()

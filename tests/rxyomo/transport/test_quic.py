@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import socket
 import ssl
@@ -22,6 +23,7 @@ from rxyomo.transport import (
 from rxyomo.transport import quic as quic_module
 from tests.rxyomo.transport._support import (
     Accepted,
+    LossyRelay,
     PairFactory,
     Recorder,
     ServeFactory,
@@ -233,6 +235,50 @@ async def test_large_datagrams_carry_large_payloads(open_pair: PairFactory) -> N
     payload = os.urandom(1024 * 1024)
     pair.client_channel.write(payload)
     assert await pair.client.wait_bytes(len(payload)) == payload
+
+
+class _StutteringReader(Recorder):
+    """Pauses after every chunk and resumes a moment later, so credit moves in steps."""
+
+    def data_received(self, data: bytes) -> None:
+        super().data_received(data)
+        assert self.channel is not None
+        self.channel.pause_reading()
+        asyncio.get_running_loop().call_later(0.002, self.channel.resume_reading)
+
+
+async def test_every_byte_arrives_over_a_lossy_reordering_path(serve: ServeFactory) -> None:
+    transport = make_transport("quic", receive_window=64 * 1024)
+    accepted: list[Recorder] = []
+    started = asyncio.Event()
+
+    def accept() -> Recorder:
+        accepted.append(_StutteringReader())
+        started.set()
+        return accepted[-1]
+
+    listener = await serve(transport, accept)
+    loop = asyncio.get_running_loop()
+    relay_transport, relay = await loop.create_datagram_endpoint(
+        lambda: LossyRelay(("127.0.0.1", listener.address[1]),
+                           delay=0.005, jitter=0.002, loss=0.05, seed=7),
+        local_addr=("127.0.0.1", 0),
+    )
+    try:
+        client = Recorder()
+        relay_port = relay_transport.get_extra_info("sockname")[1]
+        channel = await within(transport.connect("127.0.0.1", relay_port, client))
+        payload = os.urandom(256 * 1024)
+        for offset in range(0, len(payload), 1000):
+            channel.write(payload[offset:offset + 1000])
+        await within(started.wait())
+        assert await accepted[0].wait_bytes(len(payload), 60.0) == payload
+        assert relay.dropped > 0
+        channel.abort()
+        await within(channel.wait_closed())
+        await within(accepted[0].lost)
+    finally:
+        relay_transport.close()
 
 
 @pytest.mark.parametrize(
