@@ -6,16 +6,16 @@ from collections.abc import Mapping
 from typing import Any
 
 from rxyomo.client._client import ZipperClient
-from rxyomo.protocol.frames import ClientType, DataFrame
+from rxyomo.protocol.frames import ClientType, DataFrame, is_reserved_tag
 from rxyomo.protocol.metadata import SOURCE_ID, TARGET, TID, encode_metadata, new_tid
-from rxyomo.protocol.reserved import BROADCAST, is_reserved
+from rxyomo.protocol.reserved import BROADCAST
 
 
 def check_tag(tag: int) -> None:
     """User data tags are uint32 below YoMo's reserved range 0xF000-0xFFFF."""
     if not isinstance(tag, int) or isinstance(tag, bool) or not 0 <= tag < 2**32:
         raise ValueError(f"a data tag is a uint32, got {tag!r}")
-    if is_reserved(tag):
+    if is_reserved_tag(tag):
         raise ValueError(f"data tag 0x{tag:X} is reserved (0xF000-0xFFFF)")
 
 

@@ -27,9 +27,10 @@ from rxyomo.protocol.frames import (
     RejectedFrame,
     decode_frame,
     encode_frame,
+    is_reserved_tag,
 )
 from rxyomo.protocol.metadata import MetadataError, decode_metadata, encode_metadata, new_tid
-from rxyomo.protocol.reserved import BROADCAST, HEARTBEAT_TAG, STATS_TAG, is_reserved
+from rxyomo.protocol.reserved import BROADCAST, HEARTBEAT_TAG, STATS_TAG
 
 __all__ = [
     "BROADCAST",
@@ -65,7 +66,7 @@ __all__ = [
     "decode_metadata",
     "encode_frame",
     "encode_metadata",
-    "is_reserved",
+    "is_reserved_tag",
     "new_tid",
     "parse_credential",
 ]

@@ -1,23 +1,15 @@
 """Reserved data tags and metadata keys rxyomo adds to YoMo's protocol.
 
-YoMo reserves data tags 0xF000-0xFFFF for the system; the zipper never routes
-them to user functions, so using them keeps the wire format YoMo's own.
+YoMo reserves data tags 0xF000-0xFFFF (see :func:`rxyomo.protocol.frames.is_reserved_tag`)
+for the system; the zipper never routes them to user functions, so using them
+keeps the wire format YoMo's own.
 """
 
 from __future__ import annotations
 
-#: First data tag of YoMo's reserved range.
-RESERVED_TAG_START = 0xF000
-#: Last data tag of YoMo's reserved range.
-RESERVED_TAG_END = 0xFFFF
 #: A client sends an empty frame with this tag; the zipper answers with its stats.
 STATS_TAG = 0xF001
 #: Heartbeats: empty frames sent when a connection is otherwise quiet.
 HEARTBEAT_TAG = 0xFFFE
 #: Metadata key: "1" delivers a frame to every instance of each observing function.
 BROADCAST = "rxyomo-broadcast"
-
-
-def is_reserved(tag: int) -> bool:
-    """Whether ``tag`` is in YoMo's reserved range."""
-    return RESERVED_TAG_START <= tag <= RESERVED_TAG_END

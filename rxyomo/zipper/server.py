@@ -19,9 +19,9 @@ from rxyomo.protocol.connection import (
     Role,
 )
 from rxyomo.protocol.events import ConnectionTerminated, DataReceived, Event, HandshakeReceived
-from rxyomo.protocol.frames import DataFrame, encode_frame
+from rxyomo.protocol.frames import DataFrame, encode_frame, is_reserved_tag
 from rxyomo.protocol.metadata import TARGET, MetadataError, decode_metadata
-from rxyomo.protocol.reserved import BROADCAST, STATS_TAG, is_reserved
+from rxyomo.protocol.reserved import BROADCAST, STATS_TAG
 from rxyomo.transport.base import Channel, Listener, StreamHandler, Transport
 from rxyomo.zipper.mesh import MeshLink
 from rxyomo.zipper.routing import RoutingTable
@@ -262,7 +262,7 @@ class Zipper:
         size = len(frame.payload)
         peer.stats.frames_in += 1
         peer.stats.bytes_in += size
-        if is_reserved(frame.tag):
+        if is_reserved_tag(frame.tag):
             self._on_reserved(peer, frame)
             return
         target, broadcast = "", False
