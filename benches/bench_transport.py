@@ -9,14 +9,15 @@ One run, loopback, server in a child process, client in this one, 1 KiB and
 - ``rxyomo-quic-8k``: the same with ``max_datagram_size=8000`` (loopback allows it),
 - ``rxyomo-tcp``: :class:`rxyomo.transport.TcpTransport` (TLS over TCP),
 
-with ratios against both baselines measured in the same run. Then a slow
+with ratios against both baselines measured in the same run (each configuration
+runs ``--repeat`` times, interleaved, and the medians are reported). Then a slow
 consumer: the receiver reads at a tenth of what the sender can write; each
 side runs in a fresh process and reports its peak RSS, for rxyomo's QUIC
 transport (bounded by watermarks and the receive window) and for aioquic the
 usual way (unbounded).
 
 Writes benches/results/transport.json and transport.png, prints a table.
-``--quick`` for a short run (about half a minute).
+``--quick`` for a short run (about half a minute); the full run takes a few minutes.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ import json
 import multiprocessing
 import multiprocessing.connection
 import platform
+import statistics
 import sys
 import time
 from collections.abc import Callable
@@ -381,42 +383,82 @@ def _print_table(results: list[Result], ratios: dict[str, dict[str, float]],
               f" {s['receiver_rss_growth_mb']:>14.1f} {s['sender_max_write_buffer_mb']:>12.2f}")
 
 
-def _plot(results: list[Result], path: Path) -> None:
+def _plot(results: list[Result], slow: list[dict[str, Any]], path: Path) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     payloads = sorted({r.payload_size for r in results})
-    figure, axes = plt.subplots(1, len(payloads), figsize=(5 * len(payloads), 4))
-    for axis, payload in zip(axes, payloads, strict=True):
+    figure, axes = plt.subplots(1, len(payloads) + 1, figsize=(5 * (len(payloads) + 1), 4))
+    for axis, payload in zip(axes, payloads, strict=False):
         row = [r for r in results if r.payload_size == payload]
         axis.bar([r.name for r in row], [r.messages_per_s for r in row], color="tab:blue")
-        axis.set_title(f"{payload // 1024} KiB messages, loopback, point to point")
+        axis.set_title(f"{payload // 1024} KiB messages, point to point")
         axis.set_ylabel("messages/s")
         axis.tick_params(axis="x", rotation=30)
+    axis = axes[-1]
+    names = [s["stack"] for s in slow]
+    positions = range(len(names))
+    axis.bar([p - 0.2 for p in positions], [s["sender_rss_growth_mb"] for s in slow],
+             width=0.4, label="sender")
+    axis.bar([p + 0.2 for p in positions], [s["receiver_rss_growth_mb"] for s in slow],
+             width=0.4, label="receiver")
+    axis.set_xticks(list(positions), names)
+    axis.set_ylabel("peak RSS growth, MB")
+    axis.set_title(f"consumer 10x slower, {slow[0]['total_mb']:.0f} MB sent")
+    axis.legend()
     figure.tight_layout()
     figure.savefig(path, dpi=100)
     plt.close(figure)
 
 
+def _median(samples: list[Result]) -> Result:
+    """One result whose every figure is the median over the repeats."""
+    first = samples[0]
+
+    def middle(field: str) -> float:
+        return float(statistics.median(getattr(sample, field) for sample in samples))
+
+    return Result(
+        name=first.name, payload_size=first.payload_size, messages=first.messages,
+        seconds=middle("seconds"), messages_per_s=middle("messages_per_s"),
+        mb_per_s=middle("mb_per_s"), rtt_rounds=first.rtt_rounds,
+        rtt_p50_ms=middle("rtt_p50_ms"), rtt_p99_ms=middle("rtt_p99_ms"),
+        server_peak_rss_mb=middle("server_peak_rss_mb"),
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="fewer messages, shorter phases")
+    parser.add_argument(
+        "--repeat", type=int, default=None,
+        help="runs per configuration, interleaved; the median is reported (default 3, quick 1)",
+    )
     args = parser.parse_args()
+    repeats = args.repeat if args.repeat is not None else (1 if args.quick else 3)
+    if repeats < 1:
+        parser.error("--repeat must be at least 1")
     plan = (
         {1024: (3000, 200), 40 * 1024: (150, 100)}
         if args.quick
         else {1024: (20000, 1000), 40 * 1024: (1000, 300)}
     )
     started = time.perf_counter()
-    results: list[Result] = []
-    for payload, (messages, rounds) in plan.items():
-        for name in ("aioquic-usual", "aioquic-tuned"):
-            results.append(run_baseline(name, payload, messages, rounds))
-        results.append(run_rxyomo("quic", payload, messages, rounds))
-        results.append(run_rxyomo("quic", payload, messages, rounds, max_datagram_size=8000))
-        results.append(run_rxyomo("tcp", payload, messages, rounds))
+    runs: dict[tuple[str, int], list[Result]] = {}
+    # Interleaved repeats: a noisy minute hits every stack, not just one.
+    for _ in range(repeats):
+        for payload, (messages, rounds) in plan.items():
+            for result in (
+                run_baseline("aioquic-usual", payload, messages, rounds),
+                run_baseline("aioquic-tuned", payload, messages, rounds),
+                run_rxyomo("quic", payload, messages, rounds),
+                run_rxyomo("quic", payload, messages, rounds, max_datagram_size=8000),
+                run_rxyomo("tcp", payload, messages, rounds),
+            ):
+                runs.setdefault((result.name, payload), []).append(result)
+    results = [_median(samples) for samples in runs.values()]
     ratios = _ratios(results)
 
     # The consumer reads at a tenth of what rxyomo's QUIC sender managed above, so
@@ -434,12 +476,15 @@ def main() -> None:
         "machine": platform.machine(),
         "cpus": multiprocessing.cpu_count(),
         "wall_seconds": time.perf_counter() - started,
+        "repeats": repeats,
         "results": [r.as_dict() for r in results],
+        "samples": {f"{name}@{payload}": [r.as_dict() for r in samples]
+                    for (name, payload), samples in runs.items()},
         "ratios": ratios,
         "slow_consumer": slow,
     }
     (RESULTS / "transport.json").write_text(json.dumps(report, indent=2))
-    _plot(results, RESULTS / "transport.png")
+    _plot(results, slow, RESULTS / "transport.png")
     _print_table(results, ratios, slow)
     print(f"\nwrote {RESULTS / 'transport.json'} and transport.png "
           f"in {report['wall_seconds']:.0f} s")
