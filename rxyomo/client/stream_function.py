@@ -6,20 +6,29 @@ import asyncio
 import contextlib
 import inspect
 import logging
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from rxyomo.client._client import ZipperClient
 from rxyomo.client.source import check_tag
 from rxyomo.protocol.frames import ClientType, DataFrame
-from rxyomo.protocol.metadata import TID, MetadataError, decode_metadata, encode_metadata
+from rxyomo.protocol.metadata import (
+    SPAN_ID,
+    TID,
+    TRACE_ID,
+    MetadataError,
+    decode_metadata,
+    encode_metadata,
+)
 from rxyomo.rx import RxStream, StreamFeeder, run_handler
 
 if TYPE_CHECKING:
     from reactivex.abc import DisposableBase
 
 log = logging.getLogger("rxyomo.function")
+
+_TRACE_KEYS = (TID, TRACE_ID, SPAN_ID)
 
 #: What a handler may return: nothing, one (tag, payload) answer, or several.
 HandlerResult = None | tuple[int, bytes] | Iterable[tuple[int, bytes]]
@@ -138,10 +147,10 @@ class StreamFunction(ZipperClient):
             finally:
                 outbox.task_done()
 
-    async def write(self, tag: int, data: bytes, *, tid: str = "") -> None:
+    async def write(self, tag: int, data: bytes, *, trace: Mapping[str, str] | None = None) -> None:
         """Send a frame of this function's own (outside the handler's return value)."""
         check_tag(tag)
-        meta = {TID: tid} if tid else {}
+        meta = {key: trace[key] for key in _TRACE_KEYS if trace and key in trace}
         await self._send(DataFrame(tag=tag, payload=bytes(data), metadata=encode_metadata(meta)))
 
     async def close(self, timeout: float = 5.0) -> None:
@@ -204,7 +213,8 @@ class StreamFunction(ZipperClient):
             return
         self.handled += 1
         for tag, payload in _answers(result):
-            await self.write(tag, payload, tid=item.metadata.get(TID, ""))
+            # Answers keep the transaction and trace ids of the frame they answer.
+            await self.write(tag, payload, trace=item.metadata)
 
     async def _on_closed(self) -> None:
         if self._rx_subscription is not None:

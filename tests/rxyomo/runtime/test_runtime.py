@@ -9,6 +9,8 @@ import pytest
 from rxyomo.client import ConnectionRejected, Sink, Source, StreamFunction
 from rxyomo.client.stats import fetch_stats
 from rxyomo.protocol.connection import ConnectionConfig
+from rxyomo.protocol.frames import DataFrame
+from rxyomo.protocol.metadata import SOURCE_ID, SPAN_ID, TID, TRACE_ID, decode_metadata
 from rxyomo.transport import Transport
 from rxyomo.transport.base import Channel, StreamHandler
 from rxyomo.transport.quic import QuicTransport
@@ -308,3 +310,42 @@ async def test_stats_report_traffic(make_zipper: ZipperFactory, transport: Trans
     assert stats["drops"] == {"no observer for tag 0x42": 1}
     assert any(c["name"] == "src" and c["frames_in"] == 1 for c in stats["connections"])
     await source.close()
+
+
+class _RecordingSink(Sink):
+    """A sink that also keeps each frame's metadata."""
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self.metadata: list[dict[str, str]] = []
+
+    def _on_frame(self, frame: DataFrame) -> None:
+        self.metadata.append(decode_metadata(frame.metadata))
+        super()._on_frame(frame)
+
+
+async def test_answers_keep_the_transaction_and_trace_ids(
+    make_zipper: ZipperFactory, transport: Transport
+) -> None:
+    zipper = await make_zipper(MODERN)
+    fn = StreamFunction(
+        "upper",
+        observe=[0x10],
+        handler=lambda d: (0x11, d),
+        zipper=addr(zipper),
+        transport=transport,
+    )
+    sink = _RecordingSink(
+        "printer", observe=[0x11], handler=lambda d: None, zipper=addr(zipper), transport=transport
+    )
+    source = Source("src", zipper=addr(zipper), transport=transport)
+    for client in (fn, sink, source):
+        await client.connect()
+    await source.write(0x10, b"x", metadata={TRACE_ID: "trace-1", SPAN_ID: "span-1"})
+    await eventually(lambda: len(sink.metadata) == 1)
+    [meta] = sink.metadata
+    assert meta[TID] == source.last_tid
+    assert (meta[TRACE_ID], meta[SPAN_ID]) == ("trace-1", "span-1")
+    assert SOURCE_ID not in meta  # the answer comes from the function, not the source
+    for client in (source, fn, sink):
+        await client.close()
