@@ -58,6 +58,7 @@ class QuicChannel(Channel):
         factory: HandlerFactory | None = None,
         on_connection_id: Callable[[QuicChannel, bytes, bool], None] | None = None,
         on_terminated: Callable[[QuicChannel], None] | None = None,
+        keepalive: float | None = None,
     ) -> None:
         self._loop = loop
         self.quic = quic
@@ -88,6 +89,11 @@ class QuicChannel(Channel):
         self._lost = False
         self.terminated = False
         self._released = asyncio.Event()
+        # aioquic never sends DATA_BLOCKED: a sender stalled by a paused reader is
+        # silent, so both ends PING when they have sent nothing for a while.
+        self._keepalive = keepalive
+        self._keepalive_handle: asyncio.TimerHandle | None = None
+        self._last_sent = loop.time()
 
     # driving (owner side)
 
@@ -111,8 +117,10 @@ class QuicChannel(Channel):
     def transmit(self) -> None:
         """Send queued datagrams and re-arm the timer."""
         send = self._send
-        for data, address in self.quic.datagrams_to_send(now=self._loop.time()):
+        now = self._loop.time()
+        for data, address in self.quic.datagrams_to_send(now=now):
             send(data, address)
+            self._last_sent = now
         timer_at = self.quic.get_timer()
         if timer_at != self._timer_at:
             if self._timer is not None:
@@ -255,6 +263,8 @@ class QuicChannel(Channel):
                 self._lost = True
                 return
             self._watermarks.handler = self._handler
+        if self._keepalive is not None:
+            self._keepalive_handle = self._loop.call_later(self._keepalive, self._ping)
         if self._handler is not None:
             self._handler.connection_made(self)
         self._settle_handshake(None)
@@ -290,6 +300,9 @@ class QuicChannel(Channel):
             self._timer.cancel()
             self._timer = None
         self._timer_at = None
+        if self._keepalive_handle is not None:
+            self._keepalive_handle.cancel()
+            self._keepalive_handle = None
         if not self._close_sent:
             self._close_sent = True
             self._end(_termination_error(event))
@@ -403,8 +416,25 @@ class QuicChannel(Channel):
         if self.terminated:
             return
         now = self._loop.time()
-        self.quic.handle_timer(now=max(now, timer_at) if timer_at is not None else now)
+        try:
+            self.quic.handle_timer(now=max(now, timer_at) if timer_at is not None else now)
+        except Exception as exc:
+            logger.exception("QUIC timer for %s failed", self._peer)
+            self._crash(TransportError(f"internal QUIC error: {exc!r}"))
+            return
         self.service()
+
+    def _ping(self) -> None:
+        assert self._keepalive is not None
+        self._keepalive_handle = None
+        if self.terminated or self._close_sent:
+            return
+        quiet = self._loop.time() - self._last_sent
+        if quiet >= self._keepalive * 0.9:
+            self.quic.send_ping(0)
+            self._service_soon()
+            quiet = 0.0
+        self._keepalive_handle = self._loop.call_later(self._keepalive - quiet, self._ping)
 
 
 def _termination_error(event: events.ConnectionTerminated) -> TransportError | None:

@@ -59,9 +59,11 @@ class QuicTransport(Transport):
     packet, so raising it (loopback, or links whose path MTU allows) is the lever
     for large frames; the default 1200 is safe everywhere. ``receive_window`` is
     how many unread bytes a connection accepts before its sender must wait.
-    A server refuses new connections (QUIC CONNECTION_REFUSED, at once rather
-    than after a handshake timeout) once its listener is closed or it holds
-    ``max_connections``.
+    A connection that has sent nothing for ``keepalive`` seconds (default a
+    third of ``idle_timeout``) sends a PING, so a sender stalled by a paused
+    reader does not idle out. A server refuses new connections (QUIC
+    CONNECTION_REFUSED, at once rather than after a handshake timeout) once its
+    listener is closed or it holds ``max_connections``.
     """
 
     name = "quic"
@@ -76,6 +78,7 @@ class QuicTransport(Transport):
         receive_window: int = 1024 * 1024,
         congestion_control: str = "reno",
         max_connections: int | None = None,
+        keepalive: float | None = None,
     ) -> None:
         if not SMALLEST_MAX_DATAGRAM_SIZE <= max_datagram_size <= _MAX_UDP_PAYLOAD:
             raise ValueError(
@@ -101,6 +104,13 @@ class QuicTransport(Transport):
         self.receive_window = receive_window
         self.congestion_control = congestion_control
         self.max_connections = max_connections
+        if keepalive is not None and not 0 < keepalive < idle_timeout:
+            raise ValueError(
+                f"keepalive must be positive and below idle_timeout ({idle_timeout}), "
+                f"got {keepalive}"
+            )
+        #: Seconds of silence after which a connection sends a PING.
+        self.keepalive = keepalive if keepalive is not None else idle_timeout / 3
 
     async def serve(self, host: str, port: int, factory: HandlerFactory) -> Listener:
         """Listen on one UDP socket at ``host:port``."""
@@ -183,6 +193,7 @@ class QuicTransport(Transport):
         channel = QuicChannel(
             loop, quic, endpoint.send, self.options.flow, where,
             handler=handler, on_terminated=lambda _: endpoint.close(),
+            keepalive=self.keepalive,
         )
         holder.append(channel)
         assert channel.handshake is not None

@@ -176,7 +176,8 @@ def make_transport(name: str, flow: FlowControl | None = None, **kwargs: Any) ->
     if name == "tcp":
         return TcpTransport(options, handshake_timeout=5.0, **kwargs)
     kwargs.setdefault("receive_window", QUIC_WINDOW)
-    return QuicTransport(options, handshake_timeout=5.0, idle_timeout=10.0, **kwargs)
+    kwargs.setdefault("idle_timeout", 10.0)
+    return QuicTransport(options, handshake_timeout=5.0, **kwargs)
 
 
 PairFactory = Callable[..., Awaitable[Pair]]

@@ -237,6 +237,20 @@ async def test_large_datagrams_carry_large_payloads(open_pair: PairFactory) -> N
     assert await pair.client.wait_bytes(len(payload)) == payload
 
 
+async def test_a_long_paused_reader_does_not_idle_the_connection_out(
+    open_pair: PairFactory,
+) -> None:
+    # A sender stalled by flow control sends nothing; keepalive PINGs bridge the gap.
+    pair = await open_pair(make_transport("quic", idle_timeout=0.6, receive_window=16 * 1024))
+    pair.server_channel.pause_reading()
+    payload = os.urandom(64 * 1024)
+    pair.client_channel.write(payload)
+    await asyncio.sleep(1.5)
+    assert not pair.client.lost.done() and not pair.server.lost.done()
+    pair.server_channel.resume_reading()
+    assert await pair.server.wait_bytes(len(payload)) == payload
+
+
 class _StutteringReader(Recorder):
     """Pauses after every chunk and resumes a moment later, so credit moves in steps."""
 
@@ -284,7 +298,7 @@ async def test_every_byte_arrives_over_a_lossy_reordering_path(serve: ServeFacto
 @pytest.mark.parametrize(
     ("argument", "value"),
     [("max_datagram_size", 1000), ("receive_window", 0), ("idle_timeout", -1.0),
-     ("max_connections", 0)],
+     ("max_connections", 0), ("keepalive", 60.0)],
 )
 def test_bad_settings_are_rejected(argument: str, value: float) -> None:
     with pytest.raises(ValueError, match=argument):
