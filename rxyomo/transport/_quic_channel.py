@@ -140,10 +140,17 @@ class QuicChannel(Channel):
             self._crash(error)
 
     def _crash(self, error: TransportError) -> None:
-        # Give up on the connection state: report, stop the timer, release.
+        # Give up on the connection state: report, tell the peer if still possible,
+        # stop the timer, release.
         self._settle_handshake(error)
-        self._close_sent = True
         self._lose(error)
+        try:
+            self._shutdown(ERROR_ABORTED, "internal error")
+            for data, address in self.quic.datagrams_to_send(now=self._loop.time()):
+                self._send(data, address)
+        except Exception:
+            logger.debug("could not send CONNECTION_CLOSE to %s", self._peer, exc_info=True)
+        self._close_sent = True
         if not self.terminated:
             self._on_terminated_event(
                 events.ConnectionTerminated(
@@ -254,19 +261,22 @@ class QuicChannel(Channel):
             )
             return
         self.established = True
-        if self._handler is None and self._factory is not None:
-            try:
-                self._handler = self._factory()
-            except Exception:
-                logger.exception("handler factory failed; dropping the connection")
-                self._shutdown(ERROR_ABORTED, "server error")
-                self._lost = True
-                return
-            self._watermarks.handler = self._handler
         if self._keepalive is not None:
             self._keepalive_handle = self._loop.call_later(self._keepalive, self._ping)
-        if self._handler is not None:
-            self._handler.connection_made(self)
+        try:
+            if self._handler is None and self._factory is not None:
+                self._handler = self._factory()
+                self._watermarks.handler = self._handler
+            if self._handler is not None:
+                self._handler.connection_made(self)
+        except Exception as exc:
+            logger.exception("starting the connection's handler failed; dropping it")
+            self._shutdown(ERROR_ABORTED, "the peer's handler failed to start")
+            self._lost = True
+            self._settle_handshake(
+                TransportError(f"the connection handler failed to start: {exc!r}")
+            )
+            return
         self._settle_handshake(None)
 
     def _on_stream_data(self, event: events.StreamDataReceived) -> None:

@@ -101,7 +101,11 @@ class MemoryTransport(Transport):
         client.peer_channel, server.peer_channel = server, client
         # The server side starts from the loop, as an accepted socket would.
         loop.call_soon(server.start, listener.factory)
-        handler.connection_made(client)
+        try:
+            handler.connection_made(client)
+        except Exception as exc:
+            client._abort_with(None)
+            raise TransportError(f"the connection handler failed to start: {exc!r}") from exc
         return client
 
 
@@ -170,13 +174,14 @@ class _MemoryChannel(Channel):
             return
         try:
             handler = factory()
-        except Exception as exc:
-            logger.exception("handler factory failed; dropping the connection")
-            self._abort_with(exc)
+            self._handler = handler
+            self._watermarks.handler = handler
+            handler.connection_made(self)
+        except Exception:
+            logger.exception("starting the connection's handler failed; dropping it")
+            self._handler = None
+            self._abort_with(None)
             return
-        self._handler = handler
-        self._watermarks.handler = handler
-        handler.connection_made(self)
         # Bytes (or a close) that the client sent before this handler existed.
         if self.peer_channel is not None:
             self.peer_channel._schedule_flush()

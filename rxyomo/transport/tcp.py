@@ -164,16 +164,17 @@ class _TcpChannel(asyncio.Protocol, Channel):
             return
         flow = self._options.flow
         transport.set_write_buffer_limits(high=flow.high_watermark, low=flow.low_watermark)
-        if self._handler is None:
-            assert self._factory is not None
-            try:
+        try:
+            if self._handler is None:
+                assert self._factory is not None
                 self._handler = self._factory()
-            except Exception:
-                logger.exception("handler factory failed; dropping the connection")
-                self._closing = True
-                transport.abort()
-                return
-        self._handler.connection_made(self)
+            self._handler.connection_made(self)
+        except Exception as exc:
+            logger.exception("starting the connection's handler failed; dropping it")
+            self.refusal = f"the connection handler failed to start: {exc!r}"
+            self._closing = True
+            self._lost = True
+            self._reset()
 
     def data_received(self, data: bytes) -> None:
         if self._gate is not None and not self._lost:

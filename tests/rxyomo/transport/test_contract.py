@@ -15,6 +15,7 @@ from tests.rxyomo.transport._support import (
     TIMEOUT,
     PairFactory,
     Recorder,
+    ServeFactory,
     make_transport,
     within,
 )
@@ -102,6 +103,35 @@ async def test_a_failing_handler_aborts_its_connection(
     failure = await within(pair.server.lost)
     assert isinstance(failure, RuntimeError)
     assert isinstance(await within(pair.client.lost), TransportError)
+
+
+async def test_a_server_handler_failing_to_start_drops_only_that_connection(
+    transport_name: str, serve: ServeFactory
+) -> None:
+    class Broken(Recorder):
+        def connection_made(self, channel: Channel) -> None:
+            raise RuntimeError("cannot start")
+
+    transport = make_transport(transport_name)
+    attempts: list[Recorder] = []
+
+    def accept() -> Recorder:
+        attempts.append(Broken() if not attempts else Recorder(echo=True))
+        return attempts[-1]
+
+    listener = await serve(transport, accept)
+    port = listener.address[1]
+    first = Recorder()
+    channel = await within(transport.connect("127.0.0.1", port, first))
+    channel.write(b"hello")
+    assert isinstance(await within(first.lost), TransportError)
+    await within(channel.wait_closed())
+    second = Recorder()
+    channel = await within(transport.connect("127.0.0.1", port, second))
+    channel.write(b"hello")
+    assert await second.wait_bytes(5) == b"hello"
+    channel.abort()
+    await within(channel.wait_closed())
 
 
 async def test_write_after_close_is_ignored(
