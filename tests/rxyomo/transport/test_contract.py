@@ -13,6 +13,7 @@ from tests.rxyomo.transport._support import (
     QUIC_WINDOW,
     SMALL_FLOW,
     TIMEOUT,
+    Accepted,
     PairFactory,
     Recorder,
     ServeFactory,
@@ -132,6 +133,26 @@ async def test_a_server_handler_failing_to_start_drops_only_that_connection(
     assert await second.wait_bytes(5) == b"hello"
     channel.abort()
     await within(channel.wait_closed())
+
+
+async def test_many_connections_each_keep_their_own_bytes(
+    transport_name: str, serve: ServeFactory
+) -> None:
+    transport = make_transport(transport_name)
+    listener = await serve(transport, Accepted(echo=True))
+
+    async def one_client(number: int) -> bytes:
+        client = Recorder()
+        channel = await within(transport.connect("127.0.0.1", listener.address[1], client))
+        message = number.to_bytes(2, "big") * 5000
+        channel.write(message)
+        echoed = await client.wait_bytes(len(message))
+        channel.close()
+        await within(channel.wait_closed())
+        return echoed
+
+    echoes = await within(asyncio.gather(*(one_client(n) for n in range(20))))
+    assert echoes == [n.to_bytes(2, "big") * 5000 for n in range(20)]
 
 
 async def test_write_after_close_is_ignored(
