@@ -59,6 +59,7 @@ class QuicChannel(Channel):
         on_connection_id: Callable[[QuicChannel, bytes, bool], None] | None = None,
         on_terminated: Callable[[QuicChannel], None] | None = None,
         keepalive: float | None = None,
+        close_timeout: float | None = None,
     ) -> None:
         self._loop = loop
         self.quic = quic
@@ -94,6 +95,7 @@ class QuicChannel(Channel):
         self._keepalive = keepalive
         self._keepalive_handle: asyncio.TimerHandle | None = None
         self._last_sent = loop.time()
+        self._close_timeout = close_timeout
 
     # driving (owner side)
 
@@ -184,6 +186,9 @@ class QuicChannel(Channel):
             self.quic.send_stream_data(DATA_STREAM, b"", end_stream=True)
             self._fin_sent = True
             self._service_soon()
+            if self._close_timeout is not None:
+                # A peer that never takes the rest must not hold the close forever.
+                self._loop.call_later(self._close_timeout, self._close_expired)
         else:
             self._shutdown(QuicErrorCode.NO_ERROR, "")
             self._lose_soon(None)
@@ -433,6 +438,15 @@ class QuicChannel(Channel):
             self._crash(TransportError(f"internal QUIC error: {exc!r}"))
             return
         self.service()
+
+    def _close_expired(self) -> None:
+        if self._lost or self.terminated:
+            return
+        logger.info("closing %s timed out with %d bytes unacknowledged: aborting",
+                    self._peer, self.get_write_buffer_size())
+        self._shutdown(ERROR_ABORTED, "close timed out")
+        self._lose(None)
+        self._service_soon()
 
     def _ping(self) -> None:
         assert self._keepalive is not None

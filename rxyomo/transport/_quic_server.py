@@ -167,7 +167,7 @@ class QuicServer(Listener):
             self._loop, quic, self.endpoint.send, self._transport.options.flow,
             format_address(address), factory=self._factory,
             on_connection_id=self._connection_id, on_terminated=self._terminated,
-            keepalive=self._transport.keepalive,
+            keepalive=self._transport.keepalive, close_timeout=self._transport.close_timeout,
         )
         self._cids[channel] = set()
         self._connection_id(channel, original_cid, True)

@@ -63,7 +63,9 @@ class QuicTransport(Transport):
     third of ``idle_timeout``) sends a PING, so a sender stalled by a paused
     reader does not idle out. A server refuses new connections (QUIC
     CONNECTION_REFUSED, at once rather than after a handshake timeout) once its
-    listener is closed or it holds ``max_connections``.
+    listener is closed or it holds ``max_connections``. ``close()`` sends what is
+    queued; if the peer has not taken it all within ``close_timeout`` seconds,
+    the close becomes an abort.
     """
 
     name = "quic"
@@ -79,6 +81,7 @@ class QuicTransport(Transport):
         congestion_control: str = "reno",
         max_connections: int | None = None,
         keepalive: float | None = None,
+        close_timeout: float = 10.0,
     ) -> None:
         if not SMALLEST_MAX_DATAGRAM_SIZE <= max_datagram_size <= _MAX_UDP_PAYLOAD:
             raise ValueError(
@@ -92,7 +95,8 @@ class QuicTransport(Transport):
             )
         for label, value in (("idle_timeout", idle_timeout),
                              ("handshake_timeout", handshake_timeout),
-                             ("receive_window", receive_window)):
+                             ("receive_window", receive_window),
+                             ("close_timeout", close_timeout)):
             if value <= 0:
                 raise ValueError(f"{label} must be positive, got {value}")
         if max_connections is not None and max_connections <= 0:
@@ -111,6 +115,7 @@ class QuicTransport(Transport):
             )
         #: Seconds of silence after which a connection sends a PING.
         self.keepalive = keepalive if keepalive is not None else idle_timeout / 3
+        self.close_timeout = close_timeout
 
     async def serve(self, host: str, port: int, factory: HandlerFactory) -> Listener:
         """Listen on one UDP socket at ``host:port``."""
@@ -193,7 +198,7 @@ class QuicTransport(Transport):
         channel = QuicChannel(
             loop, quic, endpoint.send, self.options.flow, where,
             handler=handler, on_terminated=lambda _: endpoint.close(),
-            keepalive=self.keepalive,
+            keepalive=self.keepalive, close_timeout=self.close_timeout,
         )
         holder.append(channel)
         assert channel.handshake is not None

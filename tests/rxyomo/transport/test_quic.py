@@ -251,6 +251,17 @@ async def test_a_long_paused_reader_does_not_idle_the_connection_out(
     assert await pair.server.wait_bytes(len(payload)) == payload
 
 
+async def test_a_close_the_peer_never_completes_becomes_an_abort(
+    open_pair: PairFactory,
+) -> None:
+    pair = await open_pair(make_transport("quic", close_timeout=0.5, receive_window=16 * 1024))
+    pair.client_channel.pause_reading()  # and never resumes
+    pair.server_channel.write(os.urandom(256 * 1024))
+    pair.server_channel.close()
+    assert await within(pair.server.lost) is None
+    assert isinstance(await within(pair.client.lost), TransportError)
+
+
 class _StutteringReader(Recorder):
     """Pauses after every chunk and resumes a moment later, so credit moves in steps."""
 
@@ -298,7 +309,7 @@ async def test_every_byte_arrives_over_a_lossy_reordering_path(serve: ServeFacto
 @pytest.mark.parametrize(
     ("argument", "value"),
     [("max_datagram_size", 1000), ("receive_window", 0), ("idle_timeout", -1.0),
-     ("max_connections", 0), ("keepalive", 60.0)],
+     ("max_connections", 0), ("keepalive", 60.0), ("close_timeout", 0)],
 )
 def test_bad_settings_are_rejected(argument: str, value: float) -> None:
     with pytest.raises(ValueError, match=argument):
