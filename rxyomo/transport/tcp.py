@@ -46,12 +46,20 @@ class TcpTransport(Transport):
     name = "tcp"
 
     def __init__(
-        self, options: TransportOptions | None = None, *, handshake_timeout: float = 10.0
+        self,
+        options: TransportOptions | None = None,
+        *,
+        handshake_timeout: float = 10.0,
+        close_timeout: float = 10.0,
     ) -> None:
-        if handshake_timeout <= 0:
-            raise ValueError(f"handshake_timeout must be positive, got {handshake_timeout}")
+        for label, value in (("handshake_timeout", handshake_timeout),
+                             ("close_timeout", close_timeout)):
+            if value <= 0:
+                raise ValueError(f"{label} must be positive, got {value}")
         self.options = options if options is not None else TransportOptions()
         self.handshake_timeout = handshake_timeout
+        #: Seconds a close may take to flush what is queued before it becomes an abort.
+        self.close_timeout = close_timeout
 
     async def serve(self, host: str, port: int, factory: HandlerFactory) -> Listener:
         """Listen for TLS connections on ``host:port``."""
@@ -59,7 +67,7 @@ class TcpTransport(Transport):
         loop = asyncio.get_running_loop()
         try:
             server = await loop.create_server(
-                lambda: _TcpChannel(self.options, factory=factory),
+                lambda: _TcpChannel(self.options, self.close_timeout, factory=factory),
                 host,
                 port,
                 ssl=context,
@@ -75,7 +83,7 @@ class TcpTransport(Transport):
         check_cafile(tls)
         context = client_ssl_context(tls)
         loop = asyncio.get_running_loop()
-        channel = _TcpChannel(self.options, handler=handler)
+        channel = _TcpChannel(self.options, self.close_timeout, handler=handler)
         where = f"{host}:{port}"
         try:
             await asyncio.wait_for(
@@ -125,11 +133,13 @@ class _TcpChannel(asyncio.Protocol, Channel):
     def __init__(
         self,
         options: TransportOptions,
+        close_timeout: float,
         *,
         handler: StreamHandler | None = None,
         factory: HandlerFactory | None = None,
     ) -> None:
         self._options = options
+        self._close_timeout = close_timeout
         self._handler = handler
         self._factory = factory
         self._transport: asyncio.Transport | None = None
@@ -221,6 +231,13 @@ class _TcpChannel(asyncio.Protocol, Channel):
             return
         self._closing = True
         self._transport.close()
+        # A peer that stops reading keeps the socket's buffers full: bound the wait.
+        asyncio.get_running_loop().call_later(self._close_timeout, self._close_expired)
+
+    def _close_expired(self) -> None:
+        if self._transport is not None and not self._released.is_set():
+            logger.info("closing %s timed out: aborting", self._peer)
+            self._reset()
 
     def abort(self) -> None:
         if self._transport is None or self._lost:

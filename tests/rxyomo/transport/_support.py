@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import random
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -109,43 +108,6 @@ class Accepted:
         """The first server-side handler, once there is one."""
         await within(self._made.wait(), seconds)
         return self.handlers[0]
-
-
-class LossyRelay(asyncio.DatagramProtocol):
-    """A UDP relay between one client and a server that delays, reorders and drops."""
-
-    def __init__(
-        self, server: tuple[str, int], *, delay: float, jitter: float, loss: float, seed: int
-    ) -> None:
-        self.server = server
-        self.delay, self.jitter, self.loss = delay, jitter, loss
-        self.random = random.Random(seed)
-        self.client: tuple[str, int] | None = None
-        self.transport: asyncio.DatagramTransport | None = None
-        self.forwarded = 0
-        self.dropped = 0
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = transport  # type: ignore[assignment]
-
-    def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
-        if addr == self.server:
-            destination = self.client
-        else:
-            self.client, destination = addr, self.server
-        if destination is None or self.transport is None:
-            return
-        if self.random.random() < self.loss:
-            self.dropped += 1
-            return
-        self.forwarded += 1
-        # Jitter larger than the gap between packets reorders them.
-        delay = self.delay + self.random.uniform(-self.jitter, self.jitter)
-        asyncio.get_running_loop().call_later(delay, self._forward, data, destination)
-
-    def _forward(self, data: bytes, destination: tuple[str, int]) -> None:
-        if self.transport is not None and not self.transport.is_closing():
-            self.transport.sendto(data, destination)
 
 
 @dataclass

@@ -21,9 +21,9 @@ from rxyomo.transport import (
     dev_certificates,
 )
 from rxyomo.transport import quic as quic_module
+from tests.reliability.udp_relay import Impairment, UdpRelay
 from tests.rxyomo.transport._support import (
     Accepted,
-    LossyRelay,
     PairFactory,
     Recorder,
     ServeFactory,
@@ -283,27 +283,25 @@ async def test_every_byte_arrives_over_a_lossy_reordering_path(serve: ServeFacto
         return accepted[-1]
 
     listener = await serve(transport, accept)
-    loop = asyncio.get_running_loop()
-    relay_transport, relay = await loop.create_datagram_endpoint(
-        lambda: LossyRelay(("127.0.0.1", listener.address[1]),
-                           delay=0.005, jitter=0.002, loss=0.05, seed=7),
-        local_addr=("127.0.0.1", 0),
+    relay = await UdpRelay.start(
+        ("127.0.0.1", listener.address[1]),
+        Impairment(delay=0.005, jitter=0.002, loss=0.05),
+        seed=7,
     )
     try:
         client = Recorder()
-        relay_port = relay_transport.get_extra_info("sockname")[1]
-        channel = await within(transport.connect("127.0.0.1", relay_port, client))
+        channel = await within(transport.connect(*relay.address, client))
         payload = os.urandom(256 * 1024)
         for offset in range(0, len(payload), 1000):
             channel.write(payload[offset:offset + 1000])
         await within(started.wait())
         assert await accepted[0].wait_bytes(len(payload), 60.0) == payload
-        assert relay.dropped > 0
+        assert relay.stats.dropped > 0
         channel.abort()
         await within(channel.wait_closed())
         await within(accepted[0].lost)
     finally:
-        relay_transport.close()
+        relay.close()
 
 
 @pytest.mark.parametrize(

@@ -12,6 +12,7 @@ from rxyomo.transport import TcpTransport, TlsConfig, TransportError, TransportO
 from rxyomo.transport.certs import dev_certificates
 from tests.rxyomo.transport._support import (
     Accepted,
+    PairFactory,
     Recorder,
     ServeFactory,
     make_transport,
@@ -110,6 +111,20 @@ async def test_client_refuses_a_server_speaking_another_alpn() -> None:
         await within(server.wait_closed())
 
 
-def test_handshake_timeout_must_be_positive() -> None:
-    with pytest.raises(ValueError, match="handshake_timeout"):
-        TcpTransport(handshake_timeout=0)
+async def test_a_close_the_peer_never_completes_becomes_an_abort(
+    open_pair: PairFactory,
+) -> None:
+    pair = await open_pair(make_transport("tcp", close_timeout=0.5))
+    pair.client_channel.pause_reading()  # and never resumes
+    chunk = bytes(1024 * 1024)
+    for _ in range(32):  # far more than the sockets' buffers hold
+        pair.server_channel.write(chunk)
+    pair.server_channel.close()
+    await within(pair.server_channel.wait_closed(), 5.0)
+    assert await within(pair.server.lost) is None
+
+
+@pytest.mark.parametrize("argument", ["handshake_timeout", "close_timeout"])
+def test_timeouts_must_be_positive(argument: str) -> None:
+    with pytest.raises(ValueError, match=argument):
+        TcpTransport(**{argument: 0})  # type: ignore[arg-type]
