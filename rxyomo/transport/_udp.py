@@ -16,6 +16,8 @@ import socket
 from collections.abc import Callable
 from typing import Any
 
+from rxyomo.transport.base import TransportError
+
 logger = logging.getLogger("rxyomo.transport.quic")
 
 Address = Any  # (host, port) or (host, port, flowinfo, scope_id)
@@ -51,7 +53,13 @@ class UdpEndpoint:
         for option in (socket.SO_RCVBUF, socket.SO_SNDBUF):
             with contextlib.suppress(OSError):  # best effort: the system limit applies
                 sock.setsockopt(socket.SOL_SOCKET, option, _SOCKET_BUFFER)
-        loop.add_reader(sock.fileno(), self._read_ready)
+        try:
+            loop.add_reader(sock.fileno(), self._read_ready)
+        except NotImplementedError as exc:
+            raise TransportError(
+                "the QUIC transport needs an event loop that can watch sockets (add_reader); "
+                "on Windows use asyncio.WindowsSelectorEventLoopPolicy"
+            ) from exc
 
     @classmethod
     def bind(
