@@ -1,0 +1,62 @@
+"""Fixtures of the reliability suite: the ``--runslow`` switch, development
+certificates per test, and zippers in processes of their own."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from rxyomo.transport.certs import CONFIG_DIR_ENV, dev_certificates
+from tests.reliability.processes import ProcessGroup
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--runslow",
+        action="store_true",
+        default=False,
+        help="also run the long variants (more fuzz cases, more clients, longer soaks)",
+    )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if config.getoption("--runslow"):
+        return
+    skip = pytest.mark.skip(reason="long variant: run with --runslow")
+    for item in items:
+        if "slow" in item.keywords:
+            item.add_marker(skip)
+
+
+@pytest.fixture
+def runslow(request: pytest.FixtureRequest) -> bool:
+    """Whether the long variants were asked for."""
+    return bool(request.config.getoption("--runslow"))
+
+
+@pytest.fixture
+def config_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Development certificates in a directory of this test, for this process and children."""
+    path = tmp_path / "config"
+    monkeypatch.setenv(CONFIG_DIR_ENV, str(path))
+    dev_certificates()
+    return path
+
+
+@pytest.fixture
+def child_env(config_dir: Path) -> dict[str, str]:
+    """The environment for child processes: same certificates, unbuffered output."""
+    return {**os.environ, CONFIG_DIR_ENV: str(config_dir), "PYTHONUNBUFFERED": "1"}
+
+
+@pytest.fixture
+def processes(child_env: dict[str, str]) -> Iterator[ProcessGroup]:
+    """Child processes that are killed, whatever happens, when the test ends."""
+    group = ProcessGroup(child_env)
+    try:
+        yield group
+    finally:
+        group.kill_all()
