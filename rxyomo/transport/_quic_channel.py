@@ -22,7 +22,7 @@ from aioquic.quic.packet import QuicErrorCode
 
 from rxyomo.transport._flow import ReadGate, WriteWatermarks
 from rxyomo.transport._quic_conn import DATA_STREAM, StreamConnection
-from rxyomo.transport._tls import describe_alert
+from rxyomo.transport._quic_errors import ERROR_ABORTED, ERROR_PROTOCOL, termination_error
 from rxyomo.transport._udp import Address
 from rxyomo.transport.base import (
     ALPN,
@@ -35,12 +35,6 @@ from rxyomo.transport.base import (
 
 logger = logging.getLogger("rxyomo.transport.quic")
 
-#: Application error codes carried by CONNECTION_CLOSE.
-ERROR_ABORTED = 0x1
-ERROR_PROTOCOL = 0x2
-
-_CRYPTO_ERROR_FIRST = 0x100
-_CRYPTO_ERROR_LAST = 0x1FF
 
 
 class QuicChannel(Channel):
@@ -256,7 +250,7 @@ class QuicChannel(Channel):
         if close_event is not None and not self._close_sent:
             self._close_sent = True
             self._closing = True
-            self._end(_termination_error(close_event))
+            self._end(termination_error(close_event))
 
     def _on_handshake(self, event: events.HandshakeCompleted) -> None:
         if event.alpn_protocol != ALPN:
@@ -320,7 +314,7 @@ class QuicChannel(Channel):
             self._keepalive_handle = None
         if not self._close_sent:
             self._close_sent = True
-            self._end(_termination_error(event))
+            self._end(termination_error(event))
         else:
             self._end(None)
         if self._on_terminated is not None:
@@ -459,22 +453,3 @@ class QuicChannel(Channel):
             self._service_soon()
             quiet = 0.0
         self._keepalive_handle = self._loop.call_later(self._keepalive - quiet, self._ping)
-
-
-def _termination_error(event: events.ConnectionTerminated) -> TransportError | None:
-    """None for an orderly close, else a TransportError saying what happened."""
-    code, reason = event.error_code, event.reason_phrase
-    if code == QuicErrorCode.NO_ERROR:
-        return None
-    if _CRYPTO_ERROR_FIRST <= code <= _CRYPTO_ERROR_LAST and event.frame_type is not None:
-        return TransportError(describe_alert(code - _CRYPTO_ERROR_FIRST, reason))
-    if event.frame_type is not None and code == QuicErrorCode.CONNECTION_REFUSED:
-        return TransportError(f"connection refused by server: {reason or 'no reason given'}")
-    if event.frame_type is not None and reason == "Idle timeout":
-        return TransportError("idle timeout: nothing heard from the peer")
-    if event.frame_type is None and code == ERROR_ABORTED:
-        return TransportError(f"connection aborted by peer ({reason or 'no reason given'})")
-    kind = "application" if event.frame_type is None else "transport"
-    return TransportError(
-        f"connection closed by peer with {kind} error {code:#x}: {reason or 'no reason given'}"
-    )
