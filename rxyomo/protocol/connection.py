@@ -15,6 +15,7 @@ client AWAITING_ACK     HandshakeAck received        OPEN (HandshakeAccepted)
 client AWAITING_ACK     Rejected received            CLOSED (no reconnect)
 server AWAITING_HELLO   Handshake received           AWAITING_DECISION (HandshakeReceived)
 server AWAITING_DECISION accept() / reject()          OPEN / CLOSED
+server AWAITING_DECISION any frame                    held until accept() (max 1024)
 either OPEN             Data received                OPEN (DataReceived)
 either any              Goaway received, bad frame,  CLOSED (ConnectionTerminated)
                         timeout, close()
@@ -25,6 +26,10 @@ payload, sent when nothing else was sent for ``heartbeat_interval``; a peer
 from which nothing arrived for ``idle_timeout`` is considered dead. YoMo's
 frame set has no ping frame, and reserved tags are never routed, so this stays
 wire-compatible while working on every transport (TCP has no liveness of its own).
+
+Outcomes never depend on how the transport chunks the bytes: frames pipelined behind a
+handshake wait for the decision (``accept()`` returns their events), and bytes that fail
+to decode after good frames of the same chunk close the connection at once.
 """
 
 from __future__ import annotations
@@ -56,6 +61,8 @@ from rxyomo.protocol.frames import (
 from rxyomo.protocol.reserved import HEARTBEAT_TAG
 
 _HEARTBEAT = encode_frame(DataFrame(tag=HEARTBEAT_TAG, payload=b""))
+#: Frames a client may pipeline behind its handshake before the server has answered it.
+MAX_HELD_FRAMES = 1024
 
 
 class Role(enum.Enum):
@@ -113,6 +120,8 @@ class Connection:
             ConnectionState.AWAITING_HELLO if role is Role.SERVER else ConnectionState.AWAITING_ACK
         )
         self._hello_sent = False
+        # Frames that arrived behind the handshake, until accept() or reject().
+        self._held: list[Frame] = []
         #: The peer's handshake, once known (server side).
         self.handshake: HandshakeFrame | None = None
         #: Why the connection closed, once it has.
@@ -134,17 +143,26 @@ class Connection:
         self._started = now
         self._queue(encode_frame(handshake), now)
 
-    def accept(self, now: float) -> None:
-        """Server: answer the pending handshake with HandshakeAck."""
+    def accept(self, now: float) -> list[Event]:
+        """Server: answer the pending handshake with HandshakeAck.
+
+        Returns the events of frames the client pipelined behind its handshake.
+        """
         self._require(ConnectionState.AWAITING_DECISION, "accept")
         self.state = ConnectionState.OPEN
         self._queue(encode_frame(HandshakeAckFrame()), now)
+        held, self._held = self._held, []
+        self._handle_frames(held, now)
+        self._check_decoder(now)
+        return self._drain_events()
 
-    def reject(self, message: str, now: float) -> None:
+    def reject(self, message: str, now: float) -> list[Event]:
         """Server: refuse the pending handshake; the client will not come back."""
         self._require(ConnectionState.AWAITING_DECISION, "reject")
+        self._held.clear()
         self._queue(encode_frame(RejectedFrame(message=message)), now)
         self._terminate(message, reconnect=False, by_peer=False)
+        return self._drain_events()
 
     def send_data(self, frame: DataFrame, now: float) -> None:
         """Send a Data frame on an open connection."""
@@ -187,17 +205,11 @@ class Connection:
         try:
             frames = self._decoder.feed(data)
         except FrameError as exc:
-            # Frames decoded before the bad one are lost with the decoder's
-            # buffer, so report the reason precisely and close.
             self.close(f"malformed frame: {exc}", now)
             return self._drain_events()
-        for frame in frames:
-            try:
-                self._handle_frame(frame, now)
-            except ProtocolError as exc:
-                self.close(exc.message, now, reject=exc.reject)
-            if self.is_closed:
-                break
+        self._handle_frames(frames, now)
+        if frames:
+            self._check_decoder(now)
         return self._drain_events()
 
     def connection_lost(self, reason: str) -> list[Event]:
@@ -235,6 +247,34 @@ class Connection:
         return self._drain_events()
 
     # -- internals --------------------------------------------------------------
+
+    def _check_decoder(self, now: float) -> None:
+        # The decoder hands out the good frames of a chunk first and keeps an error that
+        # followed them for the next feed: close once they are handled, not when (or if)
+        # more bytes come.
+        if self.state not in (ConnectionState.CLOSED, ConnectionState.AWAITING_DECISION):
+            try:
+                self._decoder.feed(b"")
+            except FrameError as exc:
+                self.close(f"malformed frame: {exc}", now)
+
+    def _handle_frames(self, frames: list[Frame], now: float) -> None:
+        for index, frame in enumerate(frames):
+            if self.state is ConnectionState.AWAITING_DECISION:
+                # The decision comes from outside: what follows the handshake waits for it.
+                self._held.extend(frames[index:])
+                if len(self._held) > MAX_HELD_FRAMES:
+                    self.close(
+                        f"more than {MAX_HELD_FRAMES} frames before the handshake was answered",
+                        now,
+                    )
+                return
+            try:
+                self._handle_frame(frame, now)
+            except ProtocolError as exc:
+                self.close(exc.message, now, reject=exc.reject)
+            if self.is_closed:
+                return
 
     def _handle_frame(self, frame: Frame, now: float) -> None:
         if isinstance(frame, DataFrame):
@@ -275,6 +315,7 @@ class Connection:
 
     def _terminate(self, reason: str, *, reconnect: bool, by_peer: bool) -> None:
         self.state = ConnectionState.CLOSED
+        self._held.clear()
         self.close_reason = reason
         self._events.append(ConnectionTerminated(reason, reconnect=reconnect, by_peer=by_peer))
 

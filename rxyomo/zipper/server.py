@@ -89,7 +89,8 @@ class _Peer(StreamHandler):
             if isinstance(event, DataReceived):
                 self.zipper._on_data(self, event.frame)
             elif isinstance(event, HandshakeReceived):
-                self.zipper._on_handshake(self, event)
+                # Frames the client pipelined behind its handshake come with the decision.
+                self._handle(self.zipper._on_handshake(self, event))
             elif isinstance(event, ConnectionTerminated):
                 log.info(
                     "connection %s (%s) closed: %s", self.conn_id, self.stats.name, event.reason
@@ -229,7 +230,7 @@ class Zipper:
 
     # called by peers
 
-    def _on_handshake(self, peer: _Peer, event: HandshakeReceived) -> None:
+    def _on_handshake(self, peer: _Peer, event: HandshakeReceived) -> list[Event]:
         hs = event.handshake
         now = peer.loop.time()
         problem = check_credential(self.workflow.auth_token, hs)
@@ -238,15 +239,13 @@ class Zipper:
             reason = problem or (admission.reason if admission else "rejected")
             log.warning("rejected %r from %s: %s", hs.name, peer.stats.peer, reason)
             self.stats.rejected += 1
-            peer.core.reject(reason, now)
-            return
+            return peer.core.reject(reason, now)
         for old in admission.replaced:
             replaced = self.peers.get(old)
             if replaced is not None:
                 replaced.core.close(f"replaced by a newer instance of {hs.name!r}", now)
                 replaced._flush()
                 replaced._close_channel()
-        peer.core.accept(now)
         peer.stats.name = hs.name
         self.stats.accepted += 1
         self.stats.connections[peer.conn_id] = peer.stats
@@ -257,6 +256,7 @@ class Zipper:
             [hex(t) for t in hs.observed_data_tags],
             peer.stats.peer,
         )
+        return peer.core.accept(now)
 
     def _on_data(self, peer: _Peer, frame: DataFrame) -> None:
         size = len(frame.payload)
