@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# The image-recognition demo, end to end, on a fresh machine: makes (or refreshes) the
+# virtual environment .venv with what the demo needs, then runs a zipper, the
+# image-recognition flow (one instance per CPU), a sink and a video source as separate
+# processes over QUIC on loopback, and prints a summary.
+#
+# Usage: bash scripts/demo.sh [--instances N] [--input VIDEO|FOLDER|camera] [--every N] ...
+#        bash scripts/demo.sh --help
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. scripts/_venv.sh
+
+PY311="$(find_python 3.11 || find_python 3.12 || find_python 3.10 || command -v python3)"
+echo "demo: preparing .venv (the first run downloads the dependencies)"
+ensure_venv .venv "$PY311" demo
+exec .venv/bin/python examples/image_recognition/demo.py "$@"
