@@ -9,6 +9,7 @@ CONNECTION_REFUSED so the client fails at once instead of timing out.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 from typing import TYPE_CHECKING
 
@@ -158,8 +159,11 @@ class QuicServer(Listener):
 
     def _accept(self, original_cid: bytes, address: Address) -> QuicChannel:
         assert self.endpoint is not None
+        configuration = dataclasses.replace(
+            self._configuration, max_datagram_size=self._transport.datagram_size_for(address)
+        )
         quic = StreamConnection(
-            configuration=self._configuration,
+            configuration=configuration,
             original_destination_connection_id=original_cid,
             receive_window=self._transport.receive_window,
         )

@@ -19,7 +19,9 @@ starts, but its bytes leave once the client's first bytes have opened stream 0.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import functools
+import ipaddress
 import logging
 import socket
 import ssl
@@ -48,6 +50,9 @@ __all__ = ["QuicTransport"]
 logger = logging.getLogger("rxyomo.transport.quic")
 
 _MAX_UDP_PAYLOAD = 65527
+#: The datagram size chosen for loopback peers (their MTU is 64 KiB): aioquic's
+#: cost is per packet, so larger packets carry large frames several times faster.
+LOOPBACK_DATAGRAM_SIZE = 8000
 # aioquic releases whose packet crypto is written in C cap packets at this size.
 _CLASSIC_PACKET_LIMIT = 1500
 
@@ -57,7 +62,9 @@ class QuicTransport(Transport):
 
     ``max_datagram_size`` is the largest UDP payload sent: aioquic's cost is per
     packet, so raising it (loopback, or links whose path MTU allows) is the lever
-    for large frames; the default 1200 is safe everywhere. ``receive_window`` is
+    for large frames. The default, None, chooses per connection: 1200 bytes
+    (safe on every path) unless the peer is a loopback address, where
+    :data:`LOOPBACK_DATAGRAM_SIZE` is used. ``receive_window`` is
     how many unread bytes a connection accepts before its sender must wait.
     A connection that has sent nothing for ``keepalive`` seconds (default a
     third of ``idle_timeout``) sends a PING, so a sender stalled by a paused
@@ -74,7 +81,7 @@ class QuicTransport(Transport):
         self,
         options: TransportOptions | None = None,
         *,
-        max_datagram_size: int = SMALLEST_MAX_DATAGRAM_SIZE,
+        max_datagram_size: int | None = None,
         idle_timeout: float = 30.0,
         handshake_timeout: float = 10.0,
         receive_window: int = 1024 * 1024,
@@ -83,16 +90,8 @@ class QuicTransport(Transport):
         keepalive: float | None = None,
         close_timeout: float = 10.0,
     ) -> None:
-        if not SMALLEST_MAX_DATAGRAM_SIZE <= max_datagram_size <= _MAX_UDP_PAYLOAD:
-            raise ValueError(
-                f"max_datagram_size must be in {SMALLEST_MAX_DATAGRAM_SIZE}.."
-                f"{_MAX_UDP_PAYLOAD}, got {max_datagram_size}"
-            )
-        if max_datagram_size > _largest_packet_supported(max_datagram_size):
-            raise ValueError(
-                f"max_datagram_size {max_datagram_size} is more than this aioquic build can "
-                "encrypt (older builds stop at 1500 bytes); upgrade aioquic or lower it"
-            )
+        if max_datagram_size is not None:
+            _check_datagram_size(max_datagram_size)
         for label, value in (("idle_timeout", idle_timeout),
                              ("handshake_timeout", handshake_timeout),
                              ("receive_window", receive_window),
@@ -171,6 +170,9 @@ class QuicTransport(Transport):
         configuration: QuicConfiguration,
         handler: StreamHandler,
     ) -> Channel:
+        configuration = dataclasses.replace(
+            configuration, max_datagram_size=self.datagram_size_for(address)
+        )
         quic = StreamConnection(configuration=configuration, receive_window=self.receive_window)
         holder: list[QuicChannel] = []
 
@@ -220,16 +222,38 @@ class QuicTransport(Transport):
             raise TransportError(f"cannot connect to {where}: {exc}") from exc
         return channel
 
+    def datagram_size_for(self, address: Address) -> int:
+        """The datagram size used with a peer at ``address``."""
+        if self.max_datagram_size is not None:
+            return self.max_datagram_size
+        host = address[0]
+        if isinstance(host, str) and ipaddress.ip_address(host.split("%")[0]).is_loopback:
+            return _largest_packet_supported(LOOPBACK_DATAGRAM_SIZE)
+        return SMALLEST_MAX_DATAGRAM_SIZE
+
     def _configuration(self, *, is_client: bool) -> QuicConfiguration:
         return QuicConfiguration(
             is_client=is_client,
             alpn_protocols=[ALPN],
-            max_datagram_size=self.max_datagram_size,
+            max_datagram_size=self.max_datagram_size or SMALLEST_MAX_DATAGRAM_SIZE,
             idle_timeout=self.idle_timeout,
             max_stream_data=self.receive_window,
             # The stream window is the real bound; the connection limit must not bind first.
             max_data=2 * self.receive_window,
             congestion_control_algorithm=self.congestion_control,
+        )
+
+
+def _check_datagram_size(size: int) -> None:
+    if not SMALLEST_MAX_DATAGRAM_SIZE <= size <= _MAX_UDP_PAYLOAD:
+        raise ValueError(
+            f"max_datagram_size must be in {SMALLEST_MAX_DATAGRAM_SIZE}.."
+            f"{_MAX_UDP_PAYLOAD}, got {size}"
+        )
+    if size > _largest_packet_supported(size):
+        raise ValueError(
+            f"max_datagram_size {size} is more than this aioquic build can "
+            "encrypt (older builds stop at 1500 bytes); upgrade aioquic or lower it"
         )
 
 

@@ -21,6 +21,7 @@ from rxyomo.transport import (
     dev_certificates,
 )
 from rxyomo.transport import quic as quic_module
+from rxyomo.transport.quic import LOOPBACK_DATAGRAM_SIZE
 from tests.reliability.udp_relay import Impairment, UdpRelay
 from tests.rxyomo.transport._support import (
     Accepted,
@@ -312,3 +313,24 @@ async def test_every_byte_arrives_over_a_lossy_reordering_path(serve: ServeFacto
 def test_bad_settings_are_rejected(argument: str, value: float) -> None:
     with pytest.raises(ValueError, match=argument):
         QuicTransport(**{argument: value})  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("address", "expected"),
+    [
+        (("127.0.0.1", 9000), LOOPBACK_DATAGRAM_SIZE),
+        (("::1", 9000, 0, 0), LOOPBACK_DATAGRAM_SIZE),
+        (("192.0.2.10", 9000), 1200),
+        (("2001:db8::1", 9000, 0, 0), 1200),
+    ],
+)
+def test_datagram_size_is_larger_only_towards_loopback(
+    address: tuple[object, ...], expected: int
+) -> None:
+    assert QuicTransport().datagram_size_for(address) == expected  # type: ignore[arg-type]
+
+
+def test_an_explicit_datagram_size_applies_to_every_peer() -> None:
+    transport = QuicTransport(max_datagram_size=1300)
+    assert transport.datagram_size_for(("127.0.0.1", 1)) == 1300
+    assert transport.datagram_size_for(("192.0.2.10", 1)) == 1300
