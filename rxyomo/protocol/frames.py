@@ -12,7 +12,7 @@ Any malformed input raises ``FrameError`` (never a codec or other exception).
 from __future__ import annotations
 
 import struct
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import IntEnum
 
 import y3
@@ -92,6 +92,10 @@ class DataFrame:
     tag: int
     payload: bytes
     metadata: bytes = b""
+    #: The frame's encoding as it was received, if it was decoded: a router
+    #: forwards these bytes instead of encoding the frame again. Not an init
+    #: field, so ``dataclasses.replace`` never carries stale bytes over.
+    raw: bytes | None = field(default=None, init=False, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         # Inline checks: this runs for every frame on the data path.
@@ -191,6 +195,8 @@ def encode_frame(frame: Frame) -> bytes:
 
 def _encode(frame: Frame) -> bytes:
     if isinstance(frame, DataFrame):  # the data path: built directly, joined once
+        if frame.raw is not None:
+            return frame.raw
         tag = y3.encode_nvarint(frame.tag, 32, signed=False)
         metadata, payload = frame.metadata, frame.payload
         tag_header = bytes((_DATA_TAG, len(tag)))
@@ -294,11 +300,13 @@ def _decode_at(buf: bytes | memoryview, start: int, end: int) -> Frame:
             if span is None
             else y3.decode_nvarint(buf[span[0] : span[1]], bits=32, signed=False, offset=span[0])
         )
-        return DataFrame(
+        frame = DataFrame(
             tag=data_tag,
             payload=_bytes(buf, fields, _DATA_PAYLOAD),
             metadata=_bytes(buf, fields, _DATA_METADATA),
         )
+        object.__setattr__(frame, "raw", bytes(buf[start:end]))
+        return frame
     if code == FrameType.HANDSHAKE:
         return _decode_handshake(buf, fields)
     if code == FrameType.HANDSHAKE_ACK:

@@ -322,3 +322,20 @@ def test_mutated_frames_raise_only_frame_errors(frame: Frame, data: st.DataObjec
         pass
     else:
         assert isinstance(decoded, FRAME_TYPES)
+
+
+def test_a_decoded_data_frame_re_encodes_to_the_bytes_it_came_from() -> None:
+    wire = encode_frame(DataFrame(tag=0x15, payload=b"yomo", metadata=b"metadata"))
+    frame = decode_frame(wire)
+    assert isinstance(frame, DataFrame) and frame.raw == wire
+    assert encode_frame(frame) == wire
+
+
+def test_replacing_a_field_drops_the_received_encoding() -> None:
+    import dataclasses
+
+    frame = decode_frame(encode_frame(DataFrame(tag=1, payload=b"old")))
+    assert isinstance(frame, DataFrame)
+    changed = dataclasses.replace(frame, payload=b"new")
+    assert changed.raw is None
+    assert decode_frame(encode_frame(changed)) == DataFrame(tag=1, payload=b"new")
