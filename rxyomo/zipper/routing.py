@@ -70,6 +70,10 @@ class RoutingTable:
 
     def __init__(self, workflow: Workflow) -> None:
         self.workflow = workflow
+        # Fixed for the table's life, and asked for every frame: worked out once.
+        self._sequential = workflow.is_sequential
+        self._flows = workflow.flows
+        self._sinks = workflow.sinks
         self._endpoints: dict[ConnId, Endpoint] = {}
         self._groups: dict[str, _Group] = {}
 
@@ -164,18 +168,18 @@ class RoutingTable:
 
     def _next_stage(self, source: Endpoint) -> Iterable[_Group]:
         """The groups that may receive from ``source``, per the workflow's shape."""
-        if not self.workflow.is_sequential:
+        if not self._sequential:
             # Tag routing; a function never receives its own output, which
             # would otherwise loop forever when it emits a tag it observes.
             return (g for name, g in self._groups.items() if name != source.name)
-        flows = self.workflow.flows
+        flows = self._flows
         spec = source.spec
         if spec is None:
-            wanted: tuple[FunctionSpec, ...] = flows[:1] or self.workflow.sinks
+            wanted: tuple[FunctionSpec, ...] = flows[:1] or self._sinks
         elif spec.stage is Stage.FLOW and spec.index + 1 < len(flows):
             wanted = (flows[spec.index + 1],)
         elif spec.stage is Stage.FLOW:
-            wanted = self.workflow.sinks
+            wanted = self._sinks
         else:
             wanted = ()  # sinks are the end of the line
         return (self._groups[f.name] for f in wanted if f.name in self._groups)
