@@ -9,6 +9,7 @@ from rxyomo.client._client import (
     ZipperClient,
     parse_address,
 )
+from rxyomo.client.delivery import DeliveryStats
 from rxyomo.client.source import Source
 from rxyomo.client.stream_function import Handler, Received, Sink, StreamFunction
 from rxyomo.client.sync import SyncSource, run
@@ -16,6 +17,7 @@ from rxyomo.client.sync import SyncSource, run
 __all__ = [
     "ClientClosed",
     "ConnectionRejected",
+    "DeliveryStats",
     "Handler",
     "Received",
     "ReconnectPolicy",

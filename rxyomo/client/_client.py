@@ -9,6 +9,7 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from rxyomo.client.delivery import CLOSED_UNCONFIRMED, LOST_UNCONFIRMED, DeliveryStats
 from rxyomo.protocol.auth import parse_credential
 from rxyomo.protocol.connection import Connection, ConnectionConfig, ConnectionState, Role
 from rxyomo.protocol.events import (
@@ -84,6 +85,9 @@ class _Link(StreamHandler):
         self.opened: asyncio.Future[None] = self.loop.create_future()
         self.ended: asyncio.Future[ConnectionTerminated] = self.loop.create_future()
         self.writable = asyncio.Event()
+        #: Resolved once the transport reported the connection gone.
+        self.lost: asyncio.Future[None] = self.loop.create_future()
+        self._settled = False
         self._timer: asyncio.TimerHandle | None = None
 
     def connection_made(self, channel: Channel) -> None:
@@ -97,6 +101,9 @@ class _Link(StreamHandler):
     def connection_lost(self, exc: Exception | None) -> None:
         reason = f"connection lost: {exc}" if exc else "connection closed"
         self._handle(self.core.connection_lost(reason))
+        self.settle(LOST_UNCONFIRMED)
+        if not self.lost.done():
+            self.lost.set_result(None)
 
     def pause_writing(self) -> None:
         self.writable.clear()
@@ -105,13 +112,41 @@ class _Link(StreamHandler):
         if self.core.state is ConnectionState.OPEN:
             self.writable.set()
 
-    def send(self, frame: DataFrame) -> None:
-        self.core.send_data(frame, self.loop.time())
+    def send(self, frame: DataFrame, key: object = None) -> None:
+        self.core.send_data(frame, self.loop.time(), key)
+        self.client.delivery.written += 1
         self._after()
+        self._confirm()
 
-    def send_encoded(self, encoded_frame: bytes) -> None:
-        self.core.send_encoded(encoded_frame, self.loop.time())
+    def send_encoded(self, encoded_frame: bytes, key: object = None) -> None:
+        self.core.send_encoded(encoded_frame, self.loop.time(), key)
+        self.client.delivery.written += 1
         self._after()
+        self._confirm()
+
+    def _confirm(self) -> None:
+        channel = self.channel
+        if channel is None or self._settled:
+            return
+        acknowledged = channel.acknowledged_bytes()
+        if acknowledged is None:
+            # The transport cannot tell: what it took off our hands counts as confirmed.
+            acknowledged = self.core.bytes_queued - channel.get_write_buffer_size()
+        self.client.delivery.confirmed += self.core.confirm(acknowledged)
+
+    def settle(self, reason: str) -> None:
+        """The connection is over: count what it did not confirm as dropped, once."""
+        if self._settled:
+            return
+        self._confirm()
+        self._settled = True
+        unconfirmed = self.core.unconfirmed()
+        if unconfirmed:
+            log.warning(
+                "%s: %d frames were in flight when the connection ended (%s)",
+                self.client.name, len(unconfirmed), reason,
+            )
+            self.client._on_unconfirmed(reason, unconfirmed)
 
     def close(self, message: str) -> None:
         self.core.close(message, self.loop.time())
@@ -202,6 +237,8 @@ class ZipperClient:
         self._redirect: str | None = None
         #: Why the client stopped for good, if it did.
         self.error: BaseException | None = None
+        #: What became of the data frames this client wrote (see :class:`DeliveryStats`).
+        self.delivery = DeliveryStats()
 
     @property
     def is_connected(self) -> bool:
@@ -224,8 +261,14 @@ class ZipperClient:
         await asyncio.shield(self._first)
 
     async def close(self, timeout: float = 5.0) -> None:
-        """Send what was accepted (up to ``timeout``), say Goaway, and stop."""
+        """Send what was accepted (up to ``timeout``), say Goaway, and stop.
+
+        When it returns, :attr:`delivery` is final: frames the zipper had not confirmed
+        by then are counted as dropped.
+        """
         self._closing = True
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
         link = self._link
         if link is not None and link.channel is not None and self.is_connected:
             await self._drain(link.channel, timeout)
@@ -234,6 +277,15 @@ class ZipperClient:
             self._run_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._run_task
+        if link is not None and link.channel is not None and not link.lost.done():
+            # Wait for the transport to finish the close, so that late acknowledgements count.
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(asyncio.shield(link.lost), max(deadline - loop.time(), 0))
+            if not link.lost.done():
+                # Out of time: cut the connection, so what is counted dropped stays dropped.
+                link.channel.abort()
+        if link is not None:
+            link.settle(CLOSED_UNCONFIRMED)
         await self._on_closed()
 
     async def wait_stopped(self) -> None:
@@ -251,8 +303,11 @@ class ZipperClient:
     async def __aexit__(self, *exc_info: object) -> None:
         await self.close()
 
-    async def _send(self, frame: DataFrame) -> None:
-        """Send when a connection is open and not congested (waits otherwise)."""
+    async def _send(self, frame: DataFrame, key: object = None) -> None:
+        """Send when a connection is open and not congested (waits otherwise).
+
+        ``key`` names the frame in :attr:`delivery` should it be dropped.
+        """
         while True:
             if self._closing:
                 raise ClientClosed(f"client {self.name!r} is closed")
@@ -264,7 +319,7 @@ class ZipperClient:
                 and link.writable.is_set()
                 and link.core.state is ConnectionState.OPEN
             ):
-                link.send(frame)
+                link.send(frame, key)
                 return
             waiter = link.writable.wait() if link is not None else asyncio.sleep(0.05)
             with contextlib.suppress(asyncio.TimeoutError):
@@ -284,6 +339,10 @@ class ZipperClient:
 
     def _on_frame(self, frame: DataFrame) -> None:
         """A data frame arrived (subclasses consume it)."""
+
+    def _on_unconfirmed(self, reason: str, keys: list[object]) -> None:
+        """Frames (named by their keys) were in flight when a connection ended."""
+        self.delivery.drop(reason, keys)
 
     async def _on_closed(self) -> None:
         """The client stopped (subclasses release their resources)."""
@@ -340,6 +399,8 @@ class ZipperClient:
             channel = self._link.channel if self._link is not None else None
             if channel is not None and not channel.is_closing():
                 channel.abort()
+                assert self._link is not None
+                self._link.settle(CLOSED_UNCONFIRMED)
 
     def _fail(self, exc: BaseException) -> None:
         self.error = exc

@@ -65,7 +65,7 @@ class Source(ZipperClient):
         if broadcast:
             meta[BROADCAST] = "1"
         frame = DataFrame(tag=tag, payload=bytes(data), metadata=encode_metadata(meta))
-        await self._send(frame)
+        await self._send(frame, self._last_tid)
 
     async def broadcast(self, tag: int, data: bytes) -> None:
         """Send ``data`` to every instance of each function observing ``tag``."""

@@ -151,7 +151,8 @@ class StreamFunction(ZipperClient):
         """Send a frame of this function's own (outside the handler's return value)."""
         check_tag(tag)
         meta = {key: trace[key] for key in _TRACE_KEYS if trace and key in trace}
-        await self._send(DataFrame(tag=tag, payload=bytes(data), metadata=encode_metadata(meta)))
+        frame = DataFrame(tag=tag, payload=bytes(data), metadata=encode_metadata(meta))
+        await self._send(frame, meta.get(TID))
 
     async def close(self, timeout: float = 5.0) -> None:
         """Handle the frames already received, send their answers, then close."""

@@ -27,6 +27,11 @@ from which nothing arrived for ``idle_timeout`` is considered dead. YoMo's
 frame set has no ping frame, and reserved tags are never routed, so this stays
 wire-compatible while working on every transport (TCP has no liveness of its own).
 
+Delivery is accounted for (see docs/architecture.md, "No silent loss"): the core knows
+where in the byte stream each data frame it sent ends, so when the caller reports how many
+bytes the peer's transport acknowledged (:meth:`Connection.confirm`), it knows which frames
+are confirmed and which were still in flight (:meth:`Connection.unconfirmed`).
+
 Outcomes never depend on how the transport chunks the bytes: frames pipelined behind a
 handshake wait for the decision (``accept()`` returns their events), and bytes that fail
 to decode after good frames of the same chunk close the connection at once.
@@ -35,6 +40,7 @@ to decode after good frames of the same chunk close the connection at once.
 from __future__ import annotations
 
 import enum
+from collections import deque
 from dataclasses import dataclass
 
 from rxyomo.protocol.errors import LocalProtocolError, ProtocolError
@@ -122,6 +128,12 @@ class Connection:
         self._hello_sent = False
         # Frames that arrived behind the handshake, until accept() or reject().
         self._held: list[Frame] = []
+        #: Bytes queued for the transport since the connection began.
+        self.bytes_queued = 0
+        #: Data frames sent that the peer's transport has confirmed (see :meth:`confirm`).
+        self.frames_confirmed = 0
+        # (end offset in the byte stream, key) of each data frame sent and not yet confirmed.
+        self._in_flight: deque[tuple[int, object]] = deque()
         #: The peer's handshake, once known (server side).
         self.handshake: HandshakeFrame | None = None
         #: Why the connection closed, once it has.
@@ -164,15 +176,44 @@ class Connection:
         self._terminate(message, reconnect=False, by_peer=False)
         return self._drain_events()
 
-    def send_data(self, frame: DataFrame, now: float) -> None:
-        """Send a Data frame on an open connection."""
+    def send_data(self, frame: DataFrame, now: float, key: object = None) -> None:
+        """Send a Data frame on an open connection.
+
+        ``key`` names the frame in :meth:`unconfirmed` (a source passes its transaction id).
+        """
         self._require(ConnectionState.OPEN, "send data")
         self._queue(encode_frame(frame), now)
+        self._in_flight.append((self.bytes_queued, key))
 
-    def send_encoded(self, encoded_frame: bytes, now: float) -> None:
+    def send_encoded(self, encoded_frame: bytes, now: float, key: object = None) -> None:
         """Send an already encoded Data frame (the zipper fans one encoding out)."""
         self._require(ConnectionState.OPEN, "send data")
         self._queue(encoded_frame, now)
+        self._in_flight.append((self.bytes_queued, key))
+
+    def confirm(self, acknowledged_bytes: int) -> int:
+        """The peer's transport has the first ``acknowledged_bytes`` bytes sent.
+
+        Returns how many more data frames that confirms. Call it with what the transport
+        says (``Channel.acknowledged_bytes``) while sending, and once more when the
+        connection is lost, before asking for :meth:`unconfirmed`.
+        """
+        in_flight = self._in_flight
+        count = 0
+        while in_flight and in_flight[0][0] <= acknowledged_bytes:
+            in_flight.popleft()
+            count += 1
+        self.frames_confirmed += count
+        return count
+
+    @property
+    def frames_unconfirmed(self) -> int:
+        """Data frames sent that the peer's transport has not confirmed (yet)."""
+        return len(self._in_flight)
+
+    def unconfirmed(self) -> list[object]:
+        """The keys of the data frames sent and not confirmed, oldest first."""
+        return [key for _, key in self._in_flight]
 
     def connect_to(self, endpoint: str, now: float) -> None:
         """Server: ask the client to move to another endpoint."""
@@ -307,6 +348,7 @@ class Connection:
 
     def _queue(self, data: bytes, now: float) -> None:
         self._out.append(data)
+        self.bytes_queued += len(data)
         self._last_sent = now
 
     def _require(self, state: ConnectionState, action: str) -> None:

@@ -209,6 +209,9 @@ class QuicChannel(Channel):
     def is_closing(self) -> bool:
         return self._closing or self._lost
 
+    def acknowledged_bytes(self) -> int:
+        return self.quic.acknowledged_bytes()
+
     async def wait_closed(self) -> None:
         """Wait until the connection has terminated (after its closing period)."""
         await self._released.wait()

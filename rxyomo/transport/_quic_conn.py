@@ -21,7 +21,7 @@ from aioquic.quic.events import ConnectionTerminated
 from aioquic.quic.packet import QuicFrameType
 from aioquic.quic.packet_builder import QuicPacketBuilder
 from aioquic.quic.recovery import QuicPacketSpace
-from aioquic.quic.stream import QuicStream
+from aioquic.quic.stream import QuicStream, QuicStreamSender
 
 #: The one bidirectional stream of a connection; the client opens it.
 DATA_STREAM = 0
@@ -37,6 +37,8 @@ class StreamConnection(QuicConnection):
         self.receive_window = receive_window
         #: Bytes of the data stream delivered to the application so far.
         self.consumed = 0
+        # Kept here because aioquic forgets a stream once both of its sides finished.
+        self._data_sender: QuicStreamSender | None = None
 
     @property
     def close_event(self) -> ConnectionTerminated | None:
@@ -54,6 +56,18 @@ class StreamConnection(QuicConnection):
             return 0
         # The sender keeps every byte from the first unacknowledged one onwards.
         return len(stream.sender._buffer)
+
+    def send_stream_data(self, stream_id: int, data: bytes, end_stream: bool = False) -> None:
+        """aioquic's, remembering the data stream's sender for :meth:`acknowledged_bytes`."""
+        super().send_stream_data(stream_id, data, end_stream)
+        if self._data_sender is None and stream_id == DATA_STREAM:
+            self._data_sender = self._streams[DATA_STREAM].sender
+
+    def acknowledged_bytes(self) -> int:
+        """Bytes written to the data stream, from its start, that the peer acknowledged."""
+        sender = self._data_sender
+        # The sender drops each byte once it and every byte before it are acknowledged.
+        return 0 if sender is None else sender._buffer_start
 
     def data_stream_finished(self) -> bool:
         """True when everything written, FIN included, was acknowledged."""

@@ -78,6 +78,16 @@ class Channel(abc.ABC):
     def is_closing(self) -> bool:
         """True once ``close``/``abort`` was called or the connection was lost."""
 
+    def acknowledged_bytes(self) -> int | None:
+        """How many of the bytes written so far the peer's transport has confirmed.
+
+        Counted from the first ``write``. It still answers after the connection is lost
+        (what was confirmed before), which is how a sender tells which of its messages
+        were in flight. None when the transport cannot tell (TLS over TCP: the kernel
+        keeps its acknowledgements to itself).
+        """
+        return None
+
     async def wait_closed(self) -> None:  # noqa: B027 - optional override
         """Wait until the connection is over and its resources are released.
 

@@ -165,6 +165,8 @@ class _MemoryChannel(Channel):
         self._closing = False
         self._lost = False
         self._reading_paused = False
+        # Bytes handed to the peer's handler: what this end may consider acknowledged.
+        self._delivered = 0
         self.peer_channel: _MemoryChannel | None = None
         self._released = asyncio.Event()
 
@@ -224,6 +226,9 @@ class _MemoryChannel(Channel):
     def get_write_buffer_size(self) -> int:
         return self._buffered
 
+    def acknowledged_bytes(self) -> int:
+        return self._delivered
+
     def is_closing(self) -> bool:
         return self._closing or self._lost
 
@@ -250,6 +255,7 @@ class _MemoryChannel(Channel):
         while self._outgoing and not peer._reading_paused and not peer._lost:
             chunk = self._outgoing.popleft()
             self._buffered -= len(chunk)
+            self._delivered += len(chunk)
             try:
                 peer._handler.data_received(chunk)
             except Exception as exc:

@@ -45,3 +45,7 @@ class MeshLink(ZipperClient):
             return
         link.send_encoded(encoded_frame)
         self.forwarded += 1
+
+    def _on_unconfirmed(self, reason: str, keys: list[object]) -> None:
+        super()._on_unconfirmed(reason, keys)
+        self.stats.drop(f"mesh peer {self.peer.name}: {reason}", len(keys))

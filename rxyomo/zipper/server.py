@@ -30,6 +30,9 @@ from rxyomo.zipper.workflow import Workflow
 
 log = logging.getLogger("rxyomo.zipper")
 
+#: Drop reason: frames sent to a connection that was lost before its transport confirmed them.
+LOST_IN_FLIGHT = "in flight to a lost connection"
+
 
 class _Peer(StreamHandler):
     """One accepted connection: feeds the protocol core and acts on its events."""
@@ -70,6 +73,14 @@ class _Peer(StreamHandler):
         reason = f"connection lost: {exc}" if exc else "connection closed by the peer"
         self._handle(self.core.connection_lost(reason))
         self._forget()
+        # Nothing more will be acknowledged: what was not is counted, never lost silently.
+        self._confirm()
+        if self.core.frames_unconfirmed:
+            self.zipper.stats.drop(LOST_IN_FLIGHT, self.core.frames_unconfirmed)
+            log.warning(
+                "%d frames were in flight to %s (%s) when it was lost",
+                self.core.frames_unconfirmed, self.conn_id, self.stats.name,
+            )
 
     def pause_writing(self) -> None:
         self.congested = True
@@ -107,6 +118,16 @@ class _Peer(StreamHandler):
         self.stats.frames_out += 1
         self.stats.bytes_out += size
         self._flush()
+        self._confirm()
+
+    def _confirm(self) -> None:
+        channel = self.channel
+        if channel is None:
+            return
+        acknowledged = channel.acknowledged_bytes()
+        if acknowledged is None:  # the transport cannot tell: count what it took
+            acknowledged = self.core.bytes_queued - channel.get_write_buffer_size()
+        self.core.confirm(acknowledged)
 
     def _flush(self) -> None:
         data = self.core.data_to_send()

@@ -1,0 +1,161 @@
+"""No silent loss: every frame a source wrote is delivered, or counted as dropped with a
+reason, by the source (in flight when its connection broke) or by the zipper (no
+observer, in flight to a lost connection), however often connections break.
+
+The in-memory transport acknowledges exactly what it handed to the peer, so the books
+must balance to the frame; the same accounting over QUIC under SIGKILL is in
+``test_faults.py``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import AsyncIterator
+
+import pytest
+
+from rxyomo.client import ReconnectPolicy, Sink, Source, ZipperClient
+from rxyomo.client.delivery import CLOSED_UNCONFIRMED, LOST_UNCONFIRMED
+from rxyomo.protocol.metadata import TID
+from rxyomo.transport import Channel, StreamHandler, Transport
+from rxyomo.transport.memory import MemoryRegistry, MemoryTransport
+from rxyomo.zipper import Zipper, parse_workflow
+from rxyomo.zipper.server import LOST_IN_FLIGHT
+from tests.rxyomo.transport._support import Accepted, Recorder, make_transport, within
+
+FAST = ReconnectPolicy(initial_delay=0.005, max_delay=0.02)
+TAG = 0x10
+WORKFLOW = "name: books\nhost: memory\nport: 7\nfunctions:\n  - name: sink\n"
+
+
+@pytest.fixture
+async def zipper() -> AsyncIterator[Zipper]:
+    zipper = Zipper(parse_workflow(WORKFLOW), MemoryTransport(registry=MemoryRegistry()))
+    await zipper.start()
+    yield zipper
+    await zipper.close()
+
+
+def client_kwargs(zipper: Zipper) -> dict[str, object]:
+    return {"zipper": "memory:7", "transport": zipper.transport, "reconnect": FAST}
+
+
+def cut(client: ZipperClient) -> None:
+    """Break the client's connection as a network failure would (no goodbye either way)."""
+    link = client._link
+    assert link is not None and link.channel is not None
+    link.channel.abort()
+
+
+async def until(check: object, timeout: float = 10.0) -> None:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not check():  # type: ignore[operator]
+        assert loop.time() < deadline, "condition not reached in time"
+        await asyncio.sleep(0.005)
+
+
+async def test_every_frame_is_delivered_or_counted_while_connections_break(
+    zipper: Zipper,
+) -> None:
+    got: list[int] = []
+    sink = Sink("sink", observe=[TAG], handler=lambda d: got.append(int(d)),
+                **client_kwargs(zipper))  # type: ignore[arg-type]  # fmt: skip
+    source = Source("source", **client_kwargs(zipper))  # type: ignore[arg-type]
+    await within(sink.connect())
+    await within(source.connect())
+    written = 0
+    for round_ in range(30):
+        # A burst written without yielding to the loop is in flight when the cut comes
+        # (an open, uncongested connection takes a write at once).
+        for _ in range(20):
+            await source.write(TAG, str(written).encode(), metadata={TID: str(written)})
+            written += 1
+        cut(source if round_ % 3 else sink)
+        await within(source.write(TAG, str(written).encode(), metadata={TID: str(written)}))
+        written += 1
+        await asyncio.sleep(0.01)
+    await within(source.close())
+    zipper_drops = zipper.stats.drops
+    await until(lambda: len(got) + source.delivery.dropped + sum(zipper_drops.values()) >= written)
+    await within(sink.join())
+
+    assert len(got) == len(set(got)), "a frame was delivered twice"
+    assert got == sorted(got), "frames of one source arrived out of order"
+    dropped_by_source = {int(str(key)) for key in source.delivery.dropped_keys}
+    assert not dropped_by_source & set(got), "a frame counted as dropped was delivered"
+    assert len(got) + source.delivery.dropped + sum(zipper_drops.values()) == written
+    # Every kind of loss happened, and each was counted under its own reason.
+    assert source.delivery.drops[LOST_UNCONFIRMED] > 0
+    assert zipper_drops[LOST_IN_FLIGHT] > 0
+    assert zipper_drops[f"no observer for tag 0x{TAG:X}"] > 0
+    assert source.delivery.written == written and source.delivery.in_flight == 0
+    await sink.close()
+
+
+async def test_frames_a_closing_source_could_not_get_confirmed_are_counted_and_stay_lost(
+    zipper: Zipper,
+) -> None:
+    got: list[bytes] = []
+    sink = Sink("sink", observe=[TAG], handler=got.append, **client_kwargs(zipper))  # type: ignore[arg-type]
+    source = Source("source", **client_kwargs(zipper))  # type: ignore[arg-type]
+    await within(sink.connect())
+    await within(source.connect())
+    await within(source.write(TAG, b"before"))
+    await until(lambda: got == [b"before"])
+    # The zipper stops reading from the source: nothing more is confirmed.
+    stalled = next(p for p in zipper.peers.values() if p.stats.name == "source")
+    assert stalled.channel is not None
+    stalled.channel.pause_reading()
+    for number in range(5):
+        await within(source.write(TAG, b"stuck %d" % number))
+    await within(source.close(timeout=0.2))
+    assert source.delivery.drops == {CLOSED_UNCONFIRMED: 5}
+    assert source.delivery.confirmed == 1 and source.delivery.in_flight == 0
+    stalled.channel.resume_reading()
+    await asyncio.sleep(0.05)
+    assert got == [b"before"], "frames counted as dropped were delivered after all"
+    await sink.close()
+
+
+class _Quiet(StreamHandler):
+    def connection_made(self, channel: Channel) -> None:
+        self.channel = channel
+
+    def data_received(self, data: bytes) -> None:
+        pass
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        pass
+
+
+@pytest.mark.parametrize("name", ["memory", "quic"])
+async def test_acknowledged_bytes_count_what_the_peer_received_even_after_a_crash(
+    name: str, config_dir: object
+) -> None:
+    transport: Transport = make_transport(name)
+    accepted = Accepted()
+    listener = await within(transport.serve("127.0.0.1", 0, accepted))
+    try:
+        client = _Quiet()
+        channel = await within(transport.connect("127.0.0.1", listener.address[1], client))
+        payload = os.urandom(300_000)
+        channel.write(payload)
+        server: Recorder = await accepted.first()
+        await server.wait_bytes(len(payload))
+        await until(lambda: channel.acknowledged_bytes() == len(payload))
+        # The server end dies in the middle of a second burst.
+        for _ in range(50):
+            channel.write(os.urandom(10_000))
+        await server.until(lambda: len(server.received) > len(payload))
+        assert server.channel is not None
+        server.channel.abort()
+        await within(channel.wait_closed())
+        acknowledged = channel.acknowledged_bytes()
+        assert acknowledged is not None
+        assert len(payload) <= acknowledged <= len(server.received)
+    finally:
+        listener.close()
+        await within(listener.wait_closed())
+
