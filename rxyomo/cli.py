@@ -47,8 +47,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--max-datagram-size",
         type=int,
         metavar="BYTES",
-        help="largest QUIC packet (default 1200); on loopback, or links whose path MTU "
-        "allows, larger packets carry big frames for much less CPU",
+        help="largest QUIC packet (default: chosen per peer by the transport); on "
+        "loopback, or links whose path MTU allows, larger packets carry big frames for "
+        "much less CPU",
     )
     serve.add_argument(
         "--stats-interval",

@@ -44,14 +44,14 @@ def test_serve_passes_the_max_datagram_size_to_the_quic_transport(
     assert transport.max_datagram_size == 16384
 
 
-def test_serve_keeps_the_safe_datagram_size_by_default(
+def test_serve_leaves_the_datagram_size_to_the_transport_by_default(
     workflow: Path, started: list[Zipper]
 ) -> None:
     with pytest.raises(_Started):
         cli.main(["serve", "-c", str(workflow)])
     transport = started[0].transport
     assert isinstance(transport, QuicTransport)
-    assert transport.max_datagram_size == 1200
+    assert transport.max_datagram_size == QuicTransport().max_datagram_size
 
 
 def test_serve_refuses_a_datagram_size_out_of_range(
