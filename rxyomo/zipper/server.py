@@ -30,6 +30,10 @@ from rxyomo.zipper.workflow import Workflow
 
 log = logging.getLogger("rxyomo.zipper")
 
+# Metadata keys the router acts on, as msgpack carries them (raw UTF-8).
+_TARGET_KEY = TARGET.encode()
+_BROADCAST_KEY = BROADCAST.encode()
+
 #: Drop reason: frames sent to a connection that was lost before its transport confirmed them.
 LOST_IN_FLIGHT = "in flight to a lost connection"
 
@@ -68,6 +72,8 @@ class _Peer(StreamHandler):
 
     def data_received(self, data: bytes) -> None:
         self._handle(self.core.receive_data(data, self.loop.time()))
+        # Frames routed from this chunk go out together: one write per destination.
+        self.zipper._flush_destinations()
 
     def connection_lost(self, exc: Exception | None) -> None:
         reason = f"connection lost: {exc}" if exc else "connection closed by the peer"
@@ -113,10 +119,14 @@ class _Peer(StreamHandler):
             self._arm_timer()
 
     def send(self, encoded: bytes, size: int) -> None:
-        """Queue an encoded data frame and account for it."""
+        """Queue an encoded data frame and account for it; the zipper flushes it."""
         self.core.send_encoded(encoded, self.loop.time())
         self.stats.frames_out += 1
         self.stats.bytes_out += size
+        self.zipper._unflushed.add(self)
+
+    def flush(self) -> None:
+        """Hand what is queued to the transport and settle delivery accounting."""
         self._flush()
         self._confirm()
 
@@ -183,6 +193,8 @@ class Zipper:
         self.routing = RoutingTable(workflow)
         self.stats = ZipperStats()
         self.peers: dict[int, _Peer] = {}
+        #: Peers with frames queued during the current batch of input.
+        self._unflushed: set[_Peer] = set()
         self.mesh: list[MeshLink] = []
         self._mesh_tasks: list[asyncio.Task[None]] = []
         self._ids = itertools.count(1)
@@ -287,7 +299,9 @@ class Zipper:
             self._on_reserved(peer, frame)
             return
         target, broadcast = "", False
-        if frame.metadata:
+        metadata = frame.metadata
+        # Only routing keys matter here: most frames carry none, and skip the decode.
+        if metadata and (_TARGET_KEY in metadata or _BROADCAST_KEY in metadata):
             try:
                 meta = decode_metadata(frame.metadata)
             except MetadataError as exc:
@@ -323,6 +337,10 @@ class Zipper:
         if route.to_mesh:
             for link in self.mesh:
                 link.forward(encoded)
+
+    def _flush_destinations(self) -> None:
+        while self._unflushed:
+            self._unflushed.pop().flush()
 
     def _on_reserved(self, peer: _Peer, frame: DataFrame) -> None:
         if frame.tag == STATS_TAG:
