@@ -32,7 +32,6 @@ TARGET = "yomo-target"
 WANTED_TARGET = "yomo-wanted-target"
 
 # go-nanoid's default alphabet and length, which YoMo's id.New uses for transaction ids.
-_NANOID_ALPHABET = "_-0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
 _NANOID_SIZE = 21
 
 
@@ -84,4 +83,6 @@ def decode_metadata(data: bytes | bytearray | memoryview) -> dict[str, str]:
 
 def new_tid() -> str:
     """A fresh transaction id: 21 random URL-safe characters, like YoMo's ``id.New()``."""
-    return "".join(_NANOID_ALPHABET[b & 63] for b in secrets.token_bytes(_NANOID_SIZE))
+    # URL-safe base64 of 16 random bytes: the same 64-character alphabet and
+    # 126 bits in 21 characters, built in C rather than a character at a time.
+    return secrets.token_urlsafe(16)[:_NANOID_SIZE]
