@@ -89,6 +89,7 @@ class _Link(StreamHandler):
         self.lost: asyncio.Future[None] = self.loop.create_future()
         self._settled = False
         self._timer: asyncio.TimerHandle | None = None
+        self._timer_at = float("inf")
 
     def connection_made(self, channel: Channel) -> None:
         self.channel = channel
@@ -187,11 +188,17 @@ class _Link(StreamHandler):
                 self.channel.close()
             return
         when = self.core.next_timer()
-        if self._timer is None and when is not None:
+        # Re-armed when the deadline comes earlier (the handshake's timeout gives way to
+        # the heartbeat once open); a later one is left to the early timer's re-check.
+        if when is not None and when < self._timer_at:
+            if self._timer is not None:
+                self._timer.cancel()
+            self._timer_at = when
             self._timer = self.loop.call_at(when, self._on_timer)
 
     def _on_timer(self) -> None:
         self._timer = None
+        self._timer_at = float("inf")
         self._handle(self.core.handle_timer(self.loop.time()))
 
 

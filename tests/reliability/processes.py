@@ -3,6 +3,7 @@ them, each killed (SIGKILL) on demand and, whatever happens, when the test ends.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import signal
@@ -60,6 +61,20 @@ class Child:
             if time.monotonic() > deadline:
                 raise AssertionError(f"{text!r} not seen in {timeout} s:\n{self.output[-3000:]}")
             time.sleep(0.02)
+
+    async def output_appears(
+        self, text: str, count: int = 1, timeout: float = START_TIMEOUT
+    ) -> None:
+        """As :meth:`wait_for_output`, without blocking the event loop (for a child that
+        talks to something this process serves)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while self.output.count(text) < count:
+            if not self.running:
+                raise AssertionError(f"{self.args} exited early:\n{self.output[-3000:]}")
+            if loop.time() > deadline:
+                raise AssertionError(f"{text!r} not seen in {timeout} s:\n{self.output[-3000:]}")
+            await asyncio.sleep(0.02)
 
     def kill(self) -> None:
         """SIGKILL: no cleanup, no goodbye to peers, as a crash."""
