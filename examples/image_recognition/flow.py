@@ -25,7 +25,11 @@ log = logging.getLogger("image-recognition")
 async def main() -> int:
     p = parser(__doc__ or "")
     p.add_argument(
-        "--workers", type=int, default=1, help="images classified at once by this instance"
+        "--workers",
+        type=int,
+        default=1,
+        help="images classified at once by this instance, each on a thread of its own "
+        "(0: on the event loop, as the article's function did)",
     )
     p.add_argument("--threads", type=int, default=1, help="TFLite threads per classification")
     p.add_argument("--model-dir", type=Path, help="folder mounted as /model for the guest")
@@ -33,16 +37,17 @@ async def main() -> int:
     setup_logging(args)
     try:
         recognizer = Recognizer(args.model_dir, threads=args.threads)
-        # A missing model or a broken guest stops the flow now, not on the first frame.
-        await asyncio.to_thread(recognizer.warm_up)
         app = ImageRecognition(recognizer, workers=args.workers)
+        # A missing model or a broken guest stops the flow now, not on the first frame.
+        await app.warm_up(recognizer.warm_up)
     except (RecognizerError, ValueError) as exc:
         print(f"{FLOW_NAME}: {exc}", file=sys.stderr)
         return 1
     function = StreamFunction(FLOW_NAME, observe=[IMAGE_KEY], **client_options(args))
     function.pipe(app.handler)
     try:
-        await serve(function, f"{FLOW_NAME} ready (pid {os.getpid()}, {args.workers} at a time)")
+        at_once = max(args.workers, 1)
+        await serve(function, f"{FLOW_NAME} ready (pid {os.getpid()}, {at_once} at a time)")
     except ConnectionRejected as exc:
         print(f"{FLOW_NAME}: the zipper refused this flow: {exc}", file=sys.stderr)
         return 1

@@ -11,6 +11,7 @@ order the source sent them.
 
 from __future__ import annotations
 
+import asyncio
 import html
 import logging
 import os
@@ -42,18 +43,20 @@ log = logging.getLogger("image-recognition")
 
 class ImageRecognition:
     """The flow: classifies each image with ``infer`` (a :class:`recognizer.Recognizer`, or
-    any ``jpeg -> sentence`` function), ``workers`` images at a time.
+    any ``jpeg -> sentence`` function), ``workers`` images at a time on threads of its own;
+    ``workers=0`` classifies on the event loop itself, as the article's function did, which
+    holds up every other frame meanwhile.
 
     A picture the classifier fails on is answered with a :class:`Recognition` carrying the
     error, so the sink still accounts for every frame.
     """
 
     def __init__(self, infer: Callable[[bytes], str], *, workers: int = 1) -> None:
-        if workers < 1:
-            raise ValueError(f"workers must be at least 1, got {workers}")
+        if workers < 0:
+            raise ValueError(f"workers must be 0 (inline) or more, got {workers}")
         self.infer = infer
         self.workers = workers
-        self.executor = ThreadPoolExecutor(workers, thread_name_prefix="infer")
+        self.executor = ThreadPoolExecutor(workers, thread_name_prefix="infer") if workers else None
         self.count = 0
         self._count_lock = threading.Lock()
 
@@ -92,15 +95,25 @@ class ImageRecognition:
 
     def handler(self, stream: RxStream[bytes]) -> RxStream[Encoded]:
         """``subscribe(0x10).on_observe(decode).encode(0x11)``."""
-        return (
-            stream.subscribe(IMAGE_KEY)
-            .on_observe(self.decode, executor=self.executor, max_concurrency=self.workers)
-            .encode(LABEL_KEY)
-        )
+        observed = stream.subscribe(IMAGE_KEY)
+        if self.executor is None:
+            return observed.on_observe(self.decode).encode(LABEL_KEY)
+        return observed.on_observe(
+            self.decode, executor=self.executor, max_concurrency=self.workers
+        ).encode(LABEL_KEY)
+
+    async def warm_up(self, warm: Callable[[], object]) -> None:
+        """Run ``warm`` (e.g. ``Recognizer.warm_up``) where the images will be classified,
+        so that the first frame finds that thread's guest instance ready."""
+        if self.executor is None:
+            warm()
+        else:
+            await asyncio.get_running_loop().run_in_executor(self.executor, warm)
 
     def close(self) -> None:
         """Stop the executor (calls in progress finish first)."""
-        self.executor.shutdown(wait=True)
+        if self.executor is not None:
+            self.executor.shutdown(wait=True)
 
 
 def plain_sentence(sentence: str) -> str:

@@ -1,0 +1,543 @@
+"""The image-recognition pipeline against the model's own speed, on the same frames.
+
+- direct: the WebAssembly ``infer`` called in-process from Python, as fast as it goes: one
+  call at a time (its latency is the low-load reference), and ``instances`` threads at once
+  (one guest instance each), whichever is faster being the throughput reference;
+- QUIC: the example's processes, ``rxyomo serve`` and ``instances`` flow processes, with the
+  source and the sink in this process: source -> zipper -> flow (wasm) -> zipper -> sink;
+- memory: the same pipeline in this process over the in-memory transport.
+
+Each pipeline is measured at low load (one frame in flight: latency) and at full load (a
+window of frames in flight: frames/s, latency under load, frames/s over time). Targets:
+pipeline frames/s >= 0.9x direct; latency the framework adds (pipeline p50 at low load -
+direct p50) <= 2 ms. The direct measurements are repeated around every pipeline, each
+pipeline being held to the faster one; the overhead is also measured frame by frame (a
+frame's latency minus the time its flow spent classifying it), which other work on the
+machine disturbs far less. Also reported: CPU time a frame for every process. Writes
+benches/results/pipeline.json and pipeline.png.
+
+    python benches/bench_pipeline.py [--quick] [--instances N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import sys
+import tempfile
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import psutil
+import y3
+
+EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "image_recognition"
+sys.path.insert(0, str(EXAMPLE))
+
+from _common import connection_config  # noqa: E402
+from _processes import Supervisor  # noqa: E402
+from frames import IMAGE_KEY, LABEL_KEY, ImageFrame, Recognition, encode_frame  # noqa: E402
+from pipeline import FLOW_NAME, SINK_NAME, ImageRecognition  # noqa: E402
+from recognizer import Recognizer  # noqa: E402
+from video import make_sample_video, pictures  # noqa: E402
+
+from rxyomo import Sink, Source, StreamFunction, Zipper, load_workflow  # noqa: E402
+from rxyomo.transport import Transport, TransportOptions  # noqa: E402
+from rxyomo.transport.certs import dev_client_tls  # noqa: E402
+from rxyomo.transport.memory import MemoryRegistry, MemoryTransport  # noqa: E402
+from rxyomo.transport.quic import QuicTransport  # noqa: E402
+
+RESULTS = Path(__file__).resolve().parent / "results"
+WORKFLOW = EXAMPLE / "zipper" / "workflow.yaml"
+_RESULT_CODEC = y3.Codec(LABEL_KEY)
+#: Frames in flight per flow worker at full load: one classified, the rest queued, so
+#: that no worker waits for its next frame to cross the network.
+WINDOW = int(os.environ.get("BENCH_PIPELINE_WINDOW", "2"))
+
+
+@dataclass
+class Run:
+    """One measured configuration."""
+
+    name: str
+    low_load_ms: list[float] = field(default_factory=list)
+    #: Low-load latency minus the time the flow spent classifying that frame.
+    overhead_ms: list[float] = field(default_factory=list)
+    #: Time the flow spent classifying each low-load frame.
+    inference_ms: list[float] = field(default_factory=list)
+    loaded_ms: list[float] = field(default_factory=list)
+    #: Completion times of the full-load phase, seconds from its start.
+    completions: list[float] = field(default_factory=list)
+    frames: int = 0
+    seconds: float = 0.0
+    settings: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def frames_per_s(self) -> float:
+        return self.frames / self.seconds if self.seconds else float("nan")
+
+    def summary(self) -> dict[str, Any]:
+        def pct(values: list[float], q: float) -> float:
+            return float(np.percentile(values, q)) if values else float("nan")
+
+        return {
+            "name": self.name,
+            "settings": self.settings,
+            "frames": self.frames,
+            "seconds": self.seconds,
+            "frames_per_s": self.frames_per_s,
+            "low_load_p50_ms": pct(self.low_load_ms, 50),
+            "low_load_p99_ms": pct(self.low_load_ms, 99),
+            "low_load_inference_p50_ms": pct(self.inference_ms, 50),
+            "low_load_overhead_p50_ms": pct(self.overhead_ms, 50),
+            "low_load_overhead_p99_ms": pct(self.overhead_ms, 99),
+            "loaded_p50_ms": pct(self.loaded_ms, 50),
+            "loaded_p99_ms": pct(self.loaded_ms, 99),
+        }
+
+
+# -- direct --------------------------------------------------------------------------------
+
+
+def run_direct(frames: list[bytes], rounds: int, instances: int, *, loaded: bool = True) -> Run:
+    """The model called from Python: one at a time, then (``loaded``) ``instances`` threads
+    at once, the faster of the two being the throughput reference."""
+    run = Run("direct", settings={"instances": instances})
+    recognizer = Recognizer()
+    try:
+        for jpeg in frames[: 2 * instances]:
+            recognizer(jpeg)
+        for i in range(rounds):
+            started = time.perf_counter()
+            recognizer(frames[i % len(frames)])
+            run.low_load_ms.append((time.perf_counter() - started) * 1e3)
+        if not loaded:
+            return run
+        sequential = _direct_throughput(recognizer, frames, 1)
+        parallel = _direct_throughput(recognizer, frames, instances)
+    finally:
+        recognizer.close()
+    best = max((sequential, parallel), key=lambda r: len(r[0]) / r[1])
+    run.completions, run.seconds, run.loaded_ms, cpu = best
+    run.frames = len(frames)
+    run.settings["sequential_frames_per_s"] = len(frames) / sequential[1]
+    run.settings["parallel_frames_per_s"] = len(frames) / parallel[1]
+    run.settings["cpu_ms_per_frame"] = {"bench": cpu * 1e3 / len(frames)}
+    return run
+
+
+def _direct_throughput(
+    recognizer: Recognizer, frames: list[bytes], threads: int
+) -> tuple[list[float], float, list[float], float]:
+    lock = threading.Lock()
+    completions: list[float] = []
+    durations: list[float] = []
+
+    def call(jpeg: bytes) -> None:
+        began = time.perf_counter()
+        recognizer(jpeg)
+        ended = time.perf_counter()
+        with lock:
+            completions.append(ended - started)
+            durations.append((ended - began) * 1e3)
+
+    with ThreadPoolExecutor(threads) as pool:
+        for jpeg in frames[:threads]:  # each thread's guest instance, made before the clock
+            pool.submit(recognizer, jpeg).result()
+        cpu = time.process_time()
+        started = time.perf_counter()
+        list(pool.map(call, frames))
+        seconds = time.perf_counter() - started
+        cpu = time.process_time() - cpu
+    return sorted(completions), seconds, durations, cpu
+
+
+# -- the pipelines ---------------------------------------------------------------------------
+
+
+class Driver:
+    """The source and the sink of a pipeline run, in this process."""
+
+    def __init__(self) -> None:
+        self.source: Source | None = None
+        self.sent: dict[int, float] = {}
+        self.latencies: dict[int, float] = {}
+        self.arrived: dict[int, float] = {}
+        self.inference: dict[int, float] = {}
+        self._next = 0
+        self._waiters: dict[int, asyncio.Future[None]] = {}
+        self._window: asyncio.Semaphore | None = None
+
+    def on_result(self, payload: bytes) -> None:
+        """The sink's handler."""
+        result: Recognition = _RESULT_CODEC.unmarshal(payload, Recognition)
+        now = time.perf_counter()
+        self.arrived[result.index] = now
+        self.latencies[result.index] = (now - self.sent[result.index]) * 1e3
+        self.inference[result.index] = result.inference_us / 1e3
+        waiter = self._waiters.get(result.index)
+        if waiter is not None and not waiter.done():
+            if result.error:
+                waiter.set_exception(RuntimeError(f"frame {result.index}: {result.error}"))
+            else:
+                waiter.set_result(None)
+        if self._window is not None:
+            self._window.release()
+
+    async def send(self, jpeg: bytes) -> int:
+        index = self._next
+        self._next += 1
+        self._waiters[index] = asyncio.get_running_loop().create_future()
+        self.sent[index] = time.perf_counter()
+        assert self.source is not None
+        await self.source.write(IMAGE_KEY, encode_frame(ImageFrame(index, time.time_ns(), jpeg)))
+        return index
+
+    async def one_at_a_time(self, frames: list[bytes], rounds: int) -> list[int]:
+        """Send ``rounds`` frames, each after the previous one's result; their indexes."""
+        indexes = []
+        for i in range(rounds):
+            index = await self.send(frames[i % len(frames)])
+            await asyncio.wait_for(self._waiters[index], 60)
+            indexes.append(index)
+        return indexes
+
+    async def full_load(self, frames: list[bytes], window: int, run: Run) -> None:
+        self._window = asyncio.Semaphore(window)
+        first = self._next
+        started = time.perf_counter()
+        for jpeg in frames:
+            await self._window.acquire()
+            await self.send(jpeg)
+        indexes = range(first, self._next)
+        await asyncio.wait_for(asyncio.gather(*(self._waiters[i] for i in indexes)), 300)
+        run.seconds = max(self.arrived[i] for i in indexes) - started
+        run.frames = len(frames)
+        run.completions = sorted(self.arrived[i] - started for i in indexes)
+        run.loaded_ms = [self.latencies[i] for i in indexes]
+        self._window = None
+
+
+async def drive(
+    run: Run,
+    frames: list[bytes],
+    rounds: int,
+    window: int,
+    address: str,
+    transport: Transport,
+    pids: dict[str, int],
+) -> None:
+    """Warm up, measure one frame at a time, then at full load; ``pids`` are the processes
+    whose CPU time per frame at full load is reported (this one is ``bench``)."""
+    options = {"zipper": address, "transport": transport, "connection_config": connection_config()}
+    driver = Driver()
+    sink = Sink(SINK_NAME, observe=[LABEL_KEY], handler=driver.on_result, **options)
+    source = driver.source = Source("bench-source", **options)
+    await sink.connect()
+    await source.connect()
+    try:
+        await driver.one_at_a_time(frames, 4 * window)  # every instance warm
+        indexes = await driver.one_at_a_time(frames, rounds)
+        run.low_load_ms = [driver.latencies[i] for i in indexes]
+        run.inference_ms = [driver.inference[i] for i in indexes]
+        run.overhead_ms = [driver.latencies[i] - driver.inference[i] for i in indexes]
+        before = _cpu_seconds(pids)
+        await driver.full_load(frames, window, run)
+        after = _cpu_seconds(pids)
+        run.settings["cpu_ms_per_frame"] = {
+            name: (after[name] - before[name]) * 1e3 / len(frames) for name in pids
+        }
+    finally:
+        await source.close()
+        await sink.close()
+
+
+async def run_quic(
+    frames: list[bytes],
+    rounds: int,
+    instances: int,
+    datagram: int,
+    workers: int,
+    env: dict[str, str],
+) -> Run:
+    """The example's zipper and flows as processes; source and sink here."""
+    run = Run(
+        f"quic-{datagram}",
+        settings={"instances": instances, "max_datagram_size": datagram, "workers": workers},
+    )
+    supervisor = Supervisor(env)
+    port = _free_udp_port()
+    common = ["--zipper", f"127.0.0.1:{port}", "--max-datagram-size", str(datagram)]
+    try:
+        zipper = await supervisor.start(
+            "zipper",
+            [
+                sys.executable,
+                "-m",
+                "rxyomo",
+                "serve",
+                "-c",
+                str(WORKFLOW),
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--max-datagram-size",
+                str(datagram),
+                "--stats-interval",
+                "0",
+            ],
+            ready="listening on",
+        )
+        await supervisor.wait_ready([zipper], 30)
+        flows = [
+            await supervisor.start(
+                f"flow #{n}",
+                [
+                    sys.executable,
+                    str(EXAMPLE / "flow.py"),
+                    *common,
+                    "--quiet",
+                    "--workers",
+                    str(workers),
+                ],
+                ready=f"{FLOW_NAME} ready",
+            )
+            for n in range(1, instances + 1)
+        ]
+        await supervisor.wait_ready(flows, 120)
+        transport = QuicTransport(
+            TransportOptions(tls=dev_client_tls()), max_datagram_size=datagram
+        )
+        pids = {"bench": os.getpid(), "zipper": zipper.process.pid}
+        pids.update((flow.name, flow.process.pid) for flow in flows)
+        window = WINDOW * instances * max(workers, 1)
+        await drive(run, frames, rounds, window, f"127.0.0.1:{port}", transport, pids)
+    except Exception:
+        for part in supervisor.parts:  # what each process said, to see which one failed
+            print(f"--- {part.name} (status {part.returncode}):", *part.tail, sep="\n  ")
+        raise
+    finally:
+        complaints = await supervisor.stop_all()
+    if complaints:
+        raise RuntimeError("; ".join(complaints))
+    return run
+
+
+async def run_memory(frames: list[bytes], rounds: int, instances: int, workers: int) -> Run:
+    """The same pipeline in this process over the in-memory transport."""
+    run = Run("memory", settings={"instances": instances, "workers": workers})
+    transport = MemoryTransport(registry=MemoryRegistry())
+    zipper = Zipper(load_workflow(WORKFLOW), transport)
+    await zipper.start()
+    address = "{}:{}".format(*zipper.address)
+    recognizer = Recognizer()
+    apps = [ImageRecognition(recognizer, workers=workers) for _ in range(instances)]
+    functions = []
+    try:
+        for app in apps:
+            await app.warm_up(recognizer.warm_up)
+            function = StreamFunction(
+                FLOW_NAME, observe=[IMAGE_KEY], zipper=address, transport=transport
+            )
+            function.pipe(app.handler)
+            await function.connect()
+            functions.append(function)
+        window = WINDOW * instances * max(workers, 1)
+        await drive(run, frames, rounds, window, address, transport, {"bench": os.getpid()})
+    finally:
+        for function in functions:
+            await function.close()
+        await zipper.close()
+        for app in apps:
+            app.close()
+        recognizer.close()
+    return run
+
+
+def _cpu_seconds(pids: dict[str, int]) -> dict[str, float]:
+    """User and system CPU seconds of each process so far (threads included)."""
+    out = {}
+    for name, pid in pids.items():
+        times = psutil.Process(pid).cpu_times()
+        out[name] = times.user + times.system
+    return out
+
+
+def _free_udp_port() -> int:
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+# -- report --------------------------------------------------------------------------------
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="fewer frames, fewer variants")
+    parser.add_argument("--instances", type=int, default=os.cpu_count() or 1)
+    parser.add_argument(
+        "--datagram-sizes",
+        default="16384",
+        help="QUIC packet sizes to run the pipeline with, comma-separated (the first is the "
+        "one held to the targets); the full run adds 1200 and an inline-flow variant",
+    )
+    parser.add_argument(
+        "--repeat", type=int, help="run every variant this many times (default 1, full run 2)"
+    )
+    args = parser.parse_args()
+    repeat = args.repeat or (1 if args.quick else 2)
+    count, rounds = (72, 24) if args.quick else (240, 60)
+    with tempfile.TemporaryDirectory(prefix="bench-pipeline-") as tmp:
+        env = {**os.environ, "RXYOMO_CONFIG_DIR": str(Path(tmp) / "config")}
+        os.environ["RXYOMO_CONFIG_DIR"] = env["RXYOMO_CONFIG_DIR"]
+        video = make_sample_video(Path(tmp) / "sample.mp4")
+        photos = [p.jpeg for p in pictures(str(video))]
+        frames = [photos[i % len(photos)] for i in range(count)]
+        print(
+            f"{len(photos)} photos, {count} frames, {sum(map(len, photos)) // len(photos):,} "
+            f"bytes a JPEG on average; {args.instances} instances"
+        )
+        # The machine's speed drifts (and other work shares it): the model is measured
+        # directly before and after each pipeline, and each pipeline is held to the faster
+        # of the two measurements around it.
+        directs = [run_direct(frames, rounds, args.instances)]
+        _show(directs[-1])
+        sizes = [int(size) for size in args.datagram_sizes.split(",")]
+        variants = [(size, 1) for size in sizes]
+        if not args.quick:
+            variants += [(1200, 1), (sizes[0], 0)]
+        pipelines: list[Run] = []
+        for datagram, workers in [*variants, (0, 1)] * repeat:
+            if datagram:
+                run = asyncio.run(run_quic(frames, rounds, args.instances, datagram, workers, env))
+                if workers == 0:
+                    run.name += "-inline"
+            else:
+                run = asyncio.run(run_memory(frames, rounds, args.instances, workers))
+            pipelines.append(run)
+            _show(run)
+            directs.append(run_direct(frames, rounds, args.instances))
+            _show(directs[-1])
+    report = _report(directs, pipelines, args)
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / "pipeline.json").write_text(json.dumps(report, indent=2))
+    _plot([directs[0], *_first_runs(pipelines)])
+    print(f"{'pipeline':18} {'frames/s / direct':>18} {'added p50':>10} {'overhead p50':>13}")
+    for name, row in report["ratios"].items():
+        print(
+            f"{name:18} {row['frames_per_s_ratio']:18.2f} "
+            f"{row['added_latency_p50_ms']:7.2f} ms {row['overhead_p50_ms']:10.2f} ms"
+        )
+    for target, met in report["targets"].items():
+        print(f"{target}: {'met' if met else 'MISSED'}")
+
+
+def _first_runs(runs: list[Run]) -> list[Run]:
+    """The first run of each variant, in order."""
+    first: dict[str, Run] = {}
+    for run in runs:
+        first.setdefault(run.name, run)
+    return list(first.values())
+
+
+def _show(run: Run) -> None:
+    s = run.summary()
+    print(
+        f"{s['name']:18} {s['frames_per_s']:7.1f} frames/s | low load p50 "
+        f"{s['low_load_p50_ms']:6.2f} ms p99 {s['low_load_p99_ms']:6.2f} ms | full load "
+        f"p50 {s['loaded_p50_ms']:7.2f} ms p99 {s['loaded_p99_ms']:7.2f} ms",
+        flush=True,
+    )
+    cpu = run.settings.get("cpu_ms_per_frame", {})
+    print(
+        "    CPU ms a frame at full load: "
+        + ", ".join(f"{name} {value:.2f}" for name, value in cpu.items()),
+        flush=True,
+    )
+
+
+def _report(directs: list[Run], pipelines: list[Run], args: argparse.Namespace) -> dict[str, Any]:
+    rows: list[tuple[str, dict[str, float]]] = []
+    for number, run in enumerate(pipelines):
+        around = [directs[number].summary(), directs[number + 1].summary()]
+        # Other work on the machine only ever slows a measurement down: the faster of the
+        # two around a pipeline is the nearer to the model's own speed.
+        fps = max(d["frames_per_s"] for d in around)
+        p50 = min(d["low_load_p50_ms"] for d in around)
+        s = run.summary()
+        row = {
+            "direct_frames_per_s": fps,
+            "direct_low_load_p50_ms": p50,
+            "frames_per_s_ratio": s["frames_per_s"] / fps,
+            "added_latency_p50_ms": s["low_load_p50_ms"] - p50,
+            "overhead_p50_ms": s["low_load_overhead_p50_ms"],
+        }
+        rows.append((run.name, row))
+    # A variant run several times: the median of its runs, and every run's ratio.
+    ratios: dict[str, dict[str, Any]] = {}
+    for name in dict.fromkeys(name for name, _ in rows):
+        mine = [row for other, row in rows if other == name]
+        ratios[name] = {key: float(np.median([row[key] for row in mine])) for key in mine[0]}
+        ratios[name]["runs"] = len(mine)
+        ratios[name]["frames_per_s_ratios"] = [row["frames_per_s_ratio"] for row in mine]
+    quic = ratios[pipelines[0].name]
+    return {
+        "bench": "pipeline",
+        "quick": args.quick,
+        "python": platform.python_version(),
+        "cpus": os.cpu_count(),
+        "window_per_worker": WINDOW,
+        "direct": [run.summary() for run in directs],
+        "pipelines": [run.summary() for run in pipelines],
+        "ratios": ratios,
+        "targets": {
+            f"{pipelines[0].name} frames/s >= 0.9x direct": quic["frames_per_s_ratio"] >= 0.9,
+            f"{pipelines[0].name} added latency p50 <= 2 ms": quic["added_latency_p50_ms"] <= 2.0,
+        },
+        "timelines": {run.name: run.completions for run in [directs[0], *_first_runs(pipelines)]},
+    }
+
+
+def _plot(runs: list[Run]) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (left, middle, right) = plt.subplots(1, 3, figsize=(16, 4.5))
+    for run in runs:
+        for axis, values in ((left, run.low_load_ms), (middle, run.loaded_ms)):
+            if values:
+                ordered = np.sort(values)
+                axis.plot(ordered, np.arange(1, len(ordered) + 1) / len(ordered), label=run.name)
+        if run.completions:
+            bins = np.arange(0.0, max(run.completions) + 0.5, 0.5)
+            counts, edges = np.histogram(run.completions, bins=bins)
+            right.step(edges[1:], counts / 0.5, where="post", label=run.name)
+    left.set_title("latency, one frame in flight (CDF)")
+    middle.set_title("latency at full load (CDF)")
+    for axis in (left, middle):
+        axis.set_xlabel("ms")
+        axis.set_xscale("log")
+        axis.legend(fontsize=8)
+    right.set_title("frames/s over time, full load (0.5 s bins)")
+    right.set_xlabel("seconds")
+    right.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(RESULTS / "pipeline.png", dpi=100)
+
+
+if __name__ == "__main__":
+    main()
