@@ -42,7 +42,6 @@ import y3
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "image_recognition"
 sys.path.insert(0, str(EXAMPLE))
 
-from _common import connection_config  # noqa: E402
 from _processes import Supervisor  # noqa: E402
 from frames import IMAGE_KEY, LABEL_KEY, ImageFrame, Recognition, encode_frame  # noqa: E402
 from pipeline import FLOW_NAME, SINK_NAME, ImageRecognition  # noqa: E402
@@ -237,7 +236,7 @@ async def drive(
 ) -> None:
     """Warm up, measure one frame at a time, then at full load; ``pids`` are the processes
     whose CPU time per frame at full load is reported (this one is ``bench``)."""
-    options = {"zipper": address, "transport": transport, "connection_config": connection_config()}
+    options: dict[str, Any] = {"zipper": address, "transport": transport}
     driver = Driver()
     sink = Sink(SINK_NAME, observe=[LABEL_KEY], handler=driver.on_result, **options)
     source = driver.source = Source("bench-source", **options)

@@ -5,14 +5,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import dataclasses
 import logging
 import signal
 from pathlib import Path
 from typing import Any
 
 from rxyomo.client import ZipperClient
-from rxyomo.protocol.connection import ConnectionConfig
 from rxyomo.transport import TlsConfig, Transport, TransportOptions, get_transport
 from rxyomo.transport.certs import dev_client_tls
 
@@ -55,24 +53,8 @@ def transport(args: argparse.Namespace) -> Transport:
 
 
 def client_options(args: argparse.Namespace) -> dict[str, Any]:
-    """The keyword arguments of a client: zipper, transport, protocol settings."""
-    return {
-        "zipper": args.zipper,
-        "transport": transport(args),
-        "connection_config": connection_config(),
-    }
-
-
-def connection_config() -> ConnectionConfig:
-    """The clients' protocol settings.
-
-    The handshake deadline equals the heartbeat interval: a client arms its first timer at
-    the handshake deadline and sends no heartbeat before it, and with the default 10 s
-    deadline a client that only receives (a sink) would go silent past the zipper's 6 s
-    idle limit and be dropped.
-    """
-    defaults = ConnectionConfig()
-    return dataclasses.replace(defaults, handshake_timeout=defaults.heartbeat_interval)
+    """The keyword arguments of a client: the zipper's address and the transport."""
+    return {"zipper": args.zipper, "transport": transport(args)}
 
 
 def setup_logging(args: argparse.Namespace) -> None:
