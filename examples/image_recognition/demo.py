@@ -244,6 +244,8 @@ async def main(argv: Sequence[str] | None = None) -> int:
             say("stopping every part")
             for complaint in await demo.supervisor.stop_all():
                 print(f"demo: {complaint}", file=sys.stderr, flush=True)
+        if code == 130 and (records := _read_records(demo.sink_record)):
+            summary = summarize(records)  # what came back before the interruption
         if summary is not None:
             say("summary")
             for line in summary.lines():
