@@ -14,10 +14,9 @@ from rxyomo.client import ZipperClient
 from rxyomo.transport import TlsConfig, Transport, TransportOptions, get_transport
 from rxyomo.transport.certs import dev_client_tls
 
-#: QUIC packets on loopback: aioquic's cost is per packet, so fewer, larger packets carry
-#: a JPEG frame for much less CPU than 1200-byte ones (see the README's figures). 16 KiB is
-#: also the most aioquic can use: it writes a STREAM frame's length in two bytes.
-LOOPBACK_DATAGRAM_SIZE = 16384
+# QUIC packets on loopback: aioquic's cost is per packet, so fewer, larger packets carry
+# a JPEG frame for much less CPU than 1200-byte ones (see the README's figures).
+from rxyomo.transport.quic import LOOPBACK_DATAGRAM_SIZE
 
 
 def parser(description: str) -> argparse.ArgumentParser:

@@ -49,10 +49,12 @@ __all__ = ["QuicTransport"]
 
 logger = logging.getLogger("rxyomo.transport.quic")
 
-_MAX_UDP_PAYLOAD = 65527
+# aioquic writes a STREAM frame's length in at most two bytes (values below 16384):
+# packets beyond 16 KiB carry frames the peer cannot parse ("unknown frame type").
+MAX_DATAGRAM_SIZE = 16384
 #: The datagram size chosen for loopback peers (their MTU is 64 KiB): aioquic's
 #: cost is per packet, so larger packets carry large frames several times faster.
-LOOPBACK_DATAGRAM_SIZE = 8000
+LOOPBACK_DATAGRAM_SIZE = MAX_DATAGRAM_SIZE
 # aioquic releases whose packet crypto is written in C cap packets at this size.
 _CLASSIC_PACKET_LIMIT = 1500
 
@@ -245,10 +247,10 @@ class QuicTransport(Transport):
 
 
 def _check_datagram_size(size: int) -> None:
-    if not SMALLEST_MAX_DATAGRAM_SIZE <= size <= _MAX_UDP_PAYLOAD:
+    if not SMALLEST_MAX_DATAGRAM_SIZE <= size <= MAX_DATAGRAM_SIZE:
         raise ValueError(
             f"max_datagram_size must be in {SMALLEST_MAX_DATAGRAM_SIZE}.."
-            f"{_MAX_UDP_PAYLOAD}, got {size}"
+            f"{MAX_DATAGRAM_SIZE}, got {size}"
         )
     if size > _largest_packet_supported(size):
         raise ValueError(

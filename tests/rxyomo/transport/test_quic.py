@@ -334,3 +334,8 @@ def test_an_explicit_datagram_size_applies_to_every_peer() -> None:
     transport = QuicTransport(max_datagram_size=1300)
     assert transport.datagram_size_for(("127.0.0.1", 1)) == 1300
     assert transport.datagram_size_for(("192.0.2.10", 1)) == 1300
+
+
+def test_datagrams_beyond_what_aioquic_can_frame_are_refused() -> None:
+    with pytest.raises(ValueError, match=r"1200\.\.16384"):
+        QuicTransport(max_datagram_size=16385)
