@@ -31,6 +31,9 @@ from rxyomo.transport.base import (
 
 log = logging.getLogger("rxyomo.client")
 
+#: Bytes of frames a link queues before it hands them to the transport regardless.
+_COALESCE_BYTES = 64 * 1024
+
 #: The protocol version this client announces in its handshake.
 PROTOCOL_VERSION = "2024-01-03"
 
@@ -90,6 +93,8 @@ class _Link(StreamHandler):
         self._settled = False
         self._timer: asyncio.TimerHandle | None = None
         self._timer_at = float("inf")
+        self._flush_handle: asyncio.Handle | None = None
+        self._flushed_at = 0
 
     def connection_made(self, channel: Channel) -> None:
         self.channel = channel
@@ -115,13 +120,28 @@ class _Link(StreamHandler):
 
     def send(self, frame: DataFrame, key: object = None) -> None:
         self.core.send_data(frame, self.loop.time(), key)
-        self.client.delivery.written += 1
-        self._after()
-        self._confirm()
+        self._queued()
 
     def send_encoded(self, encoded_frame: bytes, key: object = None) -> None:
         self.core.send_encoded(encoded_frame, self.loop.time(), key)
+        self._queued()
+
+    def _queued(self) -> None:
+        # A burst of writes reaches the transport as one write: flushed once the
+        # writer yields to the loop, or at once when enough has piled up (which
+        # also bounds what sits here before the transport's watermarks see it).
         self.client.delivery.written += 1
+        if self.core.bytes_queued - self._flushed_at >= _COALESCE_BYTES:
+            self.flush()
+        elif self._flush_handle is None:
+            self._flush_handle = self.loop.call_soon(self.flush)
+
+    def flush(self) -> None:
+        """Hand every queued frame to the transport now."""
+        if self._flush_handle is not None:
+            self._flush_handle.cancel()
+            self._flush_handle = None
+        self._flushed_at = self.core.bytes_queued
         self._after()
         self._confirm()
 
@@ -278,6 +298,7 @@ class ZipperClient:
         deadline = loop.time() + timeout
         link = self._link
         if link is not None and link.channel is not None and self.is_connected:
+            link.flush()
             await self._drain(link.channel, timeout)
             link.close("client closing")
         if self._run_task is not None:
