@@ -303,7 +303,8 @@ def _plot(rows: list[dict[str, Any]], memory: dict[str, Any]) -> None:
                 va="bottom",
                 fontsize=7,
             )
-    left.set_ylabel("messages/s")
+    left.set_yscale("log")  # 1 KiB and 40 KiB rates differ by two orders of magnitude
+    left.set_ylabel("messages/s (log scale)")
     left.set_title("throughput: 1 KiB (left group), 40 KiB (right group)")
     timeline = memory["rss_timeline"]
     if timeline:
