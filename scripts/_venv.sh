@@ -12,7 +12,14 @@ ensure_venv() {
     local want
     want="$(sha256sum pyproject.toml | cut -d' ' -f1)"
     if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
-        "$dir/bin/python" -m pip install --quiet --disable-pip-version-check -e ".[$extras]"
+        # The build backend is chatty even with --quiet: keep its output for failures.
+        local log="$dir/pip-install.log"
+        if ! "$dir/bin/python" -m pip install --quiet --disable-pip-version-check \
+                -e ".[$extras]" > "$log" 2>&1; then
+            cat "$log" >&2
+            echo "installing the project's dependencies ($extras) failed; see above" >&2
+            return 1
+        fi
         echo "$want" > "$stamp"
     fi
 }
