@@ -344,6 +344,10 @@ class Zipper:
 
     def _on_reserved(self, peer: _Peer, frame: DataFrame) -> None:
         if frame.tag == STATS_TAG:
+            if peer.core.state is not ConnectionState.OPEN:
+                # Later bytes of the same chunk already closed the connection.
+                self.stats.drop("stats request on a closed connection")
+                return
             payload = msgpack.packb(self.snapshot())
             peer.send(encode_frame(DataFrame(tag=STATS_TAG, payload=payload)), len(payload))
         else:
