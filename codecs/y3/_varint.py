@@ -71,12 +71,22 @@ def from_decoded(value: int, bits: int, signed: bool, offset: int | None) -> int
     raise ValueOutOfRangeError(f"decoded value {value} does not fit {kind}", offset=offset)
 
 
+def _pvarint_length(v: int) -> int:
+    # 7 bits a byte, plus the sign bit.
+    magnitude = ~v if v < 0 else v
+    return max(1, (magnitude.bit_length() + 7) // 7)
+
+
+def _nvarint_length(v: int) -> int:
+    # 8 bits a byte, plus the sign bit.
+    magnitude = ~v if v < 0 else v
+    return max(1, (magnitude.bit_length() + 8) // 8)
+
+
 def pvarint_size(value: int, bits: int = 32, *, signed: bool = True) -> int:
     """The number of bytes ``encode_pvarint`` writes for ``value``."""
     _check_bits(bits)
-    v = to_signed(value, bits, signed)
-    magnitude = ~v if v < 0 else v
-    return max(1, (magnitude.bit_length() + 7) // 7)
+    return _pvarint_length(to_signed(value, bits, signed))
 
 
 def encode_pvarint(value: int, bits: int = 32, *, signed: bool = True) -> bytes:
@@ -87,8 +97,7 @@ def encode_pvarint(value: int, bits: int = 32, *, signed: bool = True) -> bytes:
     small = _SMALL_PVARINT.get(v)
     if small is not None:
         return small
-    magnitude = ~v if v < 0 else v
-    size = (magnitude.bit_length() + 7) // 7
+    size = _pvarint_length(v)
     out = bytearray(size)
     for i in range(size - 1):
         out[i] = ((v >> (7 * (size - 1 - i))) & 0x7F) | 0x80
@@ -141,17 +150,14 @@ def decode_pvarint(
 def nvarint_size(value: int, bits: int = 32, *, signed: bool = True) -> int:
     """The number of bytes ``encode_nvarint`` writes for ``value``."""
     _check_bits(bits)
-    v = to_signed(value, bits, signed)
-    magnitude = ~v if v < 0 else v
-    return max(1, (magnitude.bit_length() + 8) // 8)
+    return _nvarint_length(to_signed(value, bits, signed))
 
 
 def encode_nvarint(value: int, bits: int = 32, *, signed: bool = True) -> bytes:
     """Encode ``value`` as a minimal NVarInt (big-endian two's complement)."""
     _check_bits(bits)
     v = to_signed(value, bits, signed)
-    magnitude = ~v if v < 0 else v
-    return v.to_bytes(max(1, (magnitude.bit_length() + 8) // 8), "big", signed=True)
+    return v.to_bytes(_nvarint_length(v), "big", signed=True)
 
 
 def decode_nvarint(raw: Buffer, *, bits: int = 32, signed: bool = True, offset: int = 0) -> int:
