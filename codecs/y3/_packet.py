@@ -82,14 +82,34 @@ def as_view(buf: Buffer) -> memoryview:
     return view
 
 
-class PrimitivePacket:
+class _TaggedPacket:
+    """What every packet has (its tag, value bytes and dialect) and reads from its tag."""
+
+    __slots__ = ("dialect", "offset", "raw", "tag")
+    tag: int
+    raw: memoryview
+    dialect: Dialect
+    offset: int
+
+    @property
+    def key(self) -> int:
+        """The sequence id (bits 5..0 of the tag)."""
+        return self.tag & KEY_MASK
+
+    @property
+    def is_array(self) -> bool:
+        """Whether the tag's array bit (0x40) is set."""
+        return bool(self.tag & ARRAY_FLAG)
+
+
+class PrimitivePacket(_TaggedPacket):
     """A primitive (value) packet: its tag, its raw value bytes and the dialect to read them in.
 
     ``raw`` is a memoryview of the decoded buffer (no copy); ``offset`` is where the value
     starts in that buffer. The typed accessors raise Y3Error subclasses only.
     """
 
-    __slots__ = ("dialect", "offset", "raw", "tag")
+    __slots__ = ()
     is_node = False
 
     def __init__(
@@ -103,16 +123,6 @@ class PrimitivePacket:
         self.raw = raw
         self.dialect = dialect
         self.offset = offset
-
-    @property
-    def key(self) -> int:
-        """The sequence id (bits 5..0 of the tag)."""
-        return self.tag & KEY_MASK
-
-    @property
-    def is_array(self) -> bool:
-        """Whether the tag's array bit (0x40) is set."""
-        return bool(self.tag & ARRAY_FLAG)
 
     def to_int32(self) -> int:
         """The value as a Go int32."""
@@ -161,7 +171,7 @@ class PrimitivePacket:
         return f"PrimitivePacket(tag={self.tag:#04x}, raw={bytes(self.raw)!r})"
 
 
-class NodePacket:
+class NodePacket(_TaggedPacket):
     """A node packet: its tag, its children in wire order and its raw value bytes.
 
     Lookup by key follows the dialect: codec-golang returns the first child with the key,
@@ -169,7 +179,7 @@ class NodePacket:
     among children of that kind, as y3 v1's separate maps do.
     """
 
-    __slots__ = ("_index", "children", "dialect", "offset", "raw", "tag")
+    __slots__ = ("_index", "children")
     is_node = True
 
     def __init__(
@@ -186,16 +196,6 @@ class NodePacket:
         self.dialect = dialect
         self.offset = offset
         self._index: tuple[dict[int, Packet], dict[int, Packet], dict[int, Packet]] | None = None
-
-    @property
-    def key(self) -> int:
-        """The sequence id (bits 5..0 of the tag)."""
-        return self.tag & KEY_MASK
-
-    @property
-    def is_array(self) -> bool:
-        """Whether the tag's array bit (0x40) is set."""
-        return bool(self.tag & ARRAY_FLAG)
 
     def _lookup(self) -> tuple[dict[int, Packet], dict[int, Packet], dict[int, Packet]]:
         if self._index is None:
