@@ -9,7 +9,7 @@ from reactivex import Observable
 from reactivex import operators as ops
 
 from . import operators as yops
-from ._core import StreamCore, as_observable
+from ._core import StreamCore, as_observable, item_of, key_of
 
 if TYPE_CHECKING:
     from ._stream import RxStream
@@ -21,14 +21,6 @@ K = TypeVar("K")
 V = TypeVar("V")
 
 
-def _first(pair: tuple[Any, Any]) -> Any:
-    return pair[0]
-
-
-def _second(pair: tuple[Any, Any]) -> Any:
-    return pair[1]
-
-
 class AggregateMethods(StreamCore[T]):
     """rxgo's aggregates. Where rxgo returned an "optional single" (``Reduce``, ``Max``,
     ``Sum*``), an empty stream gives no item rather than reactivex's error."""
@@ -37,12 +29,12 @@ class AggregateMethods(StreamCore[T]):
 
     def all(self, predicate: Callable[[T], object]) -> RxStream[bool]:
         """``True`` if every item satisfies ``predicate`` (``False`` as soon as one fails)."""
-        return self._next(self._keyed(predicate, "all").pipe(ops.all(_first)))
+        return self._next(self._keyed(predicate, "all").pipe(ops.all(key_of)))
 
     def contains(self, predicate: Callable[[T], object]) -> RxStream[bool]:
         """``True`` as soon as an item satisfies ``predicate``, else ``False`` at the end
         (rxgo's ``Contains`` takes a predicate, not a value)."""
-        return self._next(self._keyed(predicate, "contains").pipe(ops.some(_first)))
+        return self._next(self._keyed(predicate, "contains").pipe(ops.some(key_of)))
 
     def count(self) -> RxStream[int]:
         """The number of items."""
@@ -129,7 +121,7 @@ class AggregateMethods(StreamCore[T]):
     def to_map(self, key_selector: Callable[[T], K]) -> RxStream[dict[K, T]]:
         """One dict of the items by ``key_selector(item)`` (a later item wins)."""
         return self._next(
-            self._keyed(key_selector, "to_map").pipe(ops.to_dict(_first, _second))
+            self._keyed(key_selector, "to_map").pipe(ops.to_dict(key_of, item_of))
         )
 
     def to_map_with_value_selector(
@@ -140,7 +132,7 @@ class AggregateMethods(StreamCore[T]):
             self._map(
                 lambda item: (key_selector(item), value_selector(item)),
                 "to_map_with_value_selector",
-            ).pipe(ops.to_dict(_first, _second))
+            ).pipe(ops.to_dict(key_of, item_of))
         )
 
     def sequence_equal(self, other: Iterable[T] | Observable[T] | StreamCore[T]) -> RxStream[bool]:

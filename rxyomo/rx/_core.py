@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Iterable
+from operator import itemgetter
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 
 import reactivex
@@ -16,11 +17,15 @@ from .operators import map as map_
 if TYPE_CHECKING:
     from ._stream import RxStream
 
-__all__ = ["StreamCore", "as_observable"]
+__all__ = ["StreamCore", "as_observable", "item_of", "key_of"]
 
 T = TypeVar("T")
 U = TypeVar("U")
 K = TypeVar("K")
+
+#: The two halves of a ``(key, item)`` pair, as :meth:`StreamCore._keyed` makes them.
+key_of = itemgetter(0)
+item_of = itemgetter(1)
 
 
 def as_observable(other: Any) -> Observable[Any]:

@@ -11,7 +11,7 @@ from reactivex.observable.groupedobservable import GroupedObservable
 
 from . import operators as yops
 from ._checks import check_count
-from ._core import StreamCore, as_observable
+from ._core import StreamCore, as_observable, item_of, key_of
 
 if TYPE_CHECKING:
     from ._stream import RxStream
@@ -23,15 +23,7 @@ U = TypeVar("U")
 K = TypeVar("K")
 
 
-def _first(pair: tuple[Any, Any]) -> Any:
-    return pair[0]
-
-
-def _second(pair: tuple[Any, Any]) -> Any:
-    return pair[1]
-
-
-def _not_first(pair: tuple[Any, Any]) -> bool:
+def _key_is_false(pair: tuple[Any, Any]) -> bool:
     return not pair[0]
 
 
@@ -85,7 +77,7 @@ class TransformMethods(StreamCore[T]):
 
         start: tuple[Any, Any] = (seed[0] if seed else skipped, skipped)
         return self._next(
-            self._observable.pipe(ops.scan(step, start), ops.filter(emitted), ops.map(_second))
+            self._observable.pipe(ops.scan(step, start), ops.filter(emitted), ops.map(item_of))
         )
 
     def distinct(self, key: Callable[[T], Any] | None = None) -> RxStream[T]:
@@ -93,7 +85,7 @@ class TransformMethods(StreamCore[T]):
         if key is None:
             return self._next(self._observable.pipe(ops.distinct()))
         return self._next(
-            self._keyed(key, "distinct").pipe(ops.distinct(_first), ops.map(_second))
+            self._keyed(key, "distinct").pipe(ops.distinct(key_of), ops.map(item_of))
         )
 
     def distinct_until_changed(self, key: Callable[[T], Any] | None = None) -> RxStream[T]:
@@ -102,7 +94,7 @@ class TransformMethods(StreamCore[T]):
             return self._next(self._observable.pipe(ops.distinct_until_changed()))
         return self._next(
             self._keyed(key, "distinct_until_changed").pipe(
-                ops.distinct_until_changed(_first), ops.map(_second)
+                ops.distinct_until_changed(key_of), ops.map(item_of)
             )
         )
 
@@ -117,7 +109,7 @@ class TransformMethods(StreamCore[T]):
     def skip_while(self, predicate: Callable[[T], object]) -> RxStream[T]:
         """Drop items while ``predicate`` holds, then pass everything."""
         return self._next(
-            self._keyed(predicate, "skip_while").pipe(ops.skip_while(_first), ops.map(_second))
+            self._keyed(predicate, "skip_while").pipe(ops.skip_while(key_of), ops.map(item_of))
         )
 
     def take(self, count: int) -> RxStream[T]:
@@ -133,14 +125,14 @@ class TransformMethods(StreamCore[T]):
         (rxgo's ``TakeUntil(predicate)``, not reactivex's ``take_until(other)``)."""
         return self._next(
             self._keyed(predicate, "take_until").pipe(
-                ops.take_while(_not_first, inclusive=True), ops.map(_second)
+                ops.take_while(_key_is_false, inclusive=True), ops.map(item_of)
             )
         )
 
     def take_while(self, predicate: Callable[[T], object]) -> RxStream[T]:
         """Items while ``predicate`` holds; complete at the first it rejects."""
         return self._next(
-            self._keyed(predicate, "take_while").pipe(ops.take_while(_first), ops.map(_second))
+            self._keyed(predicate, "take_while").pipe(ops.take_while(key_of), ops.map(item_of))
         )
 
     def start_with(self, items: Iterable[T] | Observable[T] | StreamCore[T]) -> RxStream[T]:
@@ -199,7 +191,7 @@ class TransformMethods(StreamCore[T]):
         each has the key as ``.key`` (rxgo's ``GroupByDynamic``)."""
         return self._next(
             self._keyed(distribution, "group_by_dynamic").pipe(
-                ops.group_by(_first, _second)
+                ops.group_by(key_of, item_of)
             )
         )
 
