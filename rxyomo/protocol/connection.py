@@ -58,6 +58,7 @@ from rxyomo.protocol.frames import (
     Frame,
     FrameDecoder,
     FrameError,
+    FrameTooLargeError,
     GoawayFrame,
     HandshakeAckFrame,
     HandshakeFrame,
@@ -69,6 +70,13 @@ from rxyomo.protocol.reserved import HEARTBEAT_TAG
 _HEARTBEAT = encode_frame(DataFrame(tag=HEARTBEAT_TAG, payload=b""))
 #: Frames a client may pipeline behind its handshake before the server has answered it.
 MAX_HELD_FRAMES = 1024
+
+
+def _decode_failure(exc: FrameError) -> str:
+    """The reason a connection closes on bytes that do not decode."""
+    if isinstance(exc, FrameTooLargeError):
+        return f"frame too large: {exc}"
+    return f"malformed frame: {exc}"
 
 
 class Role(enum.Enum):
@@ -246,7 +254,7 @@ class Connection:
         try:
             frames = self._decoder.feed(data)
         except FrameError as exc:
-            self.close(f"malformed frame: {exc}", now)
+            self.close(_decode_failure(exc), now)
             return self._drain_events()
         self._handle_frames(frames, now)
         if frames:
@@ -297,7 +305,7 @@ class Connection:
             try:
                 self._decoder.feed(b"")
             except FrameError as exc:
-                self.close(f"malformed frame: {exc}", now)
+                self.close(_decode_failure(exc), now)
 
     def _handle_frames(self, frames: list[Frame], now: float) -> None:
         for index, frame in enumerate(frames):

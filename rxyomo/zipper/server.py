@@ -64,7 +64,11 @@ class _Peer(StreamHandler):
         if len(self.zipper.peers) >= self.zipper.workflow.limits.max_connections:
             self.core.close("too many connections, try again later", self.loop.time())
             self._flush()
-            channel.close()
+            # The channel closes when the client's first bytes come (over QUIC they open
+            # the stream the Goaway waits for), or at the handshake timeout if they never do.
+            self._timer = self.loop.call_later(
+                self.zipper.connection_config.handshake_timeout, self._close_channel
+            )
             self.zipper.stats.drop("connection refused: max connections")
             return
         self.zipper.peers[self.conn_id] = self

@@ -6,6 +6,12 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+#: Distinct drop reasons kept; the rest are counted together under :data:`OTHER_REASONS`,
+#: so that a client writing to ever new tags cannot grow the counters (or every stats
+#: answer) without bound.
+MAX_DROP_REASONS = 256
+OTHER_REASONS = "other reasons (too many to list)"
+
 
 @dataclass
 class ConnectionStats:
@@ -35,6 +41,8 @@ class ZipperStats:
 
     def drop(self, reason: str, count: int = 1) -> None:
         """Count frames that were not delivered, by reason."""
+        if reason not in self.drops and len(self.drops) >= MAX_DROP_REASONS:
+            reason = OTHER_REASONS
         self.drops[reason] += count
 
     def as_dict(self) -> dict[str, Any]:
