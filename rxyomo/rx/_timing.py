@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
-from reactivex import abc
-from reactivex.disposable import SerialDisposable
+from reactivex import Observable, abc
+from reactivex.disposable import CompositeDisposable, SerialDisposable
 from reactivex.scheduler import TimeoutScheduler
 
-__all__ = ["every", "pick_scheduler", "restartable"]
+__all__ = ["every", "pick_scheduler", "restartable", "subscribe_with_ticks"]
+
+_T = TypeVar("_T")
 
 
 def pick_scheduler(
@@ -38,6 +40,39 @@ def every(
 
     timer.disposable = scheduler.schedule_relative(period, action)
     return timer
+
+
+def subscribe_with_ticks(
+    source: Observable[_T],
+    observer: abc.ObserverBase[_T],
+    on_next: Callable[[_T], None],
+    scheduler: abc.SchedulerBase,
+    period: float,
+    tick: Callable[[], None],
+    subscribe_scheduler: abc.SchedulerBase | None,
+) -> abc.DisposableBase:
+    """Subscribe to ``source`` with ``on_next`` taking its items, and call ``tick`` every
+    ``period`` seconds; when ``source`` ends, stop the timer, ``tick`` once more, then pass
+    the completion or the error on to ``observer``.
+
+    The shape of the operators that gather items and let them out on a clock.
+    """
+
+    def last_tick() -> None:
+        timer.dispose()
+        tick()
+
+    def on_error(error: Exception) -> None:
+        last_tick()
+        observer.on_error(error)
+
+    def on_completed() -> None:
+        last_tick()
+        observer.on_completed()
+
+    timer = every(scheduler, period, tick)
+    subscription = source.subscribe(on_next, on_error, on_completed, scheduler=subscribe_scheduler)
+    return CompositeDisposable(timer, subscription)
 
 
 def restartable(

@@ -6,10 +6,9 @@ from collections.abc import Callable
 from typing import TypeVar
 
 from reactivex import Observable, abc
-from reactivex.disposable import CompositeDisposable
 
 from .._checks import ms_to_seconds
-from .._timing import every, pick_scheduler
+from .._timing import pick_scheduler, subscribe_with_ticks
 
 __all__ = ["audit_time"]
 
@@ -43,19 +42,9 @@ def audit_time(
             def on_next(value: _T) -> None:
                 pending[:] = (value,)
 
-            def on_error(error: Exception) -> None:
-                flush()
-                observer.on_error(error)
-
-            def on_completed() -> None:
-                flush()
-                observer.on_completed()
-
-            timer = every(sched, period, flush)
-            subscription = source.subscribe(
-                on_next, on_error, on_completed, scheduler=subscribe_scheduler
+            return subscribe_with_ticks(
+                source, observer, on_next, sched, period, flush, subscribe_scheduler
             )
-            return CompositeDisposable(timer, subscription)
 
         return Observable(subscribe)
 

@@ -8,11 +8,10 @@ from datetime import datetime, timedelta
 from typing import TypeVar
 
 from reactivex import Observable, abc
-from reactivex.disposable import CompositeDisposable
 
 from .._checks import ms_to_seconds
 from .._reporting import ErrorReporter, default_reporter
-from .._timing import every, pick_scheduler
+from .._timing import pick_scheduler, subscribe_with_ticks
 
 __all__ = ["sliding_window_with_time"]
 
@@ -63,21 +62,9 @@ def sliding_window_with_time(
                 arrived.append((sched.now, value))
                 observer.on_next(value)
 
-            def on_error(error: Exception) -> None:
-                timer.dispose()
-                check()
-                observer.on_error(error)
-
-            def on_completed() -> None:
-                timer.dispose()
-                check()
-                observer.on_completed()
-
-            timer = every(sched, slide, check)
-            subscription = source.subscribe(
-                on_next, on_error, on_completed, scheduler=subscribe_scheduler
+            return subscribe_with_ticks(
+                source, observer, on_next, sched, slide, check, subscribe_scheduler
             )
-            return CompositeDisposable(timer, subscription)
 
         return Observable(subscribe)
 
