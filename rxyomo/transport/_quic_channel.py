@@ -20,6 +20,7 @@ from collections.abc import Callable
 from aioquic.quic import events
 from aioquic.quic.packet import QuicErrorCode
 
+from rxyomo.transport._common import check_bytes_like
 from rxyomo.transport._flow import ReadGate, WriteWatermarks
 from rxyomo.transport._quic_conn import DATA_STREAM, StreamConnection
 from rxyomo.transport._quic_errors import ERROR_ABORTED, ERROR_PROTOCOL, termination_error
@@ -159,8 +160,7 @@ class QuicChannel(Channel):
 
     def write(self, data: bytes) -> None:
         """Queue ``data`` on the data stream; ignored once the channel is closing."""
-        if not isinstance(data, (bytes, bytearray, memoryview)):
-            raise TypeError(f"data must be bytes-like, not {type(data).__name__}")
+        check_bytes_like(data)
         if self._closing or not data:
             return
         if self._can_send():

@@ -23,6 +23,8 @@ from aioquic.quic.packet_builder import QuicPacketBuilder
 from aioquic.quic.recovery import QuicPacketSpace
 from aioquic.quic.stream import QuicStream, QuicStreamSender
 
+from rxyomo.transport._common import check_positive
+
 #: The one bidirectional stream of a connection; the client opens it.
 DATA_STREAM = 0
 
@@ -32,8 +34,7 @@ class StreamConnection(QuicConnection):
 
     def __init__(self, *, receive_window: int, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        if receive_window <= 0:
-            raise ValueError(f"receive_window must be positive, got {receive_window}")
+        check_positive(receive_window=receive_window)
         self.receive_window = receive_window
         #: Bytes of the data stream delivered to the application so far.
         self.consumed = 0

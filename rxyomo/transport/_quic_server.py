@@ -25,6 +25,7 @@ from aioquic.quic.packet import (
 )
 from aioquic.quic.packet_builder import QuicPacketBuilder
 
+from rxyomo.transport._common import format_address
 from rxyomo.transport._quic_channel import QuicChannel
 from rxyomo.transport._quic_conn import StreamConnection
 from rxyomo.transport._udp import Address, UdpEndpoint
@@ -207,10 +208,4 @@ class QuicServer(Listener):
         if self.endpoint is not None:
             self.endpoint.close()
         self._closed.set()
-
-
-def format_address(address: Address) -> str:
-    """``host:port``, with brackets around an IPv6 host."""
-    host, port = address[0], address[1]
-    return f"[{host}]:{port}" if ":" in str(host) else f"{host}:{port}"
 

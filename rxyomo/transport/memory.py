@@ -17,6 +17,7 @@ import logging
 from collections import deque
 from dataclasses import dataclass, field
 
+from rxyomo.transport._common import MAX_PORT, check_bytes_like, check_port
 from rxyomo.transport._flow import WriteWatermarks
 from rxyomo.transport.base import (
     Channel,
@@ -33,7 +34,6 @@ __all__ = ["MemoryRegistry", "MemoryTransport"]
 logger = logging.getLogger("rxyomo.transport.memory")
 
 _FIRST_EPHEMERAL_PORT = 49152
-_MAX_PORT = 65535
 
 
 @dataclass
@@ -45,7 +45,7 @@ class MemoryRegistry:
 
     def allocate_port(self, host: str) -> int:
         """A free port for ``host`` in the ephemeral range."""
-        span = _MAX_PORT - _FIRST_EPHEMERAL_PORT + 1
+        span = MAX_PORT - _FIRST_EPHEMERAL_PORT + 1
         for _ in range(span):
             port = self._next_port
             self._next_port = _FIRST_EPHEMERAL_PORT + (port + 1 - _FIRST_EPHEMERAL_PORT) % span
@@ -73,7 +73,7 @@ class MemoryTransport(Transport):
 
     async def serve(self, host: str, port: int, factory: HandlerFactory) -> Listener:
         """Register a listener on ``host:port`` (port 0 picks a free one)."""
-        _check_port(port)
+        check_port(port)
         if port == 0:
             port = self.registry.allocate_port(host)
         elif (host, port) in self.registry.listeners:
@@ -84,7 +84,7 @@ class MemoryTransport(Transport):
 
     async def connect(self, host: str, port: int, handler: StreamHandler) -> Channel:
         """Connect to the listener on ``host:port``; its handler starts soon after."""
-        _check_port(port)
+        check_port(port)
         loop = asyncio.get_running_loop()
         listener = self.registry.listeners.get((host, port))
         if listener is None:
@@ -107,11 +107,6 @@ class MemoryTransport(Transport):
             client._abort_with(None)
             raise TransportError(f"the connection handler failed to start: {exc!r}") from exc
         return client
-
-
-def _check_port(port: int) -> None:
-    if not 0 <= port <= _MAX_PORT:
-        raise ValueError(f"port must be in 0..{_MAX_PORT}, got {port}")
 
 
 class _MemoryListener(Listener):
@@ -192,8 +187,7 @@ class _MemoryChannel(Channel):
 
     def write(self, data: bytes) -> None:
         """Queue ``data`` for the peer; ignored once the channel is closing."""
-        if not isinstance(data, (bytes, bytearray, memoryview)):
-            raise TypeError(f"data must be bytes-like, not {type(data).__name__}")
+        check_bytes_like(data)
         if self._closing or not data:
             return
         chunk = bytes(data)

@@ -29,9 +29,10 @@ import ssl
 from aioquic._crypto import AEAD, CryptoError
 from aioquic.quic.configuration import SMALLEST_MAX_DATAGRAM_SIZE, QuicConfiguration
 
+from rxyomo.transport._common import check_port, check_positive, format_address
 from rxyomo.transport._quic_channel import QuicChannel
 from rxyomo.transport._quic_conn import StreamConnection
-from rxyomo.transport._quic_server import QuicServer, format_address
+from rxyomo.transport._quic_server import QuicServer
 from rxyomo.transport._tls import check_cafile, server_credentials
 from rxyomo.transport._udp import Address, UdpEndpoint
 from rxyomo.transport.base import (
@@ -94,12 +95,12 @@ class QuicTransport(Transport):
     ) -> None:
         if max_datagram_size is not None:
             _check_datagram_size(max_datagram_size)
-        for label, value in (("idle_timeout", idle_timeout),
-                             ("handshake_timeout", handshake_timeout),
-                             ("receive_window", receive_window),
-                             ("close_timeout", close_timeout)):
-            if value <= 0:
-                raise ValueError(f"{label} must be positive, got {value}")
+        check_positive(
+            idle_timeout=idle_timeout,
+            handshake_timeout=handshake_timeout,
+            receive_window=receive_window,
+            close_timeout=close_timeout,
+        )
         if max_connections is not None and max_connections <= 0:
             raise ValueError(f"max_connections must be positive, got {max_connections}")
         self.options = options if options is not None else TransportOptions()
@@ -277,8 +278,7 @@ class _Refused(TransportError):
 async def _resolve_all(
     loop: asyncio.AbstractEventLoop, host: str, port: int, *, passive: bool = False
 ) -> list[tuple[int, Address]]:
-    if not 0 <= port <= 65535:
-        raise ValueError(f"port must be in 0..65535, got {port}")
+    check_port(port)
     try:
         infos = await loop.getaddrinfo(
             host, port, type=socket.SOCK_DGRAM, flags=socket.AI_PASSIVE if passive else 0

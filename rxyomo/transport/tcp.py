@@ -16,6 +16,7 @@ import socket
 import ssl
 import struct
 
+from rxyomo.transport._common import check_bytes_like, check_positive, format_address
 from rxyomo.transport._flow import ReadGate
 from rxyomo.transport._tls import (
     UNTRUSTED_HINT,
@@ -52,10 +53,7 @@ class TcpTransport(Transport):
         handshake_timeout: float = 10.0,
         close_timeout: float = 10.0,
     ) -> None:
-        for label, value in (("handshake_timeout", handshake_timeout),
-                             ("close_timeout", close_timeout)):
-            if value <= 0:
-                raise ValueError(f"{label} must be positive, got {value}")
+        check_positive(handshake_timeout=handshake_timeout, close_timeout=close_timeout)
         self.options = options if options is not None else TransportOptions()
         self.handshake_timeout = handshake_timeout
         #: Seconds a close may take to flush what is queued before it becomes an abort.
@@ -160,7 +158,7 @@ class _TcpChannel(asyncio.Protocol, Channel):
         self._gate = ReadGate(asyncio.get_running_loop(), self._deliver, self._drained)
         peername = transport.get_extra_info("peername")
         if peername:
-            self._peer = _format_address(peername)
+            self._peer = format_address(peername)
         ssl_object = transport.get_extra_info("ssl_object")
         alpn = ssl_object.selected_alpn_protocol() if ssl_object is not None else None
         if alpn != ALPN:
@@ -220,8 +218,7 @@ class _TcpChannel(asyncio.Protocol, Channel):
 
     def write(self, data: bytes) -> None:
         """Queue ``data``; ignored once the channel is closing."""
-        if not isinstance(data, (bytes, bytearray, memoryview)):
-            raise TypeError(f"data must be bytes-like, not {type(data).__name__}")
+        check_bytes_like(data)
         if self.is_closing() or self._transport is None or not data:
             return
         self._transport.write(data)
@@ -333,8 +330,3 @@ def _describe_loss(exc: Exception | None) -> Exception | None:
         error = TransportError(f"connection lost: {exc}")
     error.__cause__ = exc
     return error
-
-
-def _format_address(address: tuple[object, ...]) -> str:
-    host, port = address[0], address[1]
-    return f"[{host}]:{port}" if ":" in str(host) else f"{host}:{port}"
