@@ -291,8 +291,7 @@ class QuicChannel(Channel):
         if self._early and self.quic.has_data_stream():
             for chunk in self._early:
                 self.quic.send_stream_data(DATA_STREAM, chunk)
-            self._early.clear()
-            self._early_size = 0
+            self._drop_early()
             if self._closing and not self._fin_sent and not self._close_sent:
                 self.quic.send_stream_data(DATA_STREAM, b"", end_stream=True)
                 self._fin_sent = True
@@ -391,31 +390,33 @@ class QuicChannel(Channel):
             self.quic.close(error_code=code, reason_phrase=reason)
 
     def _lose(self, exc: Exception | None) -> None:
-        if self._lost:
-            return
-        self._lost = True
-        self._closing = True
-        self._gate.clear()
-        self._early.clear()
-        self._early_size = 0
-        if self._handler is not None and self.established:
+        handler = self._mark_lost()
+        if handler is not None:
             try:
-                self._handler.connection_lost(exc)
+                handler.connection_lost(exc)
             except Exception:
                 logger.exception("connection_lost failed")
 
     def _lose_soon(self, exc: Exception | None) -> None:
         # Called from the application: report from the loop, never re-entrantly.
+        handler = self._mark_lost()
+        if handler is not None:
+            self._loop.call_soon(handler.connection_lost, exc)
+
+    def _mark_lost(self) -> StreamHandler | None:
+        """Mark the connection lost, dropping what is held both ways; return the handler
+        to tell, or None when there is none to tell (or it was told already)."""
         if self._lost:
-            return
-        handler, established = self._handler, self.established
+            return None
         self._lost = True
         self._closing = True
         self._gate.clear()
+        self._drop_early()
+        return self._handler if self.established else None
+
+    def _drop_early(self) -> None:
         self._early.clear()
         self._early_size = 0
-        if handler is not None and established:
-            self._loop.call_soon(handler.connection_lost, exc)
 
     def _service_soon(self) -> None:
         if self._service_handle is None and not self.terminated:
