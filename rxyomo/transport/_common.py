@@ -1,8 +1,12 @@
-"""What the transports share: argument checks and how an address is printed."""
+"""What the transports share: argument checks, how an address is printed, and the state
+every channel keeps."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
+
+from rxyomo.transport.base import Channel
 
 #: The largest port number.
 MAX_PORT = 65535
@@ -31,3 +35,25 @@ def format_address(address: tuple[Any, ...]) -> str:
     """``host:port``, with brackets around an IPv6 host."""
     host, port = address[0], address[1]
     return f"[{host}]:{port}" if ":" in str(host) else f"{host}:{port}"
+
+
+class ChannelState(Channel):
+    """What every channel here keeps alike: the peer's printable address, whether the channel
+    is closing (``close``/``abort`` called) or lost (the connection is over), and an event set
+    once its resources are released, which ``wait_closed`` waits for."""
+
+    def __init__(self, peer: str) -> None:
+        self._peer = peer
+        self._closing = False
+        self._lost = False
+        self._released = asyncio.Event()
+
+    def is_closing(self) -> bool:
+        return self._closing or self._lost
+
+    async def wait_closed(self) -> None:
+        await self._released.wait()
+
+    @property
+    def peer(self) -> str:
+        return self._peer

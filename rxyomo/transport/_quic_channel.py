@@ -20,14 +20,13 @@ from collections.abc import Callable
 from aioquic.quic import events
 from aioquic.quic.packet import QuicErrorCode
 
-from rxyomo.transport._common import check_bytes_like
+from rxyomo.transport._common import ChannelState, check_bytes_like
 from rxyomo.transport._flow import ReadGate, WriteWatermarks
 from rxyomo.transport._quic_conn import DATA_STREAM, StreamConnection
 from rxyomo.transport._quic_errors import ERROR_ABORTED, ERROR_PROTOCOL, termination_error
 from rxyomo.transport._udp import Address
 from rxyomo.transport.base import (
     ALPN,
-    Channel,
     FlowControl,
     HandlerFactory,
     StreamHandler,
@@ -38,8 +37,12 @@ logger = logging.getLogger("rxyomo.transport.quic")
 
 
 
-class QuicChannel(Channel):
-    """The interface's channel over one aioquic connection."""
+class QuicChannel(ChannelState):
+    """The interface's channel over one aioquic connection.
+
+    It is released (``wait_closed`` returns) once the connection has terminated, after its
+    closing period.
+    """
 
     def __init__(
         self,
@@ -56,10 +59,10 @@ class QuicChannel(Channel):
         keepalive: float | None = None,
         close_timeout: float | None = None,
     ) -> None:
+        super().__init__(peer)
         self._loop = loop
         self.quic = quic
         self._send = send
-        self._peer = peer
         self._is_client = bool(quic.configuration.is_client)
         self._handler = handler
         self._factory = factory
@@ -78,13 +81,10 @@ class QuicChannel(Channel):
         self.handshake: asyncio.Future[None] | None = (
             loop.create_future() if factory is None else None
         )
-        self._closing = False
         self._fin_sent = False
         self._peer_fin = False
         self._close_sent = False
-        self._lost = False
         self.terminated = False
-        self._released = asyncio.Event()
         # aioquic never sends DATA_BLOCKED: a sender stalled by a paused reader is
         # silent, so both ends PING when they have sent nothing for a while.
         self._keepalive = keepalive
@@ -206,19 +206,8 @@ class QuicChannel(Channel):
             return 0
         return self._early_size + self.quic.unacked_bytes()
 
-    def is_closing(self) -> bool:
-        return self._closing or self._lost
-
     def acknowledged_bytes(self) -> int:
         return self.quic.acknowledged_bytes()
-
-    async def wait_closed(self) -> None:
-        """Wait until the connection has terminated (after its closing period)."""
-        await self._released.wait()
-
-    @property
-    def peer(self) -> str:
-        return self._peer
 
     def _can_send(self) -> bool:
         # The client opens the data stream by writing; a server waits for it.

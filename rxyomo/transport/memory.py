@@ -17,7 +17,7 @@ import logging
 from collections import deque
 from dataclasses import dataclass, field
 
-from rxyomo.transport._common import MAX_PORT, check_bytes_like, check_port
+from rxyomo.transport._common import MAX_PORT, ChannelState, check_bytes_like, check_port
 from rxyomo.transport._flow import WriteWatermarks
 from rxyomo.transport.base import (
     Channel,
@@ -140,8 +140,11 @@ class _MemoryListener(Listener):
         return
 
 
-class _MemoryChannel(Channel):
-    """One end of an in-memory pipe; it buffers what it wrote until the peer reads."""
+class _MemoryChannel(ChannelState):
+    """One end of an in-memory pipe; it buffers what it wrote until the peer reads.
+
+    It is released (``wait_closed`` returns) once both ends are gone.
+    """
 
     def __init__(
         self,
@@ -150,20 +153,17 @@ class _MemoryChannel(Channel):
         handler: StreamHandler | None,
         peer: str,
     ) -> None:
+        super().__init__(peer)
         self._loop = loop
         self._handler = handler
-        self._peer = peer
         self._watermarks = WriteWatermarks(options.flow, handler)
         self._outgoing: deque[bytes] = deque()
         self._buffered = 0
         self._flush_scheduled = False
-        self._closing = False
-        self._lost = False
         self._reading_paused = False
         # Bytes handed to the peer's handler: what this end may consider acknowledged.
         self._delivered = 0
         self.peer_channel: _MemoryChannel | None = None
-        self._released = asyncio.Event()
 
     def start(self, factory: HandlerFactory) -> None:
         """Create the server-side handler (called from the loop)."""
@@ -222,17 +222,6 @@ class _MemoryChannel(Channel):
 
     def acknowledged_bytes(self) -> int:
         return self._delivered
-
-    def is_closing(self) -> bool:
-        return self._closing or self._lost
-
-    async def wait_closed(self) -> None:
-        """Wait until both ends are gone."""
-        await self._released.wait()
-
-    @property
-    def peer(self) -> str:
-        return self._peer
 
     # delivery
 

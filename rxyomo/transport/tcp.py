@@ -16,7 +16,12 @@ import socket
 import ssl
 import struct
 
-from rxyomo.transport._common import check_bytes_like, check_positive, format_address
+from rxyomo.transport._common import (
+    ChannelState,
+    check_bytes_like,
+    check_positive,
+    format_address,
+)
 from rxyomo.transport._flow import ReadGate
 from rxyomo.transport._tls import (
     UNTRUSTED_HINT,
@@ -125,8 +130,11 @@ class _TcpListener(Listener):
         await self._server.wait_closed()
 
 
-class _TcpChannel(asyncio.Protocol, Channel):
-    """One TLS connection: asyncio's protocol side and the interface's channel."""
+class _TcpChannel(asyncio.Protocol, ChannelState):
+    """One TLS connection: asyncio's protocol side and the interface's channel.
+
+    It is released (``wait_closed`` returns) once asyncio has closed the socket.
+    """
 
     def __init__(
         self,
@@ -136,17 +144,14 @@ class _TcpChannel(asyncio.Protocol, Channel):
         handler: StreamHandler | None = None,
         factory: HandlerFactory | None = None,
     ) -> None:
+        ChannelState.__init__(self, "?")  # the address is known once TLS is up
         self._options = options
         self._close_timeout = close_timeout
         self._handler = handler
         self._factory = factory
         self._transport: asyncio.Transport | None = None
         self._gate: ReadGate | None = None
-        self._closing = False
-        self._lost = False
         self._lost_pending: tuple[Exception | None] | None = None
-        self._peer = "?"
-        self._released = asyncio.Event()
         #: Why a client refused the connection after the handshake (ALPN).
         self.refusal: str | None = None
 
@@ -263,17 +268,6 @@ class _TcpChannel(asyncio.Protocol, Channel):
         if self._transport is None or self._lost:
             return 0
         return self._transport.get_write_buffer_size()
-
-    def is_closing(self) -> bool:
-        return self._closing or self._lost
-
-    async def wait_closed(self) -> None:
-        """Wait until asyncio has closed the socket."""
-        await self._released.wait()
-
-    @property
-    def peer(self) -> str:
-        return self._peer
 
     # internals
 
