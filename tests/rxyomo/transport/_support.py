@@ -127,10 +127,13 @@ SMALL_FLOW = FlowControl(high_watermark=64 * 1024, low_watermark=16 * 1024)
 QUIC_WINDOW = 256 * 1024
 
 
-def make_transport(name: str, flow: FlowControl | None = None, **kwargs: Any) -> Transport:
-    """A transport of kind ``name`` whose clients trust the development CA."""
+def make_transport(
+    name: str, flow: FlowControl | None = None, *, tls: TlsConfig | None = None, **kwargs: Any
+) -> Transport:
+    """A transport of kind ``name`` whose clients trust the development CA (unless ``tls``
+    says otherwise)."""
     options = TransportOptions(
-        tls=TlsConfig(cafile=dev_certificates().ca_certfile),
+        tls=tls if tls is not None else TlsConfig(cafile=dev_certificates().ca_certfile),
         flow=flow if flow is not None else FlowControl(),
     )
     if name == "memory":
@@ -144,3 +147,25 @@ def make_transport(name: str, flow: FlowControl | None = None, **kwargs: Any) ->
 
 PairFactory = Callable[..., Awaitable[Pair]]
 ServeFactory = Callable[..., Awaitable[Listener]]
+
+
+async def serve_echo(
+    serve: ServeFactory, name: str, **kwargs: Any
+) -> tuple[Transport, int, Accepted]:
+    """An echo server on a fresh transport of kind ``name``: the transport, its port and
+    the handlers it accepted."""
+    accepted = Accepted(echo=True)
+    transport = make_transport(name, **kwargs)
+    listener = await serve(transport, accepted)
+    return transport, listener.address[1], accepted
+
+
+async def check_echo(transport: Transport, host: str, port: int, payload: bytes) -> None:
+    """Connect to the echo server at ``host:port``, check that ``payload`` comes back whole,
+    then abort the connection and wait until it is released."""
+    client = Recorder()
+    channel = await within(transport.connect(host, port, client))
+    channel.write(payload)
+    assert await client.wait_bytes(len(payload)) == payload
+    channel.abort()
+    await within(channel.wait_closed())

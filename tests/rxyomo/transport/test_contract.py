@@ -17,6 +17,7 @@ from tests.rxyomo.transport._support import (
     PairFactory,
     Recorder,
     ServeFactory,
+    check_echo,
     make_transport,
     within,
 )
@@ -127,12 +128,7 @@ async def test_a_server_handler_failing_to_start_drops_only_that_connection(
     channel.write(b"hello")
     assert isinstance(await within(first.lost), TransportError)
     await within(channel.wait_closed())
-    second = Recorder()
-    channel = await within(transport.connect("127.0.0.1", port, second))
-    channel.write(b"hello")
-    assert await second.wait_bytes(5) == b"hello"
-    channel.abort()
-    await within(channel.wait_closed())
+    await check_echo(transport, "127.0.0.1", port, b"hello")
 
 
 async def test_many_connections_each_keep_their_own_bytes(

@@ -28,7 +28,9 @@ from tests.rxyomo.transport._support import (
     PairFactory,
     Recorder,
     ServeFactory,
+    check_echo,
     make_transport,
+    serve_echo,
     within,
 )
 
@@ -44,20 +46,6 @@ def _ipv6_loopback_available() -> bool:
     return True
 
 
-def _quic(tls: TlsConfig, **kwargs: object) -> QuicTransport:
-    return QuicTransport(TransportOptions(tls=tls), handshake_timeout=5.0, **kwargs)  # type: ignore[arg-type]
-
-
-async def _serve_quic(
-    serve: ServeFactory, **kwargs: object
-) -> tuple[QuicTransport, int, Accepted]:
-    accepted = Accepted(echo=True)
-    transport = make_transport("quic", **kwargs)
-    assert isinstance(transport, QuicTransport)
-    listener = await serve(transport, accepted)
-    return transport, listener.address[1], accepted
-
-
 @pytest.mark.skipif(not _ipv6_loopback_available(), reason="no IPv6 loopback")
 async def test_ipv6_loopback_echo(open_pair: PairFactory) -> None:
     pair = await open_pair(make_transport("quic"), host="::1", echo=True)
@@ -66,52 +54,16 @@ async def test_ipv6_loopback_echo(open_pair: PairFactory) -> None:
     assert pair.server_channel.peer.startswith("[::1]:")
 
 
-async def test_untrusted_certificate_names_the_problem_and_the_fix(serve: ServeFactory) -> None:
-    _, port, accepted = await _serve_quic(serve)
-    client = _quic(TlsConfig())  # verification on, system CAs only
-    with pytest.raises(TransportError) as failure:
-        await within(client.connect("127.0.0.1", port, Recorder()))
-    message = str(failure.value)
-    assert "certificate" in message
-    assert "issuer" in message  # the verifier's own words for an unknown CA
-    assert "cafile" in message and "verify=False" in message
-    assert accepted.handlers == []
-
-
-async def test_hostname_mismatch_is_reported(serve: ServeFactory) -> None:
-    _, port, _ = await _serve_quic(serve)
-    ca = dev_certificates().ca_certfile
-    client = _quic(TlsConfig(cafile=ca, server_name="zipper.example"))
-    with pytest.raises(TransportError, match=r"zipper\.example"):
-        await within(client.connect("127.0.0.1", port, Recorder()))
-
-
-async def test_verification_can_be_turned_off(serve: ServeFactory) -> None:
-    _, port, _ = await _serve_quic(serve)
-    client = Recorder()
-    channel = await within(_quic(TlsConfig(verify=False)).connect("127.0.0.1", port, client))
-    channel.write(b"ping")
-    assert await client.wait_bytes(4) == b"ping"
-    channel.abort()
-    await within(channel.wait_closed())
-
-
-async def test_missing_ca_file_fails_before_connecting(tmp_path: Path) -> None:
-    client = _quic(TlsConfig(cafile=tmp_path / "nope.pem"))
-    with pytest.raises(TransportError, match=r"nope\.pem"):
-        await within(client.connect("127.0.0.1", 9, Recorder()))
-
-
 async def test_server_with_unreadable_certificate_fails_to_serve(tmp_path: Path) -> None:
     bad = tmp_path / "bad.pem"
     bad.write_text("not a certificate")
-    server = _quic(TlsConfig(certfile=bad, keyfile=bad))
+    server = make_transport("quic", tls=TlsConfig(certfile=bad, keyfile=bad))
     with pytest.raises(TransportError, match=r"bad\.pem"):
         await within(server.serve("127.0.0.1", 0, Recorder))
 
 
 async def test_server_refuses_a_client_speaking_another_alpn(serve: ServeFactory) -> None:
-    _, port, accepted = await _serve_quic(serve)
+    _, port, accepted = await serve_echo(serve, "quic")
     configuration = QuicConfiguration(
         is_client=True, alpn_protocols=["h3"], verify_mode=ssl.CERT_NONE
     )
@@ -128,7 +80,7 @@ async def test_client_refuses_a_server_speaking_another_alpn() -> None:
     server = await aioquic_serve("127.0.0.1", 0, configuration=configuration)
     try:
         port = server._transport.get_extra_info("sockname")[1]  # type: ignore[union-attr]
-        client = _quic(TlsConfig(cafile=dev.ca_certfile))
+        client = make_transport("quic", tls=TlsConfig(cafile=dev.ca_certfile))
         with pytest.raises(TransportError, match="application protocol"):
             await within(client.connect("127.0.0.1", port, Recorder()))
     finally:
@@ -136,7 +88,7 @@ async def test_client_refuses_a_server_speaking_another_alpn() -> None:
 
 
 async def test_a_second_stream_is_a_protocol_error(serve: ServeFactory) -> None:
-    _, port, accepted = await _serve_quic(serve)
+    _, port, accepted = await serve_echo(serve, "quic")
     configuration = QuicConfiguration(
         is_client=True, alpn_protocols=["yomo"], verify_mode=ssl.CERT_NONE
     )
@@ -163,7 +115,7 @@ async def test_closed_listener_refuses_at_once_with_a_reason(open_pair: PairFact
 
 
 async def test_connect_to_a_closed_port_is_refused(serve: ServeFactory) -> None:
-    transport, port, _ = await _serve_quic(serve)
+    transport, port, _ = await serve_echo(serve, "quic")
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
         probe.bind(("127.0.0.1", 0))
         free = probe.getsockname()[1]
@@ -185,12 +137,7 @@ async def test_an_address_that_refuses_falls_back_to_the_next(
         return [(socket.AF_INET6, ("::1", port, 0, 0)), (socket.AF_INET, ("127.0.0.1", port))]
 
     monkeypatch.setattr(quic_module, "_resolve_all", both_loopbacks)
-    client = Recorder()
-    channel = await within(transport.connect("localhost", port, client))
-    channel.write(b"hi")
-    assert await client.wait_bytes(2) == b"hi"
-    channel.abort()
-    await within(channel.wait_closed())
+    await check_echo(transport, "localhost", port, b"hi")
 
 
 async def test_client_learns_at_once_that_the_server_process_is_gone(
@@ -208,7 +155,7 @@ async def test_client_learns_at_once_that_the_server_process_is_gone(
 
 
 async def test_connection_limit_refuses_extra_clients(serve: ServeFactory) -> None:
-    transport, port, _ = await _serve_quic(serve, max_connections=1)
+    transport, port, _ = await serve_echo(serve, "quic", max_connections=1)
     first = await within(transport.connect("127.0.0.1", port, Recorder()))
     with pytest.raises(TransportError, match="too many connections"):
         await within(transport.connect("127.0.0.1", port, Recorder()), 3.0)

@@ -8,57 +8,20 @@ import ssl
 
 import pytest
 
-from rxyomo.transport import TcpTransport, TlsConfig, TransportError, TransportOptions
+from rxyomo.transport import TcpTransport, TlsConfig, TransportError
 from rxyomo.transport.certs import dev_certificates
 from tests.rxyomo.transport._support import (
-    Accepted,
     PairFactory,
     Recorder,
     ServeFactory,
     make_transport,
+    serve_echo,
     within,
 )
 
 
-async def _serve_tcp(serve: ServeFactory) -> tuple[int, Accepted]:
-    accepted = Accepted(echo=True)
-    listener = await serve(make_transport("tcp"), accepted)
-    return listener.address[1], accepted
-
-
-def _tcp(tls: TlsConfig) -> TcpTransport:
-    return TcpTransport(TransportOptions(tls=tls), handshake_timeout=5.0)
-
-
-async def test_untrusted_certificate_names_the_problem_and_the_fix(serve: ServeFactory) -> None:
-    port, accepted = await _serve_tcp(serve)
-    with pytest.raises(TransportError) as failure:
-        await within(_tcp(TlsConfig()).connect("127.0.0.1", port, Recorder()))
-    message = str(failure.value)
-    assert "certificate" in message and "issuer" in message
-    assert "cafile" in message and "verify=False" in message
-    assert accepted.handlers == []
-
-
-async def test_hostname_mismatch_is_reported(serve: ServeFactory) -> None:
-    port, _ = await _serve_tcp(serve)
-    tls = TlsConfig(cafile=dev_certificates().ca_certfile, server_name="zipper.example")
-    with pytest.raises(TransportError, match=r"zipper\.example"):
-        await within(_tcp(tls).connect("127.0.0.1", port, Recorder()))
-
-
-async def test_verification_can_be_turned_off(serve: ServeFactory) -> None:
-    port, _ = await _serve_tcp(serve)
-    client = Recorder()
-    channel = await within(_tcp(TlsConfig(verify=False)).connect("127.0.0.1", port, client))
-    channel.write(b"ping")
-    assert await client.wait_bytes(4) == b"ping"
-    channel.abort()
-    await within(channel.wait_closed())
-
-
 async def test_tls_1_2_clients_are_refused(serve: ServeFactory) -> None:
-    port, accepted = await _serve_tcp(serve)
+    _, port, accepted = await serve_echo(serve, "tcp")
     context = ssl.create_default_context(cafile=dev_certificates().ca_certfile)
     context.maximum_version = ssl.TLSVersion.TLSv1_2
     context.set_alpn_protocols(["yomo"])
@@ -68,7 +31,7 @@ async def test_tls_1_2_clients_are_refused(serve: ServeFactory) -> None:
 
 
 async def test_server_drops_a_client_speaking_another_alpn(serve: ServeFactory) -> None:
-    port, accepted = await _serve_tcp(serve)
+    _, port, accepted = await serve_echo(serve, "tcp")
     context = ssl.create_default_context(cafile=dev_certificates().ca_certfile)
     context.set_alpn_protocols(["h2"])
     reader, writer = await within(asyncio.open_connection("127.0.0.1", port, ssl=context))
@@ -104,7 +67,8 @@ async def test_client_refuses_a_server_speaking_another_alpn() -> None:
         port = server.sockets[0].getsockname()[1]
         client = Recorder()
         with pytest.raises(TransportError, match="ALPN"):
-            await within(_tcp(TlsConfig(cafile=dev.ca_certfile)).connect("127.0.0.1", port, client))
+            tcp = make_transport("tcp", tls=TlsConfig(cafile=dev.ca_certfile))
+            await within(tcp.connect("127.0.0.1", port, client))
         assert not client.made.done()
     finally:
         server.close()
