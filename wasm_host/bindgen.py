@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
-from .engine import CompiledModule, ExportCaller, FuncType, ValType, WasmInstance
+from .engine import U32_MASK, CompiledModule, ExportCaller, FuncType, ValType, WasmInstance
 from .errors import BindgenError, TrapCause, WasmTrap
 
 __all__ = ["BindgenAbi", "BindgenArg", "BindgenCaller", "CallPlan", "ReturnKind", "SliceForm"]
@@ -33,7 +33,6 @@ BindgenArg = bytes | bytearray | memoryview | str | int | float
 
 #: Where WasmEdge's ExecuteBindgen asks the guest to write its ``(ptr, len)`` result.
 RETURN_POINTER = 8
-_U32 = 0xFFFF_FFFF
 
 
 class ReturnKind(str, Enum):
@@ -225,7 +224,7 @@ class BindgenCaller:
         array = plan.returns is ReturnKind.ARRAY
         retptr = RETURN_POINTER
         if array and self._stack is not None:
-            retptr = self._stack(-16) & _U32
+            retptr = self._stack(-16) & U32_MASK
         try:
             if array:
                 params.append(retptr)
@@ -261,7 +260,7 @@ class BindgenCaller:
         length = memoryview(data).nbytes if not isinstance(data, bytes) else len(data)
         ptr = (
             self._malloc(length, 1) if self.abi.malloc_takes_align else self._malloc(length)
-        ) & _U32
+        ) & U32_MASK
         if length:
             self._memory.write(ptr, data)
         return ptr, length
@@ -273,6 +272,6 @@ class BindgenCaller:
             size = 8 * count
             self._slots = (
                 self._malloc(size, 4) if self.abi.malloc_takes_align else self._malloc(size)
-            ) & _U32
+            ) & U32_MASK
             self._slot_count = count
         return self._slots + 8 * index

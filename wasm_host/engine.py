@@ -45,6 +45,13 @@ class ValType(str, Enum):
     EXTERNREF = "externref"
 
 
+# An i32 or i64 read as the unsigned number of the same bits is ``value & mask``: WasmEdge's
+# ABI passes pointers, lengths and handles unsigned, while engines hand out signed ints.
+U32_MASK = 0xFFFF_FFFF
+U64_MASK = 0xFFFF_FFFF_FFFF_FFFF
+UNSIGNED_MASKS: Mapping[ValType, int] = {ValType.I32: U32_MASK, ValType.I64: U64_MASK}
+
+
 @dataclass(frozen=True)
 class FuncType:
     """A function signature."""

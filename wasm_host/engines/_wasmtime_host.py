@@ -17,13 +17,10 @@ from typing import Any
 import wasmtime
 from wasmtime import _ffi as ffi
 
-from ..engine import FuncType, GuestMemory, HostFunction, ValType
+from ..engine import U32_MASK, U64_MASK, FuncType, GuestMemory, HostFunction, ValType
 from ..errors import LinkError
 
 __all__ = ["StoreState", "WasmtimeMemory", "host_func"]
-
-_U32 = 0xFFFF_FFFF
-_U64 = 0xFFFF_FFFF_FFFF_FFFF
 
 # A fresh ctypes function object, so its restype can differ from wasmtime-py's copy.
 _memory_data = ffi.dll["wasmtime_memory_data"]
@@ -67,8 +64,8 @@ _HOST_FUNCTIONS: dict[int, _HostEntry] = {}
 _host_ids = itertools.count(1)
 
 _READERS: dict[ValType, Callable[[Any], Any]] = {
-    ValType.I32: lambda raw: raw.i32 & _U32,
-    ValType.I64: lambda raw: raw.i64 & _U64,
+    ValType.I32: lambda raw: raw.i32 & U32_MASK,
+    ValType.I64: lambda raw: raw.i64 & U64_MASK,
     ValType.F32: lambda raw: raw.f32,
     ValType.F64: lambda raw: raw.f64,
 }

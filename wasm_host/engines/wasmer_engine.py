@@ -18,6 +18,8 @@ from collections.abc import Callable, Sequence
 from typing import Any, ClassVar
 
 from ..engine import (
+    U32_MASK,
+    UNSIGNED_MASKS,
     CompiledModule,
     Engine,
     ExportCaller,
@@ -54,8 +56,6 @@ except ImportError as exc:  # pragma: no cover - depends on the Python version
 
 __all__ = ["WasmerEngine"]
 
-_U32 = 0xFFFF_FFFF
-_U64 = 0xFFFF_FFFF_FFFF_FFFF
 _WASI_ERRNO_BADF = 8
 _WASI_ERRNO_NOTCAPABLE = 76
 _MUTATING_WASI_CALLS = (
@@ -121,10 +121,7 @@ class _WasmerMemory(GuestMemory):
 
 
 def _unsigned_args(function: HostFunction) -> Callable[..., Any]:
-    masks = [
-        _U32 if p is ValType.I32 else _U64 if p is ValType.I64 else None
-        for p in function.type.params
-    ]
+    masks = [UNSIGNED_MASKS.get(p) for p in function.type.params]
     call = function.call
     if all(mask is None for mask in masks):
         return call
@@ -335,7 +332,7 @@ def _fd_write(
         if sink is None or not memory_cell:
             return _WASI_ERRNO_BADF
         memory = memory_cell[0]
-        iovs, iovs_len, nwritten = iovs & _U32, iovs_len & _U32, nwritten & _U32
+        iovs, iovs_len, nwritten = iovs & U32_MASK, iovs_len & U32_MASK, nwritten & U32_MASK
         vectors = memory.read(iovs, 8 * iovs_len)
         chunks = [memory.read(ptr, length) for ptr, length in struct.iter_unpack("<II", vectors)]
         data = b"".join(chunks)

@@ -25,6 +25,7 @@ import wasmtime
 from wasmtime import _ffi as ffi
 
 from ..engine import (
+    UNSIGNED_MASKS,
     CompiledModule,
     Engine,
     ExportCaller,
@@ -46,8 +47,6 @@ from ._wasmtime_wasi import CapturedStream, wasi_config
 
 __all__ = ["WasmtimeEngine"]
 
-_U32 = 0xFFFF_FFFF
-_U64 = 0xFFFF_FFFF_FFFF_FFFF
 # "No deadline" / "no fuel limit": far beyond any run's length.
 _FOREVER_TICKS = 1 << 40
 _UNLIMITED_FUEL = 1 << 62
@@ -302,7 +301,6 @@ _RAW_FIELDS = {ValType.I32: "i32", ValType.I64: "i64", ValType.F32: "f32", ValTy
 # wasmtime_val_raw_t is 16 bytes, the value little-endian at its start.
 _PACK = {ValType.I32: "I12x", ValType.I64: "Q8x", ValType.F32: "f12x", ValType.F64: "d8x"}
 _UNPACK = {ValType.I32: "i12x", ValType.I64: "q8x", ValType.F32: "f12x", ValType.F64: "d8x"}
-_WIDTH_MASK = {ValType.I32: _U32, ValType.I64: _U64}
 
 
 def _wrapped(name: str, params: tuple[ValType, ...], args: tuple[Any, ...]) -> list[Any]:
@@ -311,7 +309,7 @@ def _wrapped(name: str, params: tuple[ValType, ...], args: tuple[Any, ...]) -> l
         raise TypeError(f"{name} takes {len(params)} arguments, not {len(args)}")
     out: list[Any] = []
     for value, kind in zip(args, params, strict=True):
-        mask = _WIDTH_MASK.get(kind)
+        mask = UNSIGNED_MASKS.get(kind)
         if mask is not None:
             if not isinstance(value, int):
                 raise TypeError(f"{name} takes integers, not {type(value).__name__}")
