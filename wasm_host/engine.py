@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any, ClassVar
 
-from .errors import TrapCause, WasmTrap
+from .errors import LinkError, TrapCause, WasmTrap
 
 __all__ = [
     "CompiledModule",
@@ -245,17 +245,22 @@ class WasmInstance(ABC):
 
     Calls go through :meth:`caller` and are bracketed by :meth:`begin_call` and
     :meth:`end_call`, which arm and check the per-call :class:`Limits`. After a
-    :class:`WasmTrap` the instance must be discarded.
+    :class:`WasmTrap` the instance must be discarded. An engine sets ``_memory`` to the
+    guest's first exported memory, if it has one.
     """
+
+    _memory: GuestMemory | None = None
 
     def __init__(self, module: CompiledModule, limits: Limits) -> None:
         self.module = module
         self.limits = limits
 
     @property
-    @abstractmethod
     def memory(self) -> GuestMemory:
         """The guest's first exported memory (WasmEdge's host functions use memory 0)."""
+        if self._memory is None:
+            raise LinkError("the module exports no memory")
+        return self._memory
 
     @abstractmethod
     def caller(self, name: str) -> ExportCaller:

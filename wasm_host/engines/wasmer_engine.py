@@ -152,12 +152,6 @@ class WasmerInstance(WasmInstance):
                 self._memory = _WasmerMemory(item)
                 break
 
-    @property
-    def memory(self) -> GuestMemory:
-        if self._memory is None:
-            raise LinkError("the module exports no memory")
-        return self._memory
-
     def begin_call(self) -> None:
         if self._stderr is not None:
             self._stderr.take_first_line()

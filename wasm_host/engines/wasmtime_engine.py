@@ -32,7 +32,6 @@ from ..engine import (
     ExportSpec,
     ExternKind,
     FuncType,
-    GuestMemory,
     HostFunction,
     ImportSpec,
     Limits,
@@ -168,12 +167,6 @@ class WasmtimeInstance(WasmInstance):
         self._ticks: int | None = None
         if limits.timeout is not None:
             self._ticks = math.ceil(limits.timeout / engine.epoch_tick) + 1
-
-    @property
-    def memory(self) -> GuestMemory:
-        if self._memory is None:
-            raise LinkError("the module exports no memory")
-        return self._memory
 
     def begin_call(self) -> None:
         store = self._state.store
