@@ -69,3 +69,11 @@ class WasmTrap(WasmHostError):
         self.cause = cause
         self.detail = detail
         super().__init__(f"{cause.value}: {detail}" if detail else cause.value)
+
+    @classmethod
+    def from_host_error(cls, error: BaseException) -> WasmTrap:
+        """The trap a host function's exception ends the guest's call with: the exception
+        itself if it is a trap (a bad pointer, say), else a ``HOST_ERROR`` naming it."""
+        if isinstance(error, WasmTrap):
+            return error
+        return cls(TrapCause.HOST_ERROR, f"{type(error).__name__}: {error}")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -14,6 +15,8 @@ from wasm_host import (
     EngineUnavailable,
     ExternKind,
     FuncType,
+    HostContext,
+    HostModule,
     LinkError,
     ModuleCache,
     ModuleError,
@@ -167,3 +170,25 @@ def test_the_default_engine_follows_the_environment(
 def test_unknown_engines_are_refused() -> None:
     with pytest.raises(EngineUnavailable, match="unknown engine"):
         get_engine("wasmedge")
+
+
+class _FailingHost(HostModule):
+    name = "failing_host"
+
+    def signatures(self) -> dict[str, FuncType]:
+        return {"fail": FuncType((), ())}
+
+    def bind(self, context: HostContext) -> dict[str, Callable[..., Any]]:
+        def fail() -> None:
+            raise ValueError("the host gave up")
+
+        return {"fail": fail}
+
+
+def test_a_host_function_that_raises_traps_the_call_naming_the_error(engine: Engine) -> None:
+    wat = b'(module (import "failing_host" "fail" (func)) (func (export "go") call 0))'
+    linked = instantiate(load_module(engine, wat), host_modules=[_FailingHost()])
+    with pytest.raises(WasmTrap) as trapped:
+        linked.instance.caller("go")()
+    assert trapped.value.cause is TrapCause.HOST_ERROR
+    assert "ValueError: the host gave up" in str(trapped.value)

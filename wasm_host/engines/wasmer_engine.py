@@ -187,7 +187,7 @@ def _trap_of(exc: BaseException, stderr: LineLogger | None) -> WasmTrap:
         message = str(exc).splitlines()[0] if str(exc) else "trap"
         message = message.removeprefix("RuntimeError: ")
         return WasmTrap(TrapCause.GUEST_TRAP, with_last_words(message, stderr))
-    return WasmTrap(TrapCause.HOST_ERROR, f"{type(exc).__name__}: {exc}")
+    return WasmTrap.from_host_error(exc)
 
 
 class WasmerEngine(Engine):

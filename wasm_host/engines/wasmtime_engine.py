@@ -255,10 +255,8 @@ class WasmtimeInstance(WasmInstance):
     def _failure(self, error: Any, trap: Any) -> WasmTrap:
         self._drain()
         pending, self._state.pending = self._state.pending, None
-        if isinstance(pending, WasmTrap):
-            return pending
         if pending is not None:
-            return WasmTrap(TrapCause.HOST_ERROR, f"{type(pending).__name__}: {pending}")
+            return WasmTrap.from_host_error(pending)
         if error:
             error = ctypes.cast(error, ctypes.POINTER(ffi.wasmtime_error_t))
             status = ctypes.c_int()
