@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, ClassVar
 
 from ..engine import FuncType, GuestMemory, HostFunction, ValType
@@ -72,3 +72,23 @@ class HostModule(ABC):
             for name, call in bound.items()
             if names is None or name in names
         ]
+
+
+class PrefixedHostModule(HostModule):
+    """A host module whose functions are the methods of one object per instance, each
+    imported as ``prefix`` + the method's name (``wasmedge_tensorflowlite_`` +
+    ``create_session``), with its type from ``methods``."""
+
+    prefix: ClassVar[str]
+    methods: ClassVar[Mapping[str, FuncType]]
+
+    @abstractmethod
+    def instance_functions(self, context: HostContext) -> object:
+        """The object whose methods serve one instance (it may keep per-instance state)."""
+
+    def signatures(self) -> dict[str, FuncType]:
+        return {self.prefix + name: ty for name, ty in self.methods.items()}
+
+    def bind(self, context: HostContext) -> dict[str, Callable[..., Any]]:
+        functions = self.instance_functions(context)
+        return {self.prefix + name: getattr(functions, name) for name in self.methods}

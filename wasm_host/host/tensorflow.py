@@ -10,16 +10,16 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import itertools
 import logging
 import struct
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from ..engine import FuncType
-from ._base import I32, I64, HostContext, HostModule
+from ._base import I32, I64, HostContext, PrefixedHostModule
 
 __all__ = ["TensorFlowHost"]
 
@@ -70,13 +70,8 @@ class _Sessions:
         self.context = context
         self.sessions: dict[int, _GraphSession] = {}
         self.tensors: dict[int, Any] = {}
-        self.next_handle = 1
+        self._handles = itertools.count(1)
         context.on_close(self.close)
-
-    def _handle(self) -> int:
-        handle = self.next_handle
-        self.next_handle += 1
-        return handle
 
     def create_session(self, model_ptr: int, model_len: int) -> int:
         data = self.context.memory.read(model_ptr, model_len)
@@ -90,7 +85,7 @@ class _Sessions:
         except Exception as exc:  # TensorFlow raises many types for a bad graph
             logger.error("%screate_session: cannot import the graph: %s", _PREFIX, exc)
             return 0
-        handle = self._handle()
+        handle = next(self._handles)
         self.sessions[handle] = _GraphSession(session)
         return handle
 
@@ -160,7 +155,7 @@ class _Sessions:
         key = f"{name}:{index}"
         if key not in found.outputs or len(found.results) != len(found.outputs):
             return 0
-        handle = self._handle()
+        handle = next(self._handles)
         self.tensors[handle] = np.ascontiguousarray(found.results[found.outputs.index(key)])
         return handle
 
@@ -179,19 +174,17 @@ class _Sessions:
         self.tensors.clear()
 
 
-class TensorFlowHost(HostModule):
+class TensorFlowHost(PrefixedHostModule):
     """``wasmedge_tensorflow`` on TensorFlow's v1 graph API."""
 
     name = "wasmedge_tensorflow"
+    prefix = _PREFIX
+    methods = _SIGNATURES
 
     def unavailable_reason(self) -> str | None:
         if importlib.util.find_spec("tensorflow") is None:
             return "no TensorFlow runtime is installed here (pip install tensorflow)"
         return None
 
-    def signatures(self) -> dict[str, FuncType]:
-        return {_PREFIX + name: ty for name, ty in _SIGNATURES.items()}
-
-    def bind(self, context: HostContext) -> dict[str, Callable[..., Any]]:
-        sessions = _Sessions(importlib.import_module("tensorflow"), context)
-        return {_PREFIX + name: getattr(sessions, name) for name in _SIGNATURES}
+    def instance_functions(self, context: HostContext) -> _Sessions:
+        return _Sessions(importlib.import_module("tensorflow"), context)

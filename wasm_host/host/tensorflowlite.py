@@ -11,13 +11,13 @@ it as unknown (the same results as handle 0), and every pointer is bounds-checke
 from __future__ import annotations
 
 import ctypes
+import itertools
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from ..engine import FuncType
-from ._base import I32, I64, HostContext, HostModule
+from ._base import I32, I64, HostContext, PrefixedHostModule
 from .interpreters import InterpreterPool, ModelEntry, fingerprint, interpreter_class
 
 __all__ = ["TensorFlowLiteHost"]
@@ -65,13 +65,8 @@ class _Sessions:
         self.sessions: dict[int, _Session] = {}
         self.tensors: dict[int, tuple[int, int]] = {}
         self.recent: dict[tuple[int, int], tuple[ModelEntry, bytes]] = {}
-        self.next_handle = 1
+        self._handles = itertools.count(1)
         context.on_close(self.close)
-
-    def _handle(self) -> int:
-        handle = self.next_handle
-        self.next_handle += 1
-        return handle
 
     def create_session(self, model_ptr: int, model_len: int) -> int:
         address = self.context.memory.address(model_ptr, model_len)
@@ -89,7 +84,7 @@ class _Sessions:
         self.recent[(model_ptr, model_len)] = (leased[0], sample)
         if len(self.recent) > _RECENT_MODELS:
             del self.recent[next(iter(self.recent))]
-        handle = self._handle()
+        handle = next(self._handles)
         self.sessions[handle] = _Session(*leased)
         return handle
 
@@ -122,7 +117,7 @@ class _Sessions:
         for handle, located in self.tensors.items():
             if located == (session, index):
                 return handle
-        handle = self._handle()
+        handle = next(self._handles)
         self.tensors[handle] = (session, index)
         return handle
 
@@ -172,7 +167,7 @@ class _Sessions:
             self.delete_session(handle)
 
 
-class TensorFlowLiteHost(HostModule):
+class TensorFlowLiteHost(PrefixedHostModule):
     """``wasmedge_tensorflowlite`` on ai-edge-litert (falling back to tflite-runtime).
 
     Interpreters come from ``pool`` (a process-wide one by default), so a guest that creates
@@ -186,6 +181,8 @@ class TensorFlowLiteHost(HostModule):
     """
 
     name = "wasmedge_tensorflowlite"
+    prefix = _PREFIX
+    methods = _SIGNATURES
 
     def __init__(self, pool: InterpreterPool | None = None, max_sessions: int = 8) -> None:
         self.pool = pool if pool is not None else shared_pool()
@@ -196,9 +193,5 @@ class TensorFlowLiteHost(HostModule):
             return "no TensorFlow-Lite runtime is installed (pip install ai-edge-litert)"
         return None
 
-    def signatures(self) -> dict[str, FuncType]:
-        return {_PREFIX + name: ty for name, ty in _SIGNATURES.items()}
-
-    def bind(self, context: HostContext) -> dict[str, Callable[..., Any]]:
-        sessions = _Sessions(self, context)
-        return {_PREFIX + name: getattr(sessions, name) for name in _SIGNATURES}
+    def instance_functions(self, context: HostContext) -> _Sessions:
+        return _Sessions(self, context)
