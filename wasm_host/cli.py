@@ -18,6 +18,7 @@ from .bindgen import BindgenAbi, CallPlan, ReturnKind, plan_call
 from .cache import load_module
 from .engine import CompiledModule, ExternKind, Limits, WasiConfig
 from .engines import ENGINE_NAMES, get_engine
+from .engines._output import GUEST_LOGGER
 from .errors import BindgenError, WasmHostError, WasmTrap
 from .function import WasmFunction
 from .host import default_host_modules
@@ -41,12 +42,16 @@ def _parser() -> argparse.ArgumentParser:
         description="Run a wasm-bindgen export on a file, or inspect a module.",
     )
     commands = parser.add_subparsers(dest="command", required=True)
+    # What both commands take: the module, and the engine that loads it.
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("module", type=Path, help="the .wasm (or .wat) file")
+    common.add_argument("--engine", choices=ENGINE_NAMES, help="default: wasmtime")
 
-    run = commands.add_parser("run", help="call an export with a file's bytes, print the result")
-    run.add_argument("module", type=Path, help="the .wasm (or .wat) file")
+    run = commands.add_parser(
+        "run", parents=[common], help="call an export with a file's bytes, print the result"
+    )
     run.add_argument("export", help="the exported function, e.g. infer")
     run.add_argument("input", help="the input file ('-' for standard input)")
-    run.add_argument("--engine", choices=ENGINE_NAMES, help="default: wasmtime")
     run.add_argument(
         "--dir",
         action="append",
@@ -71,9 +76,9 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--no-cache", action="store_true", help="do not use the compiled-module cache")
     run.add_argument("-q", "--quiet", action="store_true", help="hide the guest's output")
 
-    inspect = commands.add_parser("inspect", help="list imports, exports and the detected ABI")
-    inspect.add_argument("module", type=Path, help="the .wasm (or .wat) file")
-    inspect.add_argument("--engine", choices=ENGINE_NAMES, help="default: wasmtime")
+    commands.add_parser(
+        "inspect", parents=[common], help="list imports, exports and the detected ABI"
+    )
     return parser
 
 
@@ -169,7 +174,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(name)s: %(message)s")
     guest_level = logging.ERROR if getattr(args, "quiet", False) else logging.INFO
-    logging.getLogger("wasm_host.guest").setLevel(guest_level)
+    GUEST_LOGGER.setLevel(guest_level)
     try:
         return _run(args) if args.command == "run" else _inspect(args)
     except WasmTrap as exc:
