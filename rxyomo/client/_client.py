@@ -21,6 +21,7 @@ from rxyomo.protocol.events import (
 )
 from rxyomo.protocol.frames import DataFrame, HandshakeFrame
 from rxyomo.transport.base import (
+    CertificateError,
     Channel,
     StreamHandler,
     TlsConfig,
@@ -62,6 +63,18 @@ class ReconnectPolicy:
         while True:
             yield delay
             delay = min(delay * self.multiplier, self.max_delay)
+
+
+def _untrusted(exc: BaseException) -> bool:
+    """Whether ``exc``, or an error it was raised from, is a :class:`CertificateError`."""
+    seen: BaseException | None = exc
+    for _ in range(8):  # a short chain: transports wrap an error once or twice
+        if seen is None:
+            return False
+        if isinstance(seen, CertificateError):
+            return True
+        seen = seen.__cause__
+    return False
 
 
 def parse_address(address: str) -> tuple[str, int]:
@@ -399,6 +412,12 @@ class ZipperClient:
                     self._fail(exc)
                     return
                 except (TransportError, OSError) as exc:
+                    if _untrusted(exc):
+                        # Retrying cannot fix a certificate: say so now, not in a log line.
+                        untrusted = CertificateError(f"zipper {host}:{port}: {exc}")
+                        untrusted.__cause__ = exc
+                        self._fail(untrusted)
+                        return
                     failures += 1
                     limit = self.reconnect_policy.max_attempts
                     if limit is not None and failures >= limit:

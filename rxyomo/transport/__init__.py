@@ -11,6 +11,7 @@ from typing import Any
 
 from rxyomo.transport.base import (
     ALPN,
+    CertificateError,
     Channel,
     FlowControl,
     HandlerFactory,
@@ -29,6 +30,7 @@ from rxyomo.transport.tcp import TcpTransport
 __all__ = [
     "ALPN",
     "TRANSPORTS",
+    "CertificateError",
     "Channel",
     "DevCertificates",
     "FlowControl",

@@ -5,8 +5,8 @@ from __future__ import annotations
 from aioquic.quic import events
 from aioquic.quic.packet import QuicErrorCode
 
-from rxyomo.transport._tls import describe_alert
-from rxyomo.transport.base import TransportError
+from rxyomo.transport._tls import describe_alert, is_certificate_alert
+from rxyomo.transport.base import CertificateError, TransportError
 
 #: Application error codes rxyomo puts in CONNECTION_CLOSE.
 ERROR_ABORTED = 0x1
@@ -23,7 +23,9 @@ def termination_error(event: events.ConnectionTerminated) -> TransportError | No
     if code == QuicErrorCode.NO_ERROR:
         return None
     if _CRYPTO_ERROR_FIRST <= code <= _CRYPTO_ERROR_LAST and event.frame_type is not None:
-        return TransportError(describe_alert(code - _CRYPTO_ERROR_FIRST, reason))
+        alert = code - _CRYPTO_ERROR_FIRST
+        error = CertificateError if is_certificate_alert(alert) else TransportError
+        return error(describe_alert(alert, reason))
     if event.frame_type is not None and code == QuicErrorCode.CONNECTION_REFUSED:
         return TransportError(f"connection refused by server: {reason or 'no reason given'}")
     if event.frame_type is not None and reason == "Idle timeout":

@@ -91,6 +91,11 @@ def check_cafile(tls: TlsConfig) -> None:
         raise TransportError(f"CA file {tls.cafile} does not exist")
 
 
+def is_certificate_alert(alert: int) -> bool:
+    """Whether a TLS alert says a certificate was not accepted."""
+    return alert in _CERTIFICATE_ALERTS
+
+
 def describe_alert(alert: int, reason: str) -> str:
     """A sentence for a TLS alert received or raised during a QUIC handshake."""
     name = _ALERTS.get(alert, f"TLS alert {alert}")

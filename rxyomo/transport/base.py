@@ -25,6 +25,13 @@ class TransportError(Exception):
     """A connection could not be set up or broke in a transport-specific way."""
 
 
+class CertificateError(TransportError):
+    """The server's TLS certificate is not trusted (unknown CA, wrong name, expired).
+
+    Retrying does not help until the configuration changes, so clients give up at once.
+    """
+
+
 class StreamHandler(abc.ABC):
     """The protocol side of one connection: a transport calls these."""
 

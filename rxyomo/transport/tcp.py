@@ -32,6 +32,7 @@ from rxyomo.transport._tls import (
 )
 from rxyomo.transport.base import (
     ALPN,
+    CertificateError,
     Channel,
     HandlerFactory,
     Listener,
@@ -101,7 +102,7 @@ class TcpTransport(Transport):
                 self.handshake_timeout * 2,
             )
         except ssl.SSLCertVerificationError as exc:
-            raise TransportError(describe_verify_failure(where, exc)) from exc
+            raise CertificateError(describe_verify_failure(where, exc)) from exc
         except ssl.SSLError as exc:
             raise TransportError(f"TLS handshake with {where} failed: {exc}") from exc
         except (asyncio.TimeoutError, TimeoutError) as exc:
@@ -319,7 +320,7 @@ def _describe_loss(exc: Exception | None) -> Exception | None:
     if isinstance(exc, ConnectionResetError):
         error = TransportError("connection reset by peer")
     elif isinstance(exc, ssl.SSLCertVerificationError):
-        error = TransportError(f"TLS certificate rejected: {exc}; {UNTRUSTED_HINT}")
+        error = CertificateError(f"TLS certificate rejected: {exc}; {UNTRUSTED_HINT}")
     else:
         error = TransportError(f"connection lost: {exc}")
     error.__cause__ = exc
