@@ -192,3 +192,13 @@ def test_a_host_function_that_raises_traps_the_call_naming_the_error(engine: Eng
         linked.instance.caller("go")()
     assert trapped.value.cause is TrapCause.HOST_ERROR
     assert "ValueError: the host gave up" in str(trapped.value)
+
+
+def test_a_closed_wasmtime_instance_refuses_calls() -> None:
+    linked = instantiate(load_module(get_engine("wasmtime"), FIXTURES / "host_calls.wat"))
+    tensor_len = linked.instance.caller("tensor_len")
+    linked.instance.close()
+    with pytest.raises(LinkError, match="instance is closed"):
+        linked.instance.begin_call()
+    with pytest.raises(LinkError, match="instance is closed"):
+        tensor_len(0)

@@ -20,7 +20,10 @@ from wasmtime import _ffi as ffi
 from ..engine import U32_MASK, U64_MASK, FuncType, GuestMemory, HostFunction, ValType
 from ..errors import LinkError
 
-__all__ = ["StoreState", "WasmtimeMemory", "host_func"]
+__all__ = ["CLOSED", "StoreState", "WasmtimeMemory", "host_func"]
+
+#: What a call on a closed instance is told.
+CLOSED = "the instance is closed"
 
 # A fresh ctypes function object, so its restype can differ from wasmtime-py's copy.
 _memory_data = ffi.dll["wasmtime_memory_data"]
@@ -46,9 +49,11 @@ class StoreState:
     # Bumped whenever wasm may run (and so grow memory): cached memory spans expire.
     generation: int = 0
 
-    def check_open(self) -> None:
+    def open_store(self) -> wasmtime.Store:
+        """The store; raises :class:`LinkError` once the instance is closed."""
         if self.store is None:
-            raise LinkError("the instance is closed")
+            raise LinkError(CLOSED)
+        return self.store
 
 
 @dataclass
@@ -118,7 +123,7 @@ class WasmtimeMemory(GuestMemory):
         state = self._state
         if state.generation == self._generation:
             return self._span
-        state.check_open()
+        state.open_store()
         context = state.context
         base = _memory_data(context, self._memory) or 0
         self._span = (base, _memory_data_size(context, self._memory))

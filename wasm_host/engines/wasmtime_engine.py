@@ -41,7 +41,7 @@ from ..engine import (
 )
 from ..errors import LinkError, ModuleError, TrapCause, UnsupportedLimit, WasmTrap
 from ._output import with_last_words
-from ._wasmtime_host import StoreState, WasmtimeMemory, host_func
+from ._wasmtime_host import CLOSED, StoreState, WasmtimeMemory, host_func
 from ._wasmtime_wasi import CapturedStream, wasi_config
 
 __all__ = ["WasmtimeEngine"]
@@ -169,9 +169,7 @@ class WasmtimeInstance(WasmInstance):
             self._ticks = math.ceil(limits.timeout / engine.epoch_tick) + 1
 
     def begin_call(self) -> None:
-        store = self._state.store
-        if store is None:
-            raise LinkError("the instance is closed")
+        store = self._state.open_store()
         if self._stderr is not None:
             self._stderr.take_first_line()
         if self.limits.fuel is not None:
@@ -232,8 +230,8 @@ class WasmtimeInstance(WasmInstance):
         params = ty.params
 
         def call(*args: Any) -> Any:
-            if state.store is None:
-                raise LinkError("the instance is closed")
+            if state.store is None:  # open_store() inline: this is the per-call path
+                raise LinkError(CLOSED)
             try:
                 pack(view, 0, *args)
             except struct.error:
