@@ -26,9 +26,8 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
+import functools
 import platform
-import statistics
 import sys
 import time
 from collections.abc import Callable
@@ -37,12 +36,12 @@ from typing import Any
 
 import reactivex
 import y3
+from _common import RESULTS, interleaved_medians, pyplot, save_figure, write_report
 from reactivex import operators as ops
 from reactivex.subject import Subject
 
 from rxyomo.rx import Encoded, RxStream
 
-RESULTS = Path(__file__).parent / "results"
 IN_KEY, OUT_KEY = 0x10, 0x11
 TARGET = 0.7  # RxStream's items/s over bare reactivex's, at least
 
@@ -99,65 +98,57 @@ def run_rxstream(work: Workload, payloads: list[bytes]) -> float:
         .encode(OUT_KEY, type_=work.type_)
         .for_each(out.append)
     )
-    feed = feeder.feed
+    rate = _items_per_s(feeder.feed, feeder.complete, payloads)
+    assert len(out) == len(payloads) and isinstance(out[-1], Encoded)
+    return rate
+
+
+def _items_per_s(
+    on_next: Callable[[bytes], object], on_completed: Callable[[], object], payloads: list[bytes]
+) -> float:
+    """Items per second through a pipeline fed by ``on_next``, completion included."""
     start = time.perf_counter()
     for payload in payloads:
-        feed(payload)
-    feeder.complete()
-    elapsed = time.perf_counter() - start
-    assert len(out) == len(payloads) and isinstance(out[-1], Encoded)
-    return len(payloads) / elapsed
+        on_next(payload)
+    on_completed()
+    return len(payloads) / (time.perf_counter() - start)
 
 
-def run_reactivex(work: Workload, payloads: list[bytes]) -> float:
+def _run_bare(
+    work: Workload,
+    payloads: list[bytes],
+    observe: Callable[[y3.KeyObserver], Callable[[Any], Any]],
+) -> float:
+    """Bare reactivex, the key observer's stage made by ``observe``, the rest as RxStream's."""
     subject: Subject[bytes] = Subject()
-    observer = y3.KeyObserver(IN_KEY)
     codec = y3.Codec(OUT_KEY)
     out: list[Encoded] = []
-
-    def matches(payload: bytes) -> list[bytes]:
-        return [bytes(found.packet) for found in observer.feed(payload)]
-
     subject.pipe(
-        ops.flat_map(matches),
+        observe(y3.KeyObserver(IN_KEY)),
         ops.map(work.decode),
         ops.map(work.compute),
         ops.map(lambda value: Encoded(OUT_KEY, codec.marshal(value, type_=work.type_))),
     ).subscribe(out.append)
-    on_next = subject.on_next
-    start = time.perf_counter()
-    for payload in payloads:
-        on_next(payload)
-    subject.on_completed()
-    elapsed = time.perf_counter() - start
+    rate = _items_per_s(subject.on_next, subject.on_completed, payloads)
     assert len(out) == len(payloads)
-    return len(payloads) / elapsed
+    return rate
+
+
+def _every_match(observer: y3.KeyObserver) -> Callable[[Any], Any]:
+    return ops.flat_map(lambda payload: [bytes(found.packet) for found in observer.feed(payload)])
+
+
+def _first_match(observer: y3.KeyObserver) -> Callable[[Any], Any]:
+    return ops.map(lambda payload: bytes(observer.feed(payload)[0].packet))
+
+
+def run_reactivex(work: Workload, payloads: list[bytes]) -> float:
+    return _run_bare(work, payloads, _every_match)
 
 
 def run_reactivex_map(work: Workload, payloads: list[bytes]) -> float:
     """The same, with the key observer in an ``ops.map`` (one match per payload assumed)."""
-    subject: Subject[bytes] = Subject()
-    observer = y3.KeyObserver(IN_KEY)
-    codec = y3.Codec(OUT_KEY)
-    out: list[Encoded] = []
-
-    def first_match(payload: bytes) -> bytes:
-        return bytes(observer.feed(payload)[0].packet)
-
-    subject.pipe(
-        ops.map(first_match),
-        ops.map(work.decode),
-        ops.map(work.compute),
-        ops.map(lambda value: Encoded(OUT_KEY, codec.marshal(value, type_=work.type_))),
-    ).subscribe(out.append)
-    on_next = subject.on_next
-    start = time.perf_counter()
-    for payload in payloads:
-        on_next(payload)
-    subject.on_completed()
-    elapsed = time.perf_counter() - start
-    assert len(out) == len(payloads)
-    return len(payloads) / elapsed
+    return _run_bare(work, payloads, _first_match)
 
 
 def run_loop(work: Workload, payloads: list[bytes]) -> float:
@@ -186,14 +177,11 @@ def measure(work: Workload, items: int, rounds: int, budget: float) -> dict[str,
     payloads = [work.payload] * items
     for run in VARIANTS.values():  # warm-up, and a check that all do the same work
         run(work, payloads[: max(1, items // 10)])
-    rates: dict[str, list[float]] = {name: [] for name in VARIANTS}
-    deadline = time.monotonic() + budget
-    for _ in range(rounds):
-        for name, run in VARIANTS.items():
-            rates[name].append(run(work, payloads))
-        if time.monotonic() > deadline:
-            break
-    medians = {name: statistics.median(values) for name, values in rates.items()}
+    medians, rates = interleaved_medians(
+        {name: functools.partial(run, work, payloads) for name, run in VARIANTS.items()},
+        rounds,
+        budget=budget,
+    )
     return {
         "workload": work.name,
         "payload_bytes": len(work.payload),
@@ -208,12 +196,8 @@ def measure(work: Workload, items: int, rounds: int, budget: float) -> dict[str,
 
 
 def _plot(results: list[dict[str, Any]], path: Path) -> bool:
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
+    plt = pyplot()
+    if plt is None:
         return False
     fig, axes = plt.subplots(1, len(results), figsize=(5 * len(results), 3.6))
     for ax, result in zip(axes if len(results) > 1 else [axes], results, strict=True):
@@ -224,9 +208,7 @@ def _plot(results: list[dict[str, Any]], path: Path) -> bool:
         ax.set_ylabel("thousand items/s (median)")
         ax.tick_params(axis="x", labelrotation=15)
     fig.suptitle("subscribe -> on_observe -> map -> encode")
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    save_figure(fig, path)
     return True
 
 
@@ -244,6 +226,9 @@ def main(argv: list[str] | None = None) -> int:
         measure(work, items, rounds, budget)
         for work in (_float32_workload(), _struct_workload())
     ]
+    worst = min(
+        min(r["rxstream_vs_reactivex"], r["rxstream_vs_reactivex_map"]) for r in results
+    )
     report = {
         "bench": "rx",
         "command": "python benches/bench_rx.py" + (" --quick" if args.quick else ""),
@@ -252,9 +237,9 @@ def main(argv: list[str] | None = None) -> int:
         "machine": platform.machine(),
         "target_rxstream_vs_reactivex": TARGET,
         "results": results,
+        "worst_rxstream_vs_reactivex": worst,
     }
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "rx.json").write_text(json.dumps(report, indent=2) + "\n")
+    write_report("rx.json", report)
     plotted = _plot(results, RESULTS / "rx.png")
 
     print(f"{'workload':<9} {'rxstream':>10} {'reactivex':>10} {'rx (map)':>10} {'loop':>10}"
@@ -267,11 +252,6 @@ def main(argv: list[str] | None = None) -> int:
             f"  {r['rxstream_vs_reactivex']:>7.2f} {r['rxstream_vs_reactivex_map']:>11.2f}"
             f" {r['rxstream_vs_loop']:>8.2f}"
         )
-    worst = min(
-        min(r["rxstream_vs_reactivex"], r["rxstream_vs_reactivex_map"]) for r in results
-    )
-    report["worst_rxstream_vs_reactivex"] = worst
-    (RESULTS / "rx.json").write_text(json.dumps(report, indent=2) + "\n")
     print(f"\nRxStream vs bare reactivex, worst workload and baseline: {worst:.2f}"
           f" (target >= {TARGET})")
     print(f"wrote {RESULTS / 'rx.json'}" + (f" and {RESULTS / 'rx.png'}" if plotted else ""))
