@@ -24,11 +24,11 @@ table. Bounded: fixed numbers of calls and rounds.
 from __future__ import annotations
 
 import argparse
+import functools
 import importlib.util
 import io
 import json
 import platform
-import statistics
 import struct
 import subprocess
 import tempfile
@@ -39,6 +39,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from _common import RESULTS, interleaved_medians, pyplot, save_figure, write_report
 from PIL import Image
 
 from wasm_host import (
@@ -55,7 +56,6 @@ from wasm_host.host._resize import resize_like_wasmedge
 from wasm_host.host.interpreters import interpreter_class
 
 ROOT = Path(__file__).resolve().parents[1]
-RESULTS = Path(__file__).parent / "results"
 ECHO_WAT = ROOT / "tests" / "wasm_host" / "fixtures" / "bindgen_split.wat"
 GUEST = ROOT / "examples" / "image_recognition" / "guest" / "image_recognition.wasm"
 PHOTOS = ("chelsea.png", "coffee.png", "motorcycle_left.png", "rocket.jpg")
@@ -64,16 +64,12 @@ ROUNDTRIP_TARGET = 4.0
 CLASSIFY_TARGET = 0.9
 
 
-def _median_rate(rounds: list[float]) -> float:
-    return statistics.median(rounds)
-
-
-def _time_per_call(call: Callable[[], object], calls: int) -> float:
-    """Seconds per call over ``calls`` calls."""
+def _us_per_call(call: Callable[[], object], calls: int) -> float:
+    """Microseconds per call over ``calls`` calls."""
     start = time.perf_counter()
     for _ in range(calls):
         call()
-    return (time.perf_counter() - start) / calls
+    return (time.perf_counter() - start) / calls * 1e6
 
 
 # --- the round trip ------------------------------------------------------------------
@@ -122,11 +118,10 @@ def roundtrip(
             variants["naive wasmtime-py"] = _naive_echo(payload)
         for call in variants.values():
             assert call() == payload
-        times: dict[str, list[float]] = {name: [] for name in variants}
-        for _ in range(rounds):  # interleaved, so drift hits every variant alike
-            for name, call in variants.items():
-                times[name].append(_time_per_call(call, calls) * 1e6)
-        out[label] = {name: statistics.median(values) for name, values in times.items()}
+        timed = {
+            name: functools.partial(_us_per_call, call, calls) for name, call in variants.items()
+        }
+        out[label] = interleaved_medians(timed, rounds)[0]
     return out
 
 
@@ -204,15 +199,16 @@ def classify(
     for name, run in variants.items():
         got = [run(image) for image in images]  # also warms every path up
         assert got == expected, (name, got, expected)
-    rates: dict[str, list[float]] = {name: [] for name in variants}
-    for _ in range(rounds):
-        for name, run in variants.items():
-            start = time.perf_counter()
-            for _ in range(passes):
-                for image in images:
-                    run(image)
-            rates[name].append(passes * len(images) / (time.perf_counter() - start))
-    return {"labels": expected, "images_per_s": {n: statistics.median(r) for n, r in rates.items()}}
+
+    def images_per_s(run: Callable[[bytes], str]) -> float:
+        start = time.perf_counter()
+        for _ in range(passes):
+            for image in images:
+                run(image)
+        return passes * len(images) / (time.perf_counter() - start)
+
+    timed = {name: functools.partial(images_per_s, run) for name, run in variants.items()}
+    return {"labels": expected, "images_per_s": interleaved_medians(timed, rounds)[0]}
 
 
 # --- the engines, under Python 3.10 ----------------------------------------------------
@@ -247,12 +243,8 @@ def worker(quick: bool, cache: ModuleCache) -> dict[str, Any]:
 
 
 def _plot(report: dict[str, Any], path: Path) -> bool:
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
+    plt = pyplot()
+    if plt is None:
         return False
     ratios = report["ratios"]
     names = list(ratios)
@@ -267,9 +259,7 @@ def _plot(report: dict[str, Any], path: Path) -> bool:
     axis.set_xlabel("ratio (red: target)")
     axis.set_title("wasm_host, one run")
     axis.invert_yaxis()
-    figure.tight_layout()
-    figure.savefig(path, dpi=120)
-    plt.close(figure)
+    save_figure(figure, path, dpi=120)
     return True
 
 
@@ -346,8 +336,7 @@ def main() -> None:
             verdict = f" (target {target:.1f}: {met})"
         print(f"  {name}: {ratio['value']:.2f}{verdict}")
 
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "wasm.json").write_text(json.dumps(report, indent=2) + "\n")
+    write_report("wasm.json", report)
     if _plot(report, RESULTS / "wasm.png"):
         print(f"wrote {RESULTS / 'wasm.json'} and {RESULTS / 'wasm.png'}")
     else:

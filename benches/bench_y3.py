@@ -24,6 +24,7 @@ table. Bounded: about 30 s by default, a few seconds with ``--quick``.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import platform
 import statistics
@@ -35,11 +36,11 @@ from typing import Any
 
 import msgpack
 import y3
+from _common import RESULTS, interleaved_medians, pyplot, save_figure, write_report
 from y3 import Codec, Kind
 
 from rxyomo.protocol.frames import DataFrame, decode_frame, encode_frame
 
-RESULTS = Path(__file__).parent / "results"
 KEY = 0x10
 OBSERVE_TARGET = 2.0  # Y3 over json, 63 keys, mean over key positions
 DECODE_TARGET = 0.5  # decode speed over a bytes copy
@@ -67,11 +68,8 @@ def compare(
     cases: dict[str, Callable[[], object]], rounds: int, seconds: float
 ) -> dict[str, float]:
     """Median seconds per call of each case, the cases' rounds interleaved."""
-    samples: dict[str, list[float]] = {name: [] for name in cases}
-    for _ in range(rounds):
-        for name, fn in cases.items():
-            samples[name].append(per_call(fn, seconds))
-    return {name: statistics.median(values) for name, values in samples.items()}
+    timed = {name: functools.partial(per_call, fn, seconds) for name, fn in cases.items()}
+    return interleaved_medians(timed, rounds)[0]
 
 
 def observe_row(
@@ -200,12 +198,8 @@ def small_bench(rounds: int, seconds: float) -> list[dict[str, Any]]:
 
 
 def plot(observe: list[dict[str, Any]], path: Path) -> bool:
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
+    plt = pyplot()
+    if plt is None:
         return False
     fig, ax = plt.subplots(figsize=(6, 4))
     for position in ("first", "middle", "last"):
@@ -216,9 +210,7 @@ def plot(observe: list[dict[str, Any]], path: Path) -> bool:
     ax.set_ylabel("Y3 observer speed / json.loads speed")
     ax.set_title("Extracting one key: Y3 KeyObserver vs json")
     ax.legend()
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    save_figure(fig, path)
     return True
 
 
@@ -249,7 +241,6 @@ def main() -> int:
         "decode_target": DECODE_TARGET,
         "decode_target_met": min(view_vs_copy.values()) >= DECODE_TARGET,
     }
-    RESULTS.mkdir(exist_ok=True)
     result = {
         "python": sys.version.split()[0],
         "platform": platform.platform(),
@@ -262,7 +253,7 @@ def main() -> int:
         "payload": payload,
         "small": small,
     }
-    (RESULTS / "y3.json").write_text(json.dumps(result, indent=2) + "\n")
+    write_report("y3.json", result)
     plotted = plot(observe, RESULTS / "y3.png")
 
     print("Extract one key: Y3 KeyObserver (+ value decode) vs json.loads + lookup")
