@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
 import platform
 import sys
@@ -38,6 +37,7 @@ from typing import Any
 import numpy as np
 import psutil
 import y3
+from _bench import RESULTS, pyplot, save_figure, write_report
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "image_recognition"
 sys.path.insert(0, str(EXAMPLE))
@@ -54,7 +54,6 @@ from rxyomo.transport.certs import dev_client_tls  # noqa: E402
 from rxyomo.transport.memory import MemoryRegistry, MemoryTransport  # noqa: E402
 from rxyomo.transport.quic import QuicTransport  # noqa: E402
 
-RESULTS = Path(__file__).resolve().parent / "results"
 WORKFLOW = EXAMPLE / "zipper" / "workflow.yaml"
 _RESULT_CODEC = y3.Codec(LABEL_KEY)
 #: Frames in flight per flow worker at full load: one classified, the rest queued, so
@@ -430,8 +429,7 @@ def main() -> None:
             directs.append(run_direct(frames, rounds, args.instances))
             _show(directs[-1])
     report = _report(directs, pipelines, args)
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "pipeline.json").write_text(json.dumps(report, indent=2))
+    write_report("pipeline.json", report)
     _plot([directs[0], *_first_runs(pipelines)])
     print(f"{'pipeline':18} {'frames/s / direct':>18} {'added p50':>10} {'overhead p50':>13}")
     for name, row in report["ratios"].items():
@@ -513,11 +511,9 @@ _BIN = 0.2
 
 
 def _plot(runs: list[Run]) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = pyplot()
+    if plt is None:
+        return
     fig, (left, middle, right) = plt.subplots(1, 3, figsize=(16, 4.5))
     for run in runs:
         for axis, values in ((left, run.low_load_ms), (middle, run.loaded_ms)):
@@ -539,8 +535,7 @@ def _plot(runs: list[Run]) -> None:
     right.set_title(f"frames/s over time, full load ({_BIN:g} s bins)")
     right.set_xlabel("seconds")
     right.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(RESULTS / "pipeline.png", dpi=100)
+    save_figure(fig, RESULTS / "pipeline.png")
 
 
 if __name__ == "__main__":

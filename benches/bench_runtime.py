@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import multiprocessing.connection
 import os
 import platform
@@ -34,6 +33,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from _bench import RESULTS, pyplot, save_figure, write_report
 from quic_baselines import (
     Result,
     certificates,
@@ -49,7 +49,6 @@ from rxyomo.client import ReconnectPolicy
 from rxyomo.transport.base import TlsConfig, TransportOptions
 from rxyomo.transport.quic import LOOPBACK_DATAGRAM_SIZE, QuicTransport
 
-RESULTS = Path(__file__).resolve().parent / "results"
 END = b"END"
 
 
@@ -264,7 +263,6 @@ def main() -> None:
     )
     for label, value in ratios.items():
         print(f"{label:32} {value:5.2f}x")
-    RESULTS.mkdir(exist_ok=True)
     report = {
         "bench": "runtime",
         "quick": args.quick,
@@ -274,16 +272,14 @@ def main() -> None:
         "ratios": ratios,
         "memory": memory,
     }
-    (RESULTS / "runtime.json").write_text(json.dumps(report, indent=2))
+    write_report("runtime.json", report)
     _plot(rows, memory)
 
 
 def _plot(rows: list[dict[str, Any]], memory: dict[str, Any]) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = pyplot()
+    if plt is None:
+        return
     fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4.5))
     for offset, payload in enumerate((1024, 40 * 1024)):
         subset = [r for r in rows if r["payload_size"] == payload]
@@ -312,8 +308,7 @@ def _plot(rows: list[dict[str, Any]], memory: dict[str, Any]) -> None:
     right.set_xlabel("seconds")
     right.set_ylabel("zipper RSS (MiB)")
     right.set_title(f"slow function; source offered {memory['offered_mb']:.0f} MiB")
-    fig.tight_layout()
-    fig.savefig(RESULTS / "runtime.png", dpi=100)
+    save_figure(fig, RESULTS / "runtime.png")
 
 
 if __name__ == "__main__":

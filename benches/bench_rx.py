@@ -36,7 +36,7 @@ from typing import Any
 
 import reactivex
 import y3
-from _common import RESULTS, interleaved_medians, pyplot, save_figure, write_report
+from _bench import RESULTS, interleaved_medians, pyplot, save_figure, write_report
 from reactivex import operators as ops
 from reactivex.subject import Subject
 

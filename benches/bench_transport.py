@@ -25,7 +25,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import functools
-import json
 import multiprocessing
 import multiprocessing.connection
 import platform
@@ -36,6 +35,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from _bench import RESULTS, pyplot, save_figure, write_report
 from aioquic.asyncio import connect as aioquic_connect
 from aioquic.asyncio import serve as aioquic_serve
 from quic_baselines import (
@@ -63,8 +63,6 @@ from rxyomo.transport import (
     Transport,
     TransportOptions,
 )
-
-RESULTS = Path(__file__).resolve().parent / "results"
 
 
 def _transport(kind: str, max_datagram_size: int, *, server: bool) -> Transport:
@@ -384,11 +382,9 @@ def _print_table(results: list[Result], ratios: dict[str, dict[str, float]],
 
 
 def _plot(results: list[Result], slow: list[dict[str, Any]], path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = pyplot()
+    if plt is None:
+        return
     payloads = sorted({r.payload_size for r in results})
     figure, axes = plt.subplots(1, len(payloads) + 1, figsize=(5 * (len(payloads) + 1), 4))
     for axis, payload in zip(axes, payloads, strict=False):
@@ -408,9 +404,7 @@ def _plot(results: list[Result], slow: list[dict[str, Any]], path: Path) -> None
     axis.set_ylabel("peak RSS growth, MB")
     axis.set_title(f"consumer 10x slower, {slow[0]['total_mb']:.0f} MB sent")
     axis.legend()
-    figure.tight_layout()
-    figure.savefig(path, dpi=100)
-    plt.close(figure)
+    save_figure(figure, path)
 
 
 def _median(samples: list[Result]) -> Result:
@@ -468,7 +462,6 @@ def main() -> None:
     total = (12 if args.quick else 40) * 1_000_000
     slow = [run_slow_consumer(which, rate, total) for which in ("rxyomo", "usual")]
 
-    RESULTS.mkdir(parents=True, exist_ok=True)
     report = {
         "bench": "transport",
         "quick": args.quick,
@@ -483,7 +476,7 @@ def main() -> None:
         "ratios": ratios,
         "slow_consumer": slow,
     }
-    (RESULTS / "transport.json").write_text(json.dumps(report, indent=2))
+    write_report("transport.json", report)
     _plot(results, slow, RESULTS / "transport.png")
     _print_table(results, ratios, slow)
     print(f"\nwrote {RESULTS / 'transport.json'} and transport.png "

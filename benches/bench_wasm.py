@@ -39,7 +39,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from _common import RESULTS, interleaved_medians, pyplot, save_figure, write_report
+from _bench import RESULTS, interleaved_medians, pyplot, save_figure, write_report
 from PIL import Image
 
 from wasm_host import (

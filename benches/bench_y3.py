@@ -36,7 +36,7 @@ from typing import Any
 
 import msgpack
 import y3
-from _common import RESULTS, interleaved_medians, pyplot, save_figure, write_report
+from _bench import RESULTS, interleaved_medians, pyplot, save_figure, write_report
 from y3 import Codec, Kind
 
 from rxyomo.protocol.frames import DataFrame, decode_frame, encode_frame
