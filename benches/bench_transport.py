@@ -52,6 +52,7 @@ from quic_baselines import (
     run_server_process,
     spawn_server,
     stop_server,
+    time_phases,
 )
 
 from rxyomo.transport import (
@@ -151,22 +152,19 @@ async def _rxyomo_client(
     payload = bytes(payload_size)
     sink, echo = frame(SINK, payload), frame(ECHO, payload)
     writable = handler.writable
-    try:
-        started = time.perf_counter()
+
+    async def send_bulk() -> None:
         for _ in range(messages):
             if not writable.is_set():
                 await writable.wait()
             channel.write(sink)
+
+    async def round_trip() -> None:
         channel.write(echo)
         await handler.replies.get()
-        seconds = time.perf_counter() - started
-        rtts = []
-        for _ in range(rounds):
-            sent = time.perf_counter()
-            channel.write(echo)
-            await handler.replies.get()
-            rtts.append(time.perf_counter() - sent)
-        return seconds, rtts
+
+    try:
+        return await time_phases(send_bulk, round_trip, rounds)
     finally:
         channel.close()
         await asyncio.wait_for(channel.wait_closed(), 5)

@@ -101,6 +101,26 @@ class FrameParser:
             del buffer[:offset]
 
 
+async def time_phases(
+    send_bulk: Callable[[], Awaitable[None]],
+    round_trip: Callable[[], Awaitable[None]],
+    rounds: int,
+) -> tuple[float, list[float]]:
+    """The two phases every client here runs, timed the same way: ``send_bulk`` (the sink
+    messages) and one ``round_trip`` as the throughput phase, which ends when the echo is
+    back; then ``rounds`` round trips, one at a time. Returns (seconds, round-trip times)."""
+    started = time.perf_counter()
+    await send_bulk()
+    await round_trip()
+    seconds = time.perf_counter() - started
+    rtts = []
+    for _ in range(rounds):
+        sent = time.perf_counter()
+        await round_trip()
+        rtts.append(time.perf_counter() - sent)
+    return seconds, rtts
+
+
 def percentile(samples: list[float], fraction: float) -> float:
     """The ``fraction`` quantile of ``samples`` (nearest rank)."""
     ordered = sorted(samples)
@@ -247,20 +267,17 @@ async def _usual_client(
     sink, echo = frame(SINK, payload), frame(ECHO, payload)
     async with aioquic_connect("127.0.0.1", port, configuration=configuration) as client:
         reader, writer = await client.create_stream()
-        started = time.perf_counter()
-        for _ in range(messages):
-            writer.write(sink)
-            await writer.drain()
-        writer.write(echo)
-        await reader.readexactly(len(echo))
-        seconds = time.perf_counter() - started
-        rtts = []
-        for _ in range(rounds):
-            sent = time.perf_counter()
+
+        async def send_bulk() -> None:
+            for _ in range(messages):
+                writer.write(sink)
+                await writer.drain()
+
+        async def round_trip() -> None:
             writer.write(echo)
             await reader.readexactly(len(echo))
-            rtts.append(time.perf_counter() - sent)
-        return seconds, rtts
+
+        return await time_phases(send_bulk, round_trip, rounds)
 
 
 # -- the tuned integration ---------------------------------------------------------------
@@ -396,21 +413,18 @@ async def _tuned_client(
     replies: asyncio.Queue[None] = asyncio.Queue()
     parser = FrameParser(lambda kind, data: replies.put_nowait(None))
     peer = TunedPeer(_udp_socket(), configuration, parser.feed, peer=("127.0.0.1", port))
-    try:
-        await asyncio.wait_for(peer.connected, 10)
-        started = time.perf_counter()
+
+    async def send_bulk() -> None:
         for _ in range(messages):
             peer.send(sink)
+
+    async def round_trip() -> None:
         peer.send(echo)
         await replies.get()
-        seconds = time.perf_counter() - started
-        rtts = []
-        for _ in range(rounds):
-            sent = time.perf_counter()
-            peer.send(echo)
-            await replies.get()
-            rtts.append(time.perf_counter() - sent)
-        return seconds, rtts
+
+    try:
+        await asyncio.wait_for(peer.connected, 10)
+        return await time_phases(send_bulk, round_trip, rounds)
     finally:
         peer.close()
 
