@@ -36,7 +36,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _bench import RESULTS, pyplot, save_figure, write_report
 from quic_baselines import (
     Result,
-    certificates,
+    bench_tls,
     percentile,
     run_baseline,
     run_server_process,
@@ -46,20 +46,17 @@ from quic_baselines import (
 
 from rxyomo import Sink, Source, StreamFunction, Zipper, parse_workflow
 from rxyomo.client import ReconnectPolicy
-from rxyomo.transport.base import TlsConfig, TransportOptions
+from rxyomo.transport.base import TransportOptions
 from rxyomo.transport.quic import LOOPBACK_DATAGRAM_SIZE, QuicTransport
 
 END = b"END"
 
 
 def _transport(settings: dict[str, Any], *, server: bool) -> QuicTransport:
-    dev = certificates()
-    tls = (
-        TlsConfig(certfile=dev.certfile, keyfile=dev.keyfile)
-        if server
-        else TlsConfig(cafile=dev.ca_certfile)
+    return QuicTransport(
+        TransportOptions(tls=bench_tls(server=server)),
+        max_datagram_size=settings["max_datagram_size"],
     )
-    return QuicTransport(TransportOptions(tls=tls), max_datagram_size=settings["max_datagram_size"])
 
 
 async def _zipper_main(settings: dict[str, Any], report_port: Any) -> Any:

@@ -43,7 +43,7 @@ from quic_baselines import (
     SINK,
     FrameParser,
     Result,
-    certificates,
+    bench_tls,
     frame,
     measure,
     peak_rss_mb,
@@ -60,20 +60,13 @@ from rxyomo.transport import (
     QuicTransport,
     StreamHandler,
     TcpTransport,
-    TlsConfig,
     Transport,
     TransportOptions,
 )
 
 
 def _transport(kind: str, max_datagram_size: int, *, server: bool) -> Transport:
-    dev = certificates()
-    tls = (
-        TlsConfig(certfile=dev.certfile, keyfile=dev.keyfile)
-        if server
-        else TlsConfig(cafile=dev.ca_certfile)
-    )
-    options = TransportOptions(tls=tls)
+    options = TransportOptions(tls=bench_tls(server=server))
     if kind == "tcp":
         return TcpTransport(options)
     return QuicTransport(options, max_datagram_size=max_datagram_size)

@@ -45,6 +45,7 @@ from aioquic.quic.connection import QuicConnection
 from aioquic.quic.events import HandshakeCompleted, StreamDataReceived
 from aioquic.quic.packet import pull_quic_header
 
+from rxyomo.transport.base import TlsConfig
 from rxyomo.transport.certs import DevCertificates, dev_certificates
 
 ALPN = "yomo-bench"
@@ -131,6 +132,15 @@ def percentile(samples: list[float], fraction: float) -> float:
 def certificates() -> DevCertificates:
     """Throwaway development certificates for benches."""
     return dev_certificates(Path(tempfile.gettempdir()) / "rxyomo-bench-certs")
+
+
+def bench_tls(*, server: bool) -> TlsConfig:
+    """rxyomo's TLS settings for a bench server (the bench certificate) or a client (which
+    trusts the bench CA)."""
+    dev = certificates()
+    if server:
+        return TlsConfig(certfile=dev.certfile, keyfile=dev.keyfile)
+    return TlsConfig(cafile=dev.ca_certfile)
 
 
 def quic_configuration(*, is_client: bool, max_datagram_size: int) -> QuicConfiguration:
