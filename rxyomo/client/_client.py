@@ -115,7 +115,9 @@ class _Link(StreamHandler):
         self._after()
 
     def data_received(self, data: bytes) -> None:
+        discarded = self.core.frames_discarded
         self._handle(self.core.receive_data(data, self.loop.time()))
+        self.client.discarded += self.core.frames_discarded - discarded
 
     def connection_lost(self, exc: Exception | None) -> None:
         reason = f"connection lost: {exc}" if exc else "connection closed"
@@ -279,6 +281,9 @@ class ZipperClient:
         self.error: BaseException | None = None
         #: What became of the data frames this client wrote (see :class:`DeliveryStats`).
         self.delivery = DeliveryStats()
+        #: Data frames that arrived after this client had closed its connection (the
+        #: zipper routed them before it heard of the close); they were not handled.
+        self.discarded = 0
 
     @property
     def is_connected(self) -> bool:

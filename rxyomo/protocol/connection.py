@@ -39,6 +39,7 @@ to decode after good frames of the same chunk close the connection at once.
 
 from __future__ import annotations
 
+import contextlib
 import enum
 from collections import deque
 from dataclasses import dataclass
@@ -142,6 +143,10 @@ class Connection:
         self.frames_confirmed = 0
         # (end offset in the byte stream, key) of each data frame sent and not yet confirmed.
         self._in_flight: deque[tuple[int, object]] = deque()
+        #: Data frames that arrived once this end had closed (or behind a rejected
+        #: handshake) and were dropped unread: the peer's transport counts them delivered,
+        #: so the caller must count them here.
+        self.frames_discarded = 0
         #: The peer's handshake, once known (server side).
         self.handshake: HandshakeFrame | None = None
         #: Why the connection closed, once it has.
@@ -179,7 +184,7 @@ class Connection:
     def reject(self, message: str, now: float) -> list[Event]:
         """Server: refuse the pending handshake; the client will not come back."""
         self._require(ConnectionState.AWAITING_DECISION, "reject")
-        self._held.clear()
+        self._discard(self._held)
         self._queue(encode_frame(RejectedFrame(message=message)), now)
         self._terminate(message, reconnect=False, by_peer=False)
         return self._drain_events()
@@ -249,6 +254,10 @@ class Connection:
     def receive_data(self, data: bytes, now: float) -> list[Event]:
         """Feed bytes from the transport; returns what happened, in order."""
         if self.state is ConnectionState.CLOSED:
+            # The peer may not have heard of the close yet: what it sent meanwhile is
+            # counted, not lost silently.
+            with contextlib.suppress(FrameError):
+                self._discard(self._decoder.feed(data))
             return self._drain_events()
         self._last_received = now
         try:
@@ -363,9 +372,16 @@ class Connection:
         if self.state is not state:
             raise LocalProtocolError(f"cannot {action} in state {self.state.value}")
 
+    def _discard(self, frames: list[Frame]) -> None:
+        for frame in frames:
+            if isinstance(frame, DataFrame) and frame.tag != HEARTBEAT_TAG:
+                self.frames_discarded += 1
+        if frames is self._held:
+            self._held = []
+
     def _terminate(self, reason: str, *, reconnect: bool, by_peer: bool) -> None:
         self.state = ConnectionState.CLOSED
-        self._held.clear()
+        self._discard(self._held)
         self.close_reason = reason
         self._events.append(ConnectionTerminated(reason, reconnect=reconnect, by_peer=by_peer))
 

@@ -36,6 +36,8 @@ _BROADCAST_KEY = BROADCAST.encode()
 
 #: Drop reason: frames sent to a connection that was lost before its transport confirmed them.
 LOST_IN_FLIGHT = "in flight to a lost connection"
+#: Drop reason: frames that arrived on a connection already closed (or rejected).
+ARRIVED_CLOSED = "arrived on a closed connection"
 
 
 class _Peer(StreamHandler):
@@ -75,7 +77,10 @@ class _Peer(StreamHandler):
         self._arm_timer()
 
     def data_received(self, data: bytes) -> None:
+        discarded = self.core.frames_discarded
         self._handle(self.core.receive_data(data, self.loop.time()))
+        if self.core.frames_discarded != discarded:
+            self.zipper.stats.drop(ARRIVED_CLOSED, self.core.frames_discarded - discarded)
         # Frames routed from this chunk go out together: one write per destination.
         self.zipper._flush_destinations()
 

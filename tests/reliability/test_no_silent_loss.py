@@ -160,3 +160,35 @@ async def test_acknowledged_bytes_count_what_the_peer_received_even_after_a_cras
         listener.close()
         await within(listener.wait_closed())
 
+
+
+async def test_frames_to_a_sink_that_closes_mid_stream_are_delivered_or_counted(
+    zipper: Zipper,
+) -> None:
+    got: list[int] = []
+    sink = Sink("sink", observe=[TAG], handler=lambda d: got.append(int(d)),
+                **client_kwargs(zipper))  # type: ignore[arg-type]  # fmt: skip
+    source = Source("source", **client_kwargs(zipper))  # type: ignore[arg-type]
+    await within(sink.connect())
+    await within(source.connect())
+    written = 0
+
+    async def stream() -> None:
+        nonlocal written
+        for _ in range(2000):
+            await source.write(TAG, str(written).encode())
+            written += 1
+            if written % 10 == 0:
+                await asyncio.sleep(0)
+
+    streaming = asyncio.ensure_future(stream())
+    await until(lambda: written > 500)
+    await within(sink.close())  # a graceful close, while frames keep coming
+    await within(streaming)
+    await within(source.close())
+    drops = zipper.stats.drops
+    await until(lambda: len(got) + sum(drops.values()) + sink.discarded >= written)
+    print(f"written {written}, delivered {len(got)}, discarded {sink.discarded}, {dict(drops)}")
+    assert len(got) + sum(drops.values()) + sink.discarded == written, (
+        f"{written - len(got) - sum(drops.values()) - sink.discarded} frames vanished"
+    )
