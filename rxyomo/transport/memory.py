@@ -258,18 +258,16 @@ class _MemoryChannel(ChannelState):
 
     def _finish_close(self) -> None:
         # Everything written has been read: both ends are gone, as after a FIN.
-        peer = self.peer_channel
-        self._mark_lost(None)
-        if peer is not None and not peer._lost:
-            peer._mark_lost(None)
+        self._lose_both(None, None)
 
     def _abort_with(self, exc: Exception | None) -> None:
-        self._closing = True
+        self._lose_both(exc, TransportError("connection aborted by peer"))
+
+    def _lose_both(self, exc: Exception | None, peer_exc: Exception | None) -> None:
         peer = self.peer_channel
         self._mark_lost(exc)
         if peer is not None and not peer._lost:
-            reason = TransportError("connection aborted by peer")
-            peer._mark_lost(reason)
+            peer._mark_lost(peer_exc)
 
     def _mark_lost(self, exc: Exception | None) -> None:
         self._released.set()
