@@ -63,11 +63,6 @@ class QuicServer(Listener):
         local = self.endpoint.local_address
         return str(local[0]), int(local[1])
 
-    @property
-    def connection_count(self) -> int:
-        """Connections still known to this listener (including ones closing)."""
-        return len(self._cids)
-
     def close(self) -> None:
         """Stop accepting; the socket closes once the last connection has ended."""
         self._accepting = False
