@@ -42,6 +42,20 @@ INT32_MAX = (1 << 31) - 1
 LENGTH_MAX_BYTES = 5
 
 
+def read_length(buf: Buffer, pos: int, end: int, *, base: int = 0) -> tuple[int, int]:
+    """Read the packet length at ``pos`` (a PVarInt that must end before ``end``) and check
+    it; return (length, value start). ``base`` is added to the offsets errors report.
+
+    Raises TruncatedVarIntError, NegativeLengthError or ValueOutOfRangeError.
+    """
+    length, start = read_pvarint(buf, pos, end, LENGTH_MAX_BYTES, base=base)
+    if length < 0:
+        raise NegativeLengthError(f"packet length {length} is negative", offset=base + pos)
+    if length > INT32_MAX:
+        raise ValueOutOfRangeError(f"packet length {length} exceeds int32", offset=base + pos)
+    return length, start
+
+
 def decode_header(buf: Buffer, pos: int, limit: int) -> tuple[int, int, int]:
     """Parse the tag and length of the packet at ``pos``; return (tag, value start, value end).
 
@@ -59,11 +73,7 @@ def decode_header(buf: Buffer, pos: int, limit: int) -> tuple[int, int, int]:
         start = pos + 2
         end = start + first
     else:
-        length, start = read_pvarint(buf, pos + 1, limit, LENGTH_MAX_BYTES)
-        if length < 0:
-            raise NegativeLengthError(f"packet length {length} is negative", offset=pos + 1)
-        if length > INT32_MAX:
-            raise ValueOutOfRangeError(f"packet length {length} exceeds int32", offset=pos + 1)
+        length, start = read_length(buf, pos + 1, limit)
         end = start + length
     if end > limit:
         raise BeyondBoundaryError(

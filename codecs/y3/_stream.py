@@ -17,15 +17,12 @@ from typing import NamedTuple
 
 from y3._errors import (
     KeyOutOfRangeError,
-    NegativeLengthError,
     PacketTooLargeError,
     PacketTooShortError,
     TruncatedVarIntError,
-    ValueOutOfRangeError,
     Y3Error,
 )
-from y3._packet import INT32_MAX, KEY_MASK, LENGTH_MAX_BYTES, NODE_FLAG, decode_header
-from y3._varint import read_pvarint
+from y3._packet import KEY_MASK, LENGTH_MAX_BYTES, NODE_FLAG, decode_header, read_length
 
 __all__ = ["DEFAULT_MAX_PACKET_SIZE", "KeyObserver", "Observation", "StreamDecoder"]
 
@@ -46,13 +43,9 @@ def _header_size(buf: bytes | bytearray, pos: int, end: int, base: int) -> tuple
     if first < 0x40:
         return 2, first
     try:
-        length, start = read_pvarint(buf, pos + 1, end, LENGTH_MAX_BYTES, base=base)
+        length, start = read_length(buf, pos + 1, end, base=base)
     except TruncatedVarIntError:
         return None
-    if length < 0:
-        raise NegativeLengthError(f"packet length {length} is negative", offset=base + pos + 1)
-    if length > INT32_MAX:
-        raise ValueOutOfRangeError(f"packet length {length} exceeds int32", offset=base + pos + 1)
     return start - pos, length
 
 
