@@ -19,7 +19,7 @@ inputs. The variants found in the wild are detected from the module's exports an
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any
@@ -156,8 +156,20 @@ class BindgenCaller:
         self.instance = instance
         self.abi = abi or BindgenAbi.detect(instance.module)
         self._memory = instance.memory
-        self._malloc = instance.caller("__wbindgen_malloc")
-        self._free = instance.caller("__wbindgen_free")
+        malloc = instance.caller("__wbindgen_malloc")
+        free = instance.caller("__wbindgen_free")
+        # The allocator's two signatures (with and without alignment), chosen once; the
+        # address comes back unsigned.
+        if self.abi.malloc_takes_align:
+            self._alloc: Callable[[int, int], int] = (
+                lambda size, align: malloc(size, align) & U32_MASK
+            )
+        else:
+            self._alloc = lambda size, _align: malloc(size) & U32_MASK
+        if self.abi.free_takes_align:
+            self._free: Callable[[int, int], object] = lambda ptr, size: free(ptr, size, 1)
+        else:
+            self._free = free
         self._stack: ExportCaller | None = None
         if self.abi.stack_pointer:
             self._stack = instance.caller("__wbindgen_add_to_stack_pointer")
@@ -247,10 +259,7 @@ class BindgenCaller:
                 return result  # type: ignore[no-any-return]
             ptr, length = self._memory.read_u32_pair(retptr)
             data = self._memory.read(ptr, length)
-            if self.abi.free_takes_align:
-                self._free(ptr, length, 1)
-            else:
-                self._free(ptr, length)
+            self._free(ptr, length)
             return data
         finally:
             if array and self._stack is not None:
@@ -258,9 +267,7 @@ class BindgenCaller:
 
     def _copy_in(self, data: bytes | bytearray | memoryview) -> tuple[int, int]:
         length = memoryview(data).nbytes if not isinstance(data, bytes) else len(data)
-        ptr = (
-            self._malloc(length, 1) if self.abi.malloc_takes_align else self._malloc(length)
-        ) & U32_MASK
+        ptr = self._alloc(length, 1)
         if length:
             self._memory.write(ptr, data)
         return ptr, length
@@ -270,8 +277,6 @@ class BindgenCaller:
         if index >= self._slot_count:
             count = max(4, index + 1)
             size = 8 * count
-            self._slots = (
-                self._malloc(size, 4) if self.abi.malloc_takes_align else self._malloc(size)
-            ) & U32_MASK
+            self._slots = self._alloc(size, 4)
             self._slot_count = count
         return self._slots + 8 * index
