@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["check_count", "check_key", "ms_to_seconds"]
+__all__ = ["check_count", "check_key", "ms_to_seconds", "period_to_seconds"]
 
 
 def ms_to_seconds(milliseconds: float, name: str = "milliseconds") -> float:
@@ -12,6 +12,14 @@ def ms_to_seconds(milliseconds: float, name: str = "milliseconds") -> float:
     if not milliseconds >= 0:  # also rejects NaN
         raise ValueError(f"{name} must be >= 0, got {milliseconds!r}")
     return milliseconds / 1000.0
+
+
+def period_to_seconds(milliseconds: float, name: str = "milliseconds") -> float:
+    """A period in milliseconds, which must be more than 0, in seconds."""
+    seconds = ms_to_seconds(milliseconds, name)
+    if seconds <= 0:
+        raise ValueError(f"{name} must be a period > 0 ms, got {milliseconds!r}")
+    return seconds
 
 
 def check_count(count: int, name: str = "count", *, minimum: int = 1) -> int:

@@ -13,7 +13,7 @@ from reactivex import Observable
 from reactivex import operators as ops
 
 from . import operators as yops
-from ._checks import check_count, ms_to_seconds
+from ._checks import check_count, ms_to_seconds, period_to_seconds
 from ._core import StreamCore, as_observable
 
 if TYPE_CHECKING:
@@ -33,12 +33,6 @@ class TimeMethods(StreamCore[T]):
     """Debounce, buffers, windows, sampling, timestamps, joins and replays."""
 
     __slots__ = ()
-
-    def _positive_period(self, milliseconds: float) -> float:
-        seconds = ms_to_seconds(milliseconds)
-        if seconds <= 0:
-            raise ValueError("the period must be > 0 ms")
-        return seconds
 
     def debounce(self, milliseconds: float) -> RxStream[T]:
         """An item only once ``milliseconds`` pass without a newer one."""
@@ -60,7 +54,7 @@ class TimeMethods(StreamCore[T]):
         return self._next(
             self._observable.pipe(
                 ops.buffer_with_time(
-                    self._positive_period(milliseconds), scheduler=self._scheduler
+                    period_to_seconds(milliseconds), scheduler=self._scheduler
                 ),
                 ops.filter(_not_empty),
             )
@@ -72,7 +66,7 @@ class TimeMethods(StreamCore[T]):
         return self._next(
             self._observable.pipe(
                 ops.buffer_with_time_or_count(
-                    self._positive_period(milliseconds), check_count(count), self._scheduler
+                    period_to_seconds(milliseconds), check_count(count), self._scheduler
                 ),
                 ops.filter(_not_empty),
             )
@@ -87,7 +81,7 @@ class TimeMethods(StreamCore[T]):
         return self._next(
             self._observable.pipe(
                 ops.window_with_time(
-                    self._positive_period(milliseconds), scheduler=self._scheduler
+                    period_to_seconds(milliseconds), scheduler=self._scheduler
                 )
             )
         )
@@ -99,7 +93,7 @@ class TimeMethods(StreamCore[T]):
         return self._next(
             self._observable.pipe(
                 ops.window_with_time_or_count(
-                    self._positive_period(milliseconds), check_count(count), self._scheduler
+                    period_to_seconds(milliseconds), check_count(count), self._scheduler
                 )
             )
         )
@@ -110,7 +104,7 @@ class TimeMethods(StreamCore[T]):
         if isinstance(sampler, (int, float)) and not isinstance(sampler, bool):
             return self._next(
                 self._observable.pipe(
-                    ops.sample(self._positive_period(sampler), scheduler=self._scheduler)
+                    ops.sample(period_to_seconds(sampler), scheduler=self._scheduler)
                 )
             )
         return self._next(self._observable.pipe(ops.sample(as_observable(sampler))))

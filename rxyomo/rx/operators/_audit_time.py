@@ -7,7 +7,7 @@ from typing import TypeVar
 
 from reactivex import Observable, abc
 
-from .._checks import ms_to_seconds
+from .._checks import period_to_seconds
 from .._timing import pick_scheduler, subscribe_with_ticks
 
 __all__ = ["audit_time"]
@@ -24,9 +24,7 @@ def audit_time(
     period without items emits nothing, and the pending item is emitted before the
     stream completes or fails.
     """
-    period = ms_to_seconds(milliseconds)
-    if period <= 0:
-        raise ValueError("audit_time needs a period > 0 ms")
+    period = period_to_seconds(milliseconds)
 
     def _audit_time(source: Observable[_T]) -> Observable[_T]:
         def subscribe(

@@ -8,7 +8,7 @@ from typing import TypeVar
 from reactivex import Observable, abc
 from reactivex.disposable import CompositeDisposable
 
-from .._checks import ms_to_seconds
+from .._checks import period_to_seconds
 from .._timing import pick_scheduler, restartable
 
 __all__ = ["default_if_empty_with_time"]
@@ -25,9 +25,7 @@ def default_if_empty_with_time(
     As in YoMo v1.3 the wait restarts after every item and after every default, so a
     silent stream yields ``default`` once per period until it completes.
     """
-    quiet = ms_to_seconds(milliseconds)
-    if quiet <= 0:
-        raise ValueError("default_if_empty_with_time needs a period > 0 ms")
+    quiet = period_to_seconds(milliseconds)
 
     def _default_if_empty_with_time(source: Observable[_T]) -> Observable[_T | _D]:
         def subscribe(

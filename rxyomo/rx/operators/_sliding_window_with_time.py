@@ -9,7 +9,7 @@ from typing import TypeVar
 
 from reactivex import Observable, abc
 
-from .._checks import ms_to_seconds
+from .._checks import period_to_seconds
 from .._reporting import ErrorReporter, default_reporter
 from .._timing import pick_scheduler, subscribe_with_ticks
 
@@ -34,10 +34,10 @@ def sliding_window_with_time(
     window once more, then the end is passed on. A handler that raises is reported and
     the stream goes on.
     """
-    window = timedelta(seconds=ms_to_seconds(window_ms, "window_ms"))
-    slide = ms_to_seconds(slide_ms, "slide_ms")
-    if not window or not slide:
-        raise ValueError("sliding_window_with_time needs window_ms > 0 and slide_ms > 0")
+    window = timedelta(seconds=period_to_seconds(window_ms, "window_ms"))
+    if not window:  # shorter than a timedelta can hold
+        raise ValueError(f"window_ms must be at least 0.001 ms, got {window_ms!r}")
+    slide = period_to_seconds(slide_ms, "slide_ms")
     report = (reporter or default_reporter()).report
 
     def _sliding_window_with_time(source: Observable[_T]) -> Observable[_T]:
