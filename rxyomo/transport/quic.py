@@ -101,8 +101,8 @@ class QuicTransport(Transport):
             receive_window=receive_window,
             close_timeout=close_timeout,
         )
-        if max_connections is not None and max_connections <= 0:
-            raise ValueError(f"max_connections must be positive, got {max_connections}")
+        if max_connections is not None:
+            check_positive(max_connections=max_connections)
         self.options = options if options is not None else TransportOptions()
         self.max_datagram_size = max_datagram_size
         self.idle_timeout = idle_timeout
