@@ -13,8 +13,10 @@ reads the same bytes and predicts how the live zipper must end the connection:
   comes back until the client closes.
 
 Any other outcome, a close without a reason, or no outcome within the time limit is a
-mismatch. Cases are counted as they are sent (``cases_sent``), and as the oracle says the
-zipper handled them (``cases_handled``: everything up to the case that ended the stream).
+mismatch. Fuzz connections join only as the workflow's functions whose names start with
+``fuzz``: the others are left to healthy clients running alongside. Cases are counted as
+they are sent (``cases_sent``), and as the oracle says the zipper handled them
+(``cases_handled``: everything up to the case that ended the stream).
 """
 
 from __future__ import annotations
@@ -176,7 +178,9 @@ class Corpus:
     @classmethod
     def draw(cls, workflow: Workflow, seed: int, size: int = 400) -> Corpus:
         token = workflow.auth_token or ""
-        names = [f.name for f in workflow.functions]
+        # Fuzz connections may join as the functions named fuzz...; the others belong to
+        # healthy clients, whose frames an impostor with the token would share.
+        names = [f.name for f in workflow.functions if f.name.startswith("fuzz")] or ["fuzz"]
         frames = strategies.draw(strategies.data_frames(), size, seed)
         data = _encode_all(frames)
         hello = _encode_all(strategies.draw(strategies.handshakes(names, token), size, seed))
