@@ -6,11 +6,15 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+import pytest
+
 from rxyomo.client import Sink, Source
 from rxyomo.transport.base import FlowControl, TransportOptions
 from rxyomo.transport.certs import dev_client_tls
 from rxyomo.transport.quic import QuicTransport
 from rxyomo.zipper import Zipper, parse_workflow
+
+pytestmark = pytest.mark.network
 
 FRAMES = 1500
 PAYLOAD = 1024

@@ -9,6 +9,8 @@ import textwrap
 import time
 from pathlib import Path
 
+import pytest
+
 from rxyomo.client import ReconnectPolicy, Sink, Source, StreamFunction
 from rxyomo.client.stats import fetch_stats
 from rxyomo.protocol.connection import ConnectionConfig
@@ -20,6 +22,8 @@ from rxyomo.transport.quic import QuicTransport
 from rxyomo.zipper import Zipper, parse_workflow
 from rxyomo.zipper.server import LOST_IN_FLIGHT
 from tests.reliability.processes import ProcessGroup, free_udp_port
+
+pytestmark = pytest.mark.network
 
 TAG, ANSWER = 0x10, 0x11
 RETRY = ReconnectPolicy(initial_delay=0.05, max_delay=0.25)

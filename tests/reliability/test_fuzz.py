@@ -31,6 +31,8 @@ from tests.reliability.fuzzing import (
 )
 from tests.reliability.processes import ProcessGroup, free_udp_port
 
+pytestmark = pytest.mark.network
+
 TOKEN = "s3cret"
 HEALTHY_TAG = 0x10
 HEALTHY = b"healthy:"

@@ -29,6 +29,8 @@ from rxyomo.zipper.stats import MAX_DROP_REASONS, OTHER_REASONS
 from tests.reliability.fuzzing import PROBE, RawClient
 from tests.reliability.processes import Child, ProcessGroup, free_udp_port
 
+pytestmark = pytest.mark.network
+
 MAX_FRAME = 65536
 MAX_CONNECTIONS = 40
 HELLO = encode_frame(HandshakeFrame(name="raw", client_type=ClientType.SOURCE))

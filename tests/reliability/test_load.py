@@ -19,6 +19,8 @@ from rxyomo.transport.certs import dev_client_tls
 from rxyomo.transport.quic import QuicTransport
 from tests.reliability.processes import ProcessGroup, free_udp_port
 
+pytestmark = pytest.mark.network
+
 SINKS = 4
 WAIT = 60.0
 

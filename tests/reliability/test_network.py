@@ -21,6 +21,8 @@ from rxyomo.zipper import Zipper, parse_workflow
 from tests.reliability.processes import free_udp_port
 from tests.reliability.udp_relay import Impairment, UdpRelay
 
+pytestmark = pytest.mark.network
+
 TAG = 0x10
 WAIT = 60.0
 #: The issue's figure: 50 ms one way, 5 % of datagrams lost; a little duplication and

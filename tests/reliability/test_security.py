@@ -20,6 +20,8 @@ from rxyomo.zipper.server import ARRIVED_CLOSED
 from tests.reliability.fuzzing import PROBE, RawClient
 from wasm_host import Limits, TrapCause, WasmFunction, WasmTrap
 
+pytestmark = pytest.mark.network
+
 FIXTURES = Path(__file__).parent / "fixtures"
 WAIT = 30.0
 TOKEN = "s3cret"

@@ -10,6 +10,8 @@ import pytest
 
 from tests.reliability.udp_relay import Impairment, UdpRelay
 
+pytestmark = pytest.mark.network
+
 COUNT = 2000
 
 
