@@ -37,6 +37,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # the harness lives with the tests
 
 import psutil  # noqa: E402
+from _bench import RESULTS, pyplot, save_figure, write_report  # noqa: E402
 
 from rxyomo.client import ReconnectPolicy, Sink, Source  # noqa: E402
 from rxyomo.protocol.connection import ConnectionConfig  # noqa: E402
@@ -48,7 +49,6 @@ from tests.reliability.fuzzing import run_campaign  # noqa: E402
 from tests.reliability.processes import Child, ProcessGroup, free_udp_port  # noqa: E402
 from tests.reliability.udp_relay import Impairment, UdpRelay  # noqa: E402
 
-RESULTS = ROOT / "benches" / "results"
 WAIT = 120.0
 
 
@@ -256,11 +256,9 @@ async def crash(bench: Bench, repeats: int) -> dict[str, Any]:
 
 
 def plot(results: dict[str, Any], path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = pyplot()
+    if plt is None:
+        return
     figure, (left, right) = plt.subplots(1, 2, figsize=(11, 4))
     for key, label in (("baseline", "1 source, 1 sink"), ("load", "96 sources, 4 sinks")):
         cdf = results["latency"][key].pop("cdf_ms")
@@ -273,8 +271,7 @@ def plot(results: dict[str, Any], path: Path) -> None:
         right.plot([t for t, _ in samples], [r for _, r in samples], label=label)
     right.set(xlabel="seconds", ylabel="zipper RSS (MB)", title="zipper memory, 40 MB offered")
     right.legend()
-    figure.tight_layout()
-    figure.savefig(path)
+    save_figure(figure, path)
 
 
 async def run(args: argparse.Namespace, bench: Bench) -> dict[str, Any]:
@@ -313,17 +310,17 @@ def main() -> None:
     parser.add_argument("--cases", type=int, default=100_000, help="fuzz cases to send")
     parser.add_argument("--seed", type=int, default=int(time.time()), help="fuzz seed")
     args = parser.parse_args()
-    RESULTS.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="rxyomo-bench-") as scratch:
         bench = Bench(Path(scratch))
         try:
             results = asyncio.run(run(args, bench))
         finally:
             bench.group.kill_all()
+    RESULTS.mkdir(parents=True, exist_ok=True)
     plot(results, RESULTS / "reliability.png")
     results["machine"] = {"python": platform.python_version(), "cpus": os.cpu_count(),
                           "command": " ".join(["python", *sys.argv])}  # fmt: skip
-    (RESULTS / "reliability.json").write_text(json.dumps(results, indent=2))
+    write_report("reliability.json", results)
     fuzzed, impaired = results["fuzz"], results["impaired"]
     print(json.dumps({
         "fuzz_cases_sent": fuzzed["cases_sent"], "fuzz_cases_handled": fuzzed["cases_handled"],

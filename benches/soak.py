@@ -32,6 +32,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # the relay and the process helpers live with the tests
 
+from _bench import write_report  # noqa: E402  (benches/ is the script's folder)
+
 from rxyomo.client import ReconnectPolicy, Sink, Source  # noqa: E402
 from rxyomo.client.stats import fetch_stats  # noqa: E402
 from rxyomo.protocol.connection import ConnectionConfig  # noqa: E402
@@ -165,9 +167,7 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="rxyomo-soak-") as scratch:
         summary = asyncio.run(soak(args.minutes, args.seed, Path(scratch)))
-    results = ROOT / "benches" / "results"
-    results.mkdir(parents=True, exist_ok=True)
-    (results / "soak.json").write_text(json.dumps(summary, indent=2))
+    write_report("soak.json", summary)
     print(json.dumps(summary, indent=2))
     sys.exit(0 if summary["ok"] else 1)
 
