@@ -1,5 +1,6 @@
-"""Fixtures of the reliability suite: the ``--runslow`` switch, development
-certificates per test, and zippers in processes of their own."""
+"""Fixtures of the reliability suite: the ``--runslow`` switch (registered in
+tests/conftest.py), development certificates per test, and zippers in processes
+of their own."""
 
 from __future__ import annotations
 
@@ -11,24 +12,6 @@ import pytest
 
 from rxyomo.transport.certs import CONFIG_DIR_ENV, dev_certificates
 from tests.reliability.processes import ProcessGroup
-
-
-def pytest_addoption(parser: pytest.Parser) -> None:
-    parser.addoption(
-        "--runslow",
-        action="store_true",
-        default=False,
-        help="also run the long variants (more fuzz cases, more clients, longer soaks)",
-    )
-
-
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    if config.getoption("--runslow"):
-        return
-    skip = pytest.mark.skip(reason="long variant: run with --runslow")
-    for item in items:
-        if "slow" in item.keywords:
-            item.add_marker(skip)
 
 
 @pytest.fixture
