@@ -9,6 +9,7 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from rxyomo._timer import CoreTimer
 from rxyomo.client.delivery import CLOSED_UNCONFIRMED, LOST_UNCONFIRMED, DeliveryStats
 from rxyomo.protocol.auth import parse_credential
 from rxyomo.protocol.connection import Connection, ConnectionConfig, ConnectionState, Role
@@ -104,8 +105,7 @@ class _Link(StreamHandler):
         #: Resolved once the transport reported the connection gone.
         self.lost: asyncio.Future[None] = self.loop.create_future()
         self._settled = False
-        self._timer: asyncio.TimerHandle | None = None
-        self._timer_at = float("inf")
+        self._timer = CoreTimer(self.loop, self._on_timer)
         self._flush_handle: asyncio.Handle | None = None
         self._flushed_at = 0
 
@@ -180,7 +180,9 @@ class _Link(StreamHandler):
         if unconfirmed:
             log.warning(
                 "%s: %d frames were in flight when the connection ended (%s)",
-                self.client.name, len(unconfirmed), reason,
+                self.client.name,
+                len(unconfirmed),
+                reason,
             )
             self.client._on_unconfirmed(reason, unconfirmed)
 
@@ -217,23 +219,15 @@ class _Link(StreamHandler):
         if data and self.channel is not None and not self.channel.is_closing():
             self.channel.write(data)
         if self.core.state is ConnectionState.CLOSED:
-            if self._timer is not None:
-                self._timer.cancel()
+            self._timer.cancel()
             if self.channel is not None and not self.channel.is_closing():
                 self.channel.close()
             return
-        when = self.core.next_timer()
         # Re-armed when the deadline comes earlier (the handshake's timeout gives way to
         # the heartbeat once open); a later one is left to the early timer's re-check.
-        if when is not None and when < self._timer_at:
-            if self._timer is not None:
-                self._timer.cancel()
-            self._timer_at = when
-            self._timer = self.loop.call_at(when, self._on_timer)
+        self._timer.arm(self.core.next_timer())
 
     def _on_timer(self) -> None:
-        self._timer = None
-        self._timer_at = float("inf")
         self._handle(self.core.handle_timer(self.loop.time()))
 
 

@@ -11,6 +11,7 @@ from typing import Any
 
 import msgpack
 
+from rxyomo._timer import CoreTimer
 from rxyomo.protocol.auth import check_credential
 from rxyomo.protocol.connection import (
     Connection,
@@ -55,8 +56,7 @@ class _Peer(StreamHandler):
         self.blocked: set[_Peer] = set()
         #: How many congested destinations hold this peer paused.
         self.paused_by = 0
-        self._timer: asyncio.TimerHandle | None = None
-        self._timer_at = float("inf")
+        self._timer = CoreTimer(self.loop, self._on_timer)
 
     # transport callbacks
 
@@ -68,9 +68,7 @@ class _Peer(StreamHandler):
             self._flush()
             # The channel closes when the client's first bytes come (over QUIC they open
             # the stream the Goaway waits for), or at the handshake timeout if they never do.
-            self._timer = self.loop.call_later(
-                self.zipper.connection_config.handshake_timeout, self._close_channel
-            )
+            self._timer.arm(self.loop.time() + self.zipper.connection_config.handshake_timeout)
             self.zipper.stats.drop("connection refused: max connections")
             return
         self.zipper.peers[self.conn_id] = self
@@ -94,7 +92,9 @@ class _Peer(StreamHandler):
             self.zipper.stats.drop(LOST_IN_FLIGHT, self.core.frames_unconfirmed)
             log.warning(
                 "%d frames were in flight to %s (%s) when it was lost",
-                self.core.frames_unconfirmed, self.conn_id, self.stats.name,
+                self.core.frames_unconfirmed,
+                self.conn_id,
+                self.stats.name,
             )
 
     def pause_writing(self) -> None:
@@ -159,26 +159,13 @@ class _Peer(StreamHandler):
         self._forget()
 
     def _forget(self) -> None:
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
+        self._timer.cancel()
         self.zipper._forget(self)
 
-    # timers: one handle, moved only when the deadline comes earlier, so a
-    # busy connection does not create a timer per frame
-
     def _arm_timer(self) -> None:
-        when = self.core.next_timer()
-        if when is None or when >= self._timer_at:
-            return
-        if self._timer is not None:
-            self._timer.cancel()
-        self._timer_at = when
-        self._timer = self.loop.call_at(when, self._on_timer)
+        self._timer.arm(self.core.next_timer())
 
     def _on_timer(self) -> None:
-        self._timer = None
-        self._timer_at = float("inf")
         self._handle(self.core.handle_timer(self.loop.time()))
 
 
