@@ -227,10 +227,15 @@ class Zipper:
         )
         return self.address
 
-    async def close(self, message: str = "zipper shutting down") -> None:
-        """Say Goaway to every connection and stop listening."""
+    async def close(self, message: str = "zipper shutting down", *, grace: float = 2.0) -> None:
+        """Say Goaway to every connection and stop listening.
+
+        Connections get ``grace`` seconds to take what was queued for them (a
+        client that vanished never will); then they are cut.
+        """
         if self._listener is not None:
             self._listener.close()
+        channels = [p.channel for p in self.peers.values() if p.channel is not None]
         for peer in list(self.peers.values()):
             peer.core.close(message, peer.loop.time())
             peer._flush()
@@ -244,7 +249,13 @@ class Zipper:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._stats_task
         if self._listener is not None:
-            await self._listener.wait_closed()
+            try:
+                await asyncio.wait_for(asyncio.shield(self._listener.wait_closed()), grace)
+            except asyncio.TimeoutError:
+                log.warning("connections still closing after %g s: cutting them", grace)
+                for channel in channels:
+                    channel.abort()
+                await self._listener.wait_closed()
         self._closed.set()
 
     async def wait_closed(self) -> None:
