@@ -176,6 +176,7 @@ class QuicChannel(ChannelState):
         if self._closing:
             return
         self._closing = True
+        self.quic.ack_now()  # what we received counts as delivered at the peer
         if self._can_send():
             self.quic.send_stream_data(DATA_STREAM, b"", end_stream=True)
             self._fin_sent = True

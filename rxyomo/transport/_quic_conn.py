@@ -50,6 +50,16 @@ class StreamConnection(QuicConnection):
         """True once the data stream exists (a server learns of it from the first bytes)."""
         return DATA_STREAM in self._streams
 
+    def ack_now(self) -> None:
+        """Acknowledge what arrived with the next packet, not after the ACK delay.
+
+        aioquic only writes an ACK once its delay has passed; a connection that
+        closes sooner would leave the peer believing its last frames were lost.
+        """
+        for space in self._spaces.values():
+            if space.ack_at is not None:
+                space.ack_at = 0.0
+
     def unacked_bytes(self) -> int:
         """Bytes written to the data stream that the peer has not acknowledged yet."""
         stream = self._streams.get(DATA_STREAM)

@@ -349,3 +349,15 @@ async def test_answers_keep_the_transaction_and_trace_ids(
     assert SOURCE_ID not in meta  # the answer comes from the function, not the source
     for client in (source, fn, sink):
         await client.close()
+
+
+async def test_a_client_that_closes_right_after_an_answer_counts_it_delivered(
+    make_zipper: ZipperFactory, transport: Transport
+) -> None:
+    # The answer was received: the closing client acknowledges it at once rather
+    # than after its transport's ACK delay, so the zipper does not count it lost.
+    zipper = await make_zipper(MODERN)
+    for _ in range(5):
+        await fetch_stats(addr(zipper), transport)
+    await eventually(lambda: zipper.stats.closed == 5)
+    assert dict(zipper.stats.drops) == {}
