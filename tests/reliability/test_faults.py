@@ -5,6 +5,7 @@ source wrote is delivered or counted as dropped (sequence numbers checked end to
 from __future__ import annotations
 
 import asyncio
+import functools
 import textwrap
 import time
 from pathlib import Path
@@ -22,6 +23,7 @@ from rxyomo.transport.quic import QuicTransport
 from rxyomo.zipper import Zipper, parse_workflow
 from rxyomo.zipper.server import LOST_IN_FLIGHT
 from tests.reliability.processes import ProcessGroup, free_udp_port
+from tests.waiting import eventually
 
 pytestmark = pytest.mark.network
 
@@ -33,12 +35,7 @@ CHATTY = ConnectionConfig(heartbeat_interval=0.2, idle_timeout=6.0)
 WAIT = 30.0
 
 
-async def until(check: object, timeout: float = WAIT, what: str = "condition") -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not check():  # type: ignore[operator]
-        assert loop.time() < deadline, f"{what} not reached in {timeout} s"
-        await asyncio.sleep(0.01)
+until = functools.partial(eventually, timeout=WAIT)
 
 
 async def test_zipper_killed_mid_stream_and_restarted(

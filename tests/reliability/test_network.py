@@ -6,6 +6,7 @@ whichever zipper it joined."""
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
 from collections import defaultdict
 from collections.abc import AsyncIterator
@@ -20,6 +21,7 @@ from rxyomo.transport.quic import QuicTransport
 from rxyomo.zipper import Zipper, parse_workflow
 from tests.reliability.processes import free_udp_port
 from tests.reliability.udp_relay import Impairment, UdpRelay
+from tests.waiting import eventually
 
 pytestmark = pytest.mark.network
 
@@ -51,12 +53,7 @@ async def impaired(relays: list[UdpRelay], port: int, rules: Impairment, seed: i
     return relay.endpoint
 
 
-async def until(check: object, what: str, timeout: float = WAIT) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not check():  # type: ignore[operator]
-        assert loop.time() < deadline, f"{what} not reached in {timeout} s"
-        await asyncio.sleep(0.01)
+until = functools.partial(eventually, timeout=WAIT)
 
 
 def parse(data: bytes) -> tuple[str, int]:

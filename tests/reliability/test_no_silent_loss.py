@@ -10,6 +10,7 @@ must balance to the frame; the same accounting over QUIC under SIGKILL is in
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
 from collections.abc import AsyncIterator
 
@@ -23,6 +24,7 @@ from rxyomo.transport.memory import MemoryRegistry, MemoryTransport
 from rxyomo.zipper import Zipper, parse_workflow
 from rxyomo.zipper.server import LOST_IN_FLIGHT
 from tests.rxyomo.transport._support import Accepted, Recorder, make_transport, within
+from tests.waiting import eventually
 
 FAST = ReconnectPolicy(initial_delay=0.005, max_delay=0.02)
 TAG = 0x10
@@ -48,12 +50,7 @@ def cut(client: ZipperClient) -> None:
     link.channel.abort()
 
 
-async def until(check: object, timeout: float = 10.0) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not check():  # type: ignore[operator]
-        assert loop.time() < deadline, "condition not reached in time"
-        await asyncio.sleep(0.005)
+until = functools.partial(eventually, timeout=10.0, poll=0.005)
 
 
 async def test_every_frame_is_delivered_or_counted_while_connections_break(

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import asyncio
 import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
@@ -16,6 +15,9 @@ from rxyomo.transport.memory import MemoryRegistry, MemoryTransport
 from rxyomo.transport.quic import QuicTransport
 from rxyomo.transport.tcp import TcpTransport
 from rxyomo.zipper import Zipper, parse_workflow
+from tests.waiting import eventually
+
+__all__ = ["FAST", "ZipperFactory", "eventually", "free_port"]
 
 FAST = ReconnectPolicy(initial_delay=0.02, max_delay=0.1)
 
@@ -62,13 +64,3 @@ async def make_zipper(transport: MemoryTransport) -> AsyncIterator[ZipperFactory
     yield factory
     for zipper in started:
         await zipper.close()
-
-
-async def eventually(check: Callable[[], bool], timeout: float = 3.0) -> None:
-    """Wait until ``check()`` holds; fail the test after ``timeout`` seconds."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not check():
-        if loop.time() > deadline:
-            raise AssertionError("condition not reached in time")
-        await asyncio.sleep(0.01)
