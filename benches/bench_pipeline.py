@@ -52,7 +52,7 @@ from rxyomo import Sink, Source, StreamFunction, Zipper, load_workflow  # noqa: 
 from rxyomo.transport import Transport, TransportOptions  # noqa: E402
 from rxyomo.transport.certs import dev_client_tls  # noqa: E402
 from rxyomo.transport.memory import MemoryRegistry, MemoryTransport  # noqa: E402
-from rxyomo.transport.quic import QuicTransport  # noqa: E402
+from rxyomo.transport.quic import LOOPBACK_DATAGRAM_SIZE, QuicTransport  # noqa: E402
 
 WORKFLOW = EXAMPLE / "zipper" / "workflow.yaml"
 _RESULT_CODEC = y3.Codec(LABEL_KEY)
@@ -387,7 +387,7 @@ def main() -> None:
     parser.add_argument("--instances", type=int, default=os.cpu_count() or 1)
     parser.add_argument(
         "--datagram-sizes",
-        default="16384",
+        default=str(LOOPBACK_DATAGRAM_SIZE),
         help="QUIC packet sizes to run the pipeline with, comma-separated (the first is the "
         "one held to the targets); the full run adds 1200 and an inline-flow variant",
     )

@@ -49,6 +49,8 @@ from rxyomo.transport.base import TlsConfig
 from rxyomo.transport.certs import DevCertificates, dev_certificates
 
 ALPN = "yomo-bench"
+#: Stock aioquic writes a STREAM frame's length in two bytes: its packets stop at 16 KiB.
+AIOQUIC_MAX_DATAGRAM = 16384
 #: Frame header: payload length, kind.
 HEADER = struct.Struct("!IB")
 SINK, ECHO = 0, 1

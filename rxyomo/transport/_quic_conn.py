@@ -9,6 +9,18 @@ with a sliding window: the limit is ``consumed + receive_window``, where
 once less than half a window of credit is left. A paused reader stops
 consuming, so its sender is stopped by QUIC itself after one window.
 
+It also writes the length of STREAM and CRYPTO frames as a four-byte variable-length
+integer where aioquic writes two: two bytes stop at 16383, so aioquic's own packets
+cannot usefully exceed 16 KiB, while loopback and jumbo-frame links carry 64 KiB
+datagrams, and aioquic's cost is per packet. Any QUIC peer parses either form.
+
+Acknowledgements are batched: aioquic sends an ACK 1 ms after every ack-eliciting
+packet, so at a few hundred frames a second each frame costs a packet (and an
+event-loop wake-up) on both ends just for its ACK. Here an ACK waits up to
+:data:`ACK_DELAY` (well below the 25 ms ``max_ack_delay`` announced to the peer) or
+until :data:`ACK_EVERY` packets are unacknowledged, whichever comes first, and rides
+along with any data sent sooner.
+
 Everything here stays sans-I/O, like the class it extends.
 """
 
@@ -16,6 +28,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from aioquic.buffer import size_uint_var
 from aioquic.quic.connection import MAX_STREAM_DATA_FRAME_CAPACITY, QuicConnection
 from aioquic.quic.events import ConnectionTerminated
 from aioquic.quic.packet import QuicFrameType
@@ -27,6 +40,14 @@ from rxyomo.transport._common import check_positive
 
 #: The one bidirectional stream of a connection; the client opens it.
 DATA_STREAM = 0
+#: Bytes of a frame's length field: a four-byte varint (prefix 0b10) holds up to 2**30 - 1.
+_LENGTH_SIZE = 4
+_LENGTH_PREFIX = 0x80000000
+#: Seconds an ACK may wait for more packets to acknowledge, or for data to ride on.
+ACK_DELAY = 0.010
+#: Packets received after which an ACK goes out at once (RFC 9000 section 13.2.2
+#: suggests two; more would slow a sender whose congestion window grows with ACKs).
+ACK_EVERY = 2
 
 
 class StreamConnection(QuicConnection):
@@ -40,6 +61,8 @@ class StreamConnection(QuicConnection):
         self.consumed = 0
         # Kept here because aioquic forgets a stream once both of its sides finished.
         self._data_sender: QuicStreamSender | None = None
+        self._ack_delay = ACK_DELAY
+        self._packets_unacked = 0
 
     @property
     def close_event(self) -> ConnectionTerminated | None:
@@ -60,6 +83,14 @@ class StreamConnection(QuicConnection):
             if space.ack_at is not None:
                 space.ack_at = 0.0
 
+    def receive_datagram(self, data: bytes, addr: Any, now: float) -> None:
+        """aioquic's, asking for an ACK once :data:`ACK_EVERY` packets await one."""
+        super().receive_datagram(data, addr, now)
+        if any(space.ack_at is not None for space in self._spaces.values()):
+            self._packets_unacked += 1
+            if self._packets_unacked >= ACK_EVERY:
+                self.ack_now()
+
     def unacked_bytes(self) -> int:
         """Bytes written to the data stream that the peer has not acknowledged yet."""
         stream = self._streams.get(DATA_STREAM)
@@ -69,8 +100,10 @@ class StreamConnection(QuicConnection):
         return len(stream.sender._buffer)
 
     def send_stream_data(self, stream_id: int, data: bytes, end_stream: bool = False) -> None:
-        """aioquic's, remembering the data stream's sender for :meth:`acknowledged_bytes`."""
+        """aioquic's, remembering the data stream's sender for :meth:`acknowledged_bytes`;
+        a pending ACK goes out with this data rather than in a packet of its own."""
         super().send_stream_data(stream_id, data, end_stream)
+        self.ack_now()
         if self._data_sender is None and stream_id == DATA_STREAM:
             self._data_sender = self._streams[DATA_STREAM].sender
 
@@ -109,3 +142,63 @@ class StreamConnection(QuicConnection):
             buf.push_uint_var(stream.stream_id)
             buf.push_uint_var(stream.max_stream_data_local)
             stream.max_stream_data_local_sent = stream.max_stream_data_local
+
+    def _write_ack_frame(
+        self, builder: QuicPacketBuilder, space: QuicPacketSpace, now: float
+    ) -> None:
+        super()._write_ack_frame(builder, space, now)
+        self._packets_unacked = 0
+
+    def _write_crypto_frame(
+        self, builder: QuicPacketBuilder, space: QuicPacketSpace, stream: QuicStream
+    ) -> bool:
+        sender = stream.sender
+        overhead = 1 + size_uint_var(sender.next_offset) + _LENGTH_SIZE
+        frame = sender.get_frame(builder.remaining_flight_space - overhead)
+        if frame is None:
+            return False
+        buf = builder.start_frame(
+            QuicFrameType.CRYPTO,
+            capacity=overhead,
+            handler=sender.on_data_delivery,
+            handler_args=(frame.offset, frame.offset + len(frame.data), False),
+        )
+        buf.push_uint_var(frame.offset)
+        buf.push_uint32(_LENGTH_PREFIX | len(frame.data))
+        buf.push_bytes(frame.data)
+        return True
+
+    def _write_stream_frame(
+        self,
+        builder: QuicPacketBuilder,
+        space: QuicPacketSpace,
+        stream: QuicStream,
+        max_offset: int,
+    ) -> int:
+        sender = stream.sender
+        assert stream.stream_id is not None  # only open streams are written
+        overhead = 1 + size_uint_var(stream.stream_id) + _LENGTH_SIZE
+        if sender.next_offset:
+            overhead += size_uint_var(sender.next_offset)
+        highest_before = sender.highest_offset
+        frame = sender.get_frame(builder.remaining_flight_space - overhead, max_offset)
+        if frame is None:
+            return 0
+        # STREAM type bits: 0x4 an offset follows, 0x2 a length follows, 0x1 FIN.
+        frame_type = QuicFrameType.STREAM_BASE | 0x2
+        if frame.offset:
+            frame_type |= 0x4
+        if frame.fin:
+            frame_type |= 0x1
+        buf = builder.start_frame(
+            frame_type,
+            capacity=overhead,
+            handler=sender.on_data_delivery,
+            handler_args=(frame.offset, frame.offset + len(frame.data), frame.fin),
+        )
+        buf.push_uint_var(stream.stream_id)
+        if frame.offset:
+            buf.push_uint_var(frame.offset)
+        buf.push_uint32(_LENGTH_PREFIX | len(frame.data))
+        buf.push_bytes(frame.data)
+        return sender.highest_offset - highest_before

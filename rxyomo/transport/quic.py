@@ -50,9 +50,9 @@ __all__ = ["QuicTransport"]
 
 logger = logging.getLogger("rxyomo.transport.quic")
 
-# aioquic writes a STREAM frame's length in at most two bytes (values below 16384):
-# packets beyond 16 KiB carry frames the peer cannot parse ("unknown frame type").
-MAX_DATAGRAM_SIZE = 16384
+#: The largest UDP payload over IPv4 (65535 less the IP and UDP headers). Frames are
+#: written with four-byte lengths (see ``_quic_conn``), so a packet may fill it.
+MAX_DATAGRAM_SIZE = 65507
 #: The datagram size chosen for loopback peers (their MTU is 64 KiB): aioquic's
 #: cost is per packet, so larger packets carry large frames several times faster.
 LOOPBACK_DATAGRAM_SIZE = MAX_DATAGRAM_SIZE
