@@ -10,9 +10,15 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from rxyomo._timer import CoreTimer
-from rxyomo.client.delivery import CLOSED_UNCONFIRMED, LOST_UNCONFIRMED, DeliveryStats
+from rxyomo.client.delivery import (
+    CLOSED_UNCONFIRMED,
+    LOST_UNCONFIRMED,
+    UNSETTLED,
+    DeliveryStats,
+)
 from rxyomo.protocol.auth import parse_credential
 from rxyomo.protocol.connection import Connection, ConnectionConfig, ConnectionState, Role
+from rxyomo.protocol.errors import ProtocolError
 from rxyomo.protocol.events import (
     ConnectionTerminated,
     ConnectToReceived,
@@ -21,6 +27,8 @@ from rxyomo.protocol.events import (
     HandshakeAccepted,
 )
 from rxyomo.protocol.frames import DataFrame, HandshakeFrame
+from rxyomo.protocol.receipts import RECEIPT_REQUEST, decode_receipt
+from rxyomo.protocol.reserved import RECEIPT_TAG
 from rxyomo.transport.base import (
     CertificateError,
     Channel,
@@ -108,6 +116,8 @@ class _Link(StreamHandler):
         self._timer = CoreTimer(self.loop, self._on_timer)
         self._flush_handle: asyncio.Handle | None = None
         self._flushed_at = 0
+        #: The count of the latest receipt (when the client asked for receipts).
+        self._receipted = 0
 
     def connection_made(self, channel: Channel) -> None:
         self.channel = channel
@@ -160,15 +170,44 @@ class _Link(StreamHandler):
         self._after()
         self._confirm()
 
-    def _confirm(self) -> None:
+    def _acknowledged(self) -> int | None:
         channel = self.channel
-        if channel is None or self._settled:
-            return
+        if channel is None:
+            return None
         acknowledged = channel.acknowledged_bytes()
         if acknowledged is None:
             # The transport cannot tell: what it took off our hands counts as confirmed.
             acknowledged = self.core.bytes_queued - channel.get_write_buffer_size()
-        self.client.delivery.confirmed += self.core.confirm(acknowledged)
+        return acknowledged
+
+    def _confirm(self) -> None:
+        # With receipts, only the zipper's receipts confirm frames.
+        if self._settled or self.client.receipts:
+            return
+        acknowledged = self._acknowledged()
+        if acknowledged is not None:
+            self.client.delivery.confirmed += self.core.confirm(
+                acknowledged, self.client._on_confirmed if self.client._tracks_keys else None
+            )
+
+    def _on_receipt(self, frame: DataFrame) -> None:
+        try:
+            count = decode_receipt(frame)
+        except ProtocolError as exc:
+            log.warning("%s: ignored a malformed receipt: %s", self.client.name, exc)
+            return
+        if count <= self._receipted or self._settled:
+            return  # stale or repeated: counts only grow
+        delta, self._receipted = count - self._receipted, count
+        on_key = self.client._on_confirmed if self.client._tracks_keys else None
+        settled = self.core.settle(delta, on_key)
+        if settled != delta:
+            log.warning(
+                "%s: the zipper confirmed %d frames more than were in flight",
+                self.client.name,
+                delta - settled,
+            )
+        self.client.delivery.confirmed += settled
 
     def settle(self, reason: str) -> None:
         """The connection is over: count what it did not confirm as dropped, once."""
@@ -176,15 +215,25 @@ class _Link(StreamHandler):
             return
         self._confirm()
         self._settled = True
-        unconfirmed = self.core.unconfirmed()
-        if unconfirmed:
+        acknowledged = self._acknowledged() if self.client.receipts else None
+        if acknowledged is not None:
+            # The zipper's transport had these, but the zipper never said it passed them
+            # on: they may have arrived, or died with it.
+            accepted, unconfirmed = self.core.unconfirmed_split(acknowledged)
+            self._count_unconfirmed(UNSETTLED, accepted)
+        else:
+            unconfirmed = self.core.unconfirmed()
+        self._count_unconfirmed(reason, unconfirmed)
+
+    def _count_unconfirmed(self, reason: str, keys: list[object]) -> None:
+        if keys:
             log.warning(
                 "%s: %d frames were in flight when the connection ended (%s)",
                 self.client.name,
-                len(unconfirmed),
+                len(keys),
                 reason,
             )
-            self.client._on_unconfirmed(reason, unconfirmed)
+            self.client._on_unconfirmed(reason, keys)
 
     def close(self, message: str) -> None:
         self.core.close(message, self.loop.time())
@@ -193,11 +242,17 @@ class _Link(StreamHandler):
     def _handle(self, events: list[Event]) -> None:
         for event in events:
             if isinstance(event, HandshakeAccepted):
+                if self.client.receipts:
+                    # Before any data frame: the zipper counts frames from this one on.
+                    self.core.send_control(RECEIPT_REQUEST, self.loop.time())
                 self.writable.set()
                 if not self.opened.done():
                     self.opened.set_result(None)
             elif isinstance(event, DataReceived):
-                self.client._on_frame(event.frame)
+                if event.frame.tag == RECEIPT_TAG:
+                    self._on_receipt(event.frame)
+                else:
+                    self.client._on_frame(event.frame)
             elif isinstance(event, ConnectToReceived):
                 log.info("%s: zipper asks to move to %s", self.client.name, event.endpoint)
                 self.client._redirect = event.endpoint
@@ -236,9 +291,17 @@ class ZipperClient:
 
     Subclasses (:class:`~rxyomo.client.Source`, ...) choose the client type and
     what to do with received frames.
+
+    ``receipts=True`` asks an rxyomo zipper to confirm each data frame only once it has
+    passed it on (every destination's transport has it, or the zipper counted it as
+    dropped), so that a zipper killed outright cannot take confirmed frames along:
+    :attr:`delivery` then counts them as dropped. Other zippers do not answer the
+    request; leave it off with them.
     """
 
     client_type: int = 0
+    # Whether _on_confirmed wants each confirmed frame's key (a per-frame call otherwise saved).
+    _tracks_keys = False
 
     def __init__(
         self,
@@ -253,6 +316,7 @@ class ZipperClient:
         reconnect: ReconnectPolicy | None = None,
         connection_config: ConnectionConfig | None = None,
         client_id: str | None = None,
+        receipts: bool = False,
     ) -> None:
         if not name:
             raise ValueError("a client needs a name")
@@ -266,6 +330,9 @@ class ZipperClient:
         self.connection_config = connection_config or ConnectionConfig()
         self._transport_spec = transport
         self._tls = tls
+        #: Whether frames count as confirmed only on the zipper's receipts (see
+        #: :mod:`rxyomo.protocol.receipts`) rather than once its transport has them.
+        self.receipts = receipts
         self._link: _Link | None = None
         self._run_task: asyncio.Task[None] | None = None
         self._first: asyncio.Future[None] | None = None
@@ -312,6 +379,10 @@ class ZipperClient:
         if link is not None and link.channel is not None and self.is_connected:
             link.flush()
             await self._drain(link.channel, timeout)
+            if self.receipts:
+                # Give the zipper the rest of the time to confirm what it was sent.
+                while link.core.frames_unconfirmed and loop.time() < deadline:  # noqa: ASYNC110
+                    await asyncio.sleep(0.005)
             link.close("client closing")
         if self._run_task is not None:
             self._run_task.cancel()
@@ -379,6 +450,9 @@ class ZipperClient:
 
     def _on_frame(self, frame: DataFrame) -> None:
         """A data frame arrived (subclasses consume it)."""
+
+    def _on_confirmed(self, key: object) -> None:
+        """A frame sent with ``key`` was confirmed (called when ``_tracks_keys``)."""
 
     def _on_unconfirmed(self, reason: str, keys: list[object]) -> None:
         """Frames (named by their keys) were in flight when a connection ended."""

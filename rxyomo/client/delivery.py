@@ -18,6 +18,7 @@ __all__ = [
     "CLOSED_UNCONFIRMED",
     "LOST_UNCONFIRMED",
     "UNCONFIRMED_KEPT",
+    "UNSETTLED",
     "DeliveryStats",
 ]
 
@@ -25,6 +26,9 @@ __all__ = [
 LOST_UNCONFIRMED = "connection lost before the zipper confirmed"
 #: Drop reason: ``close()`` gave up waiting for the zipper to confirm the frame.
 CLOSED_UNCONFIRMED = "client closed before the zipper confirmed"
+#: Drop reason, with receipts: the zipper's transport had the frame, but the connection
+#: ended before the zipper said it had passed the frame on (it may have, or died first).
+UNSETTLED = "accepted by the zipper, not confirmed passed on when the connection ended"
 #: How many keys of dropped frames :attr:`DeliveryStats.dropped_keys` keeps.
 UNCONFIRMED_KEPT = 4096
 

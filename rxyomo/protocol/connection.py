@@ -42,6 +42,7 @@ from __future__ import annotations
 import contextlib
 import enum
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from rxyomo.protocol.errors import LocalProtocolError, ProtocolError
@@ -204,29 +205,64 @@ class Connection:
         self._queue(encoded_frame, now)
         self._in_flight.append((self.bytes_queued, key))
 
-    def confirm(self, acknowledged_bytes: int) -> int:
+    def send_control(self, frame: DataFrame, now: float) -> None:
+        """Send a Data frame on a reserved tag outside the delivery ledger (receipts and
+        their requests: frames about delivery are not themselves accounted)."""
+        self._require(ConnectionState.OPEN, "send a control frame")
+        self._queue(encode_frame(frame), now)
+
+    def confirm(
+        self, acknowledged_bytes: int, on_key: Callable[[object], None] | None = None
+    ) -> int:
         """The peer's transport has the first ``acknowledged_bytes`` bytes sent.
 
-        Returns how many more data frames that confirms. Call it with what the transport
-        says (``Channel.acknowledged_bytes``) while sending, and once more when the
+        Returns how many more data frames that confirms; ``on_key`` is called with the
+        key of each (None keys skipped). Call it with what the transport says
+        (``Channel.acknowledged_bytes``) while sending, and once more when the
         connection is lost, before asking for :meth:`unconfirmed`.
         """
         in_flight = self._in_flight
         count = 0
         while in_flight and in_flight[0][0] <= acknowledged_bytes:
-            in_flight.popleft()
+            key = in_flight.popleft()[1]
+            if on_key is not None and key is not None:
+                on_key(key)
             count += 1
         self.frames_confirmed += count
         return count
 
+    def settle(self, count: int, on_key: Callable[[object], None] | None = None) -> int:
+        """The peer confirmed the oldest ``count`` data frames sent (a receipt).
+
+        Like :meth:`confirm`, by frames rather than bytes; returns how many were
+        confirmed (never more than are in flight).
+        """
+        in_flight = self._in_flight
+        done = min(count, len(in_flight))
+        for _ in range(done):
+            key = in_flight.popleft()[1]
+            if on_key is not None and key is not None:
+                on_key(key)
+        self.frames_confirmed += done
+        return done
+
     @property
     def frames_unconfirmed(self) -> int:
-        """Data frames sent that the peer's transport has not confirmed (yet)."""
+        """Data frames sent that the peer has not confirmed (yet)."""
         return len(self._in_flight)
 
     def unconfirmed(self) -> list[object]:
         """The keys of the data frames sent and not confirmed, oldest first."""
         return [key for _, key in self._in_flight]
+
+    def unconfirmed_split(self, acknowledged_bytes: int) -> tuple[list[object], list[object]]:
+        """:meth:`unconfirmed` in two: the frames whose bytes the peer's transport
+        acknowledged (awaiting a receipt), and the rest."""
+        received: list[object] = []
+        unreceived: list[object] = []
+        for end, key in self._in_flight:
+            (received if end <= acknowledged_bytes else unreceived).append(key)
+        return received, unreceived
 
     def connect_to(self, endpoint: str, now: float) -> None:
         """Server: ask the client to move to another endpoint."""

@@ -94,6 +94,14 @@ class ReadGate:
             self._scheduled = True
             self._loop.call_soon(self._drain)
 
+    def release(self) -> None:
+        """Deliver everything held at once, paused or not: the connection broke, and
+        bytes the transport acknowledged to the peer must reach the application."""
+        while self._chunks:
+            chunk = self._chunks.popleft()
+            self.held -= len(chunk)
+            self._deliver(chunk)
+
     def clear(self) -> None:
         """Drop what is held (the connection is gone)."""
         self._chunks.clear()

@@ -380,6 +380,10 @@ class QuicChannel(ChannelState):
             self.quic.close(error_code=code, reason_phrase=reason)
 
     def _lose(self, exc: Exception | None) -> None:
+        # The peer or the network ended it (an abort comes through _lose_soon instead):
+        # what was received and acknowledged is the application's, paused or not.
+        if not self._lost:
+            self._gate.release()
         handler = self._mark_lost()
         if handler is not None:
             try:

@@ -15,6 +15,7 @@ from typing import Any
 from rxyomo.client._client import ZipperClient
 from rxyomo.protocol.connection import ConnectionState
 from rxyomo.protocol.frames import ClientType
+from rxyomo.protocol.receipts import Ticket
 from rxyomo.zipper.stats import ZipperStats
 from rxyomo.zipper.workflow import MeshPeer
 
@@ -25,27 +26,42 @@ class MeshLink(ZipperClient):
     """This zipper's connection to one peer zipper."""
 
     client_type = ClientType.UPSTREAM_ZIPPER
+    _tracks_keys = True
 
     def __init__(self, zipper_name: str, peer: MeshPeer, stats: ZipperStats, **kwargs: Any) -> None:
         super().__init__(
             zipper_name,
             zipper=f"[{peer.host}]:{peer.port}" if ":" in peer.host else f"{peer.host}:{peer.port}",
             credential=peer.credential,
+            # A frame forwarded here is settled for its writer once the peer passed it on.
+            receipts=True,
             **kwargs,
         )
         self.peer = peer
         self.stats = stats
         self.forwarded = 0
 
-    def forward(self, encoded_frame: bytes) -> None:
-        """Send one encoded data frame to the peer, or count it as dropped."""
+    def forward(self, encoded_frame: bytes, ticket: Ticket | None = None) -> None:
+        """Send one encoded data frame to the peer, or count it as dropped.
+
+        ``ticket`` (the frame's, when its writer asked for receipts) is held until the
+        peer zipper's receipt confirms the frame, or the frame is counted as dropped.
+        """
         link = self._link
         if link is None or link.core.state is not ConnectionState.OPEN:
             self.stats.drop(f"mesh peer {self.peer.name} unreachable")
             return
-        link.send_encoded(encoded_frame)
+        if ticket is not None:
+            ticket.hold()
+        link.send_encoded(encoded_frame, ticket)
         self.forwarded += 1
+
+    def _on_confirmed(self, key: object) -> None:
+        if isinstance(key, Ticket):
+            key.release()
 
     def _on_unconfirmed(self, reason: str, keys: list[object]) -> None:
         super()._on_unconfirmed(reason, keys)
         self.stats.drop(f"mesh peer {self.peer.name}: {reason}", len(keys))
+        for key in keys:  # counted: settled for their writers
+            self._on_confirmed(key)

@@ -22,7 +22,8 @@ from rxyomo.protocol.connection import (
 from rxyomo.protocol.events import ConnectionTerminated, DataReceived, Event, HandshakeReceived
 from rxyomo.protocol.frames import DataFrame, encode_frame, is_reserved_tag
 from rxyomo.protocol.metadata import TARGET, MetadataError, decode_metadata
-from rxyomo.protocol.reserved import BROADCAST, STATS_TAG
+from rxyomo.protocol.receipts import Settlement, Ticket, receipt
+from rxyomo.protocol.reserved import BROADCAST, RECEIPT_TAG, STATS_TAG
 from rxyomo.transport.base import Channel, Listener, StreamHandler, Transport
 from rxyomo.zipper.mesh import MeshLink
 from rxyomo.zipper.routing import RoutingTable
@@ -39,6 +40,14 @@ _BROADCAST_KEY = BROADCAST.encode()
 LOST_IN_FLIGHT = "in flight to a lost connection"
 #: Drop reason: frames that arrived on a connection already closed (or rejected).
 ARRIVED_CLOSED = "arrived on a closed connection"
+#: Seconds between looks at destinations' acknowledgements while receipts are owed.
+SETTLE_INTERVAL = 0.02
+
+
+def _release(key: object) -> None:
+    """A frame sent with ``key`` is confirmed, or counted as lost: settle its ticket."""
+    if isinstance(key, Ticket):
+        key.release()
 
 
 class _Peer(StreamHandler):
@@ -56,6 +65,8 @@ class _Peer(StreamHandler):
         self.blocked: set[_Peer] = set()
         #: How many congested destinations hold this peer paused.
         self.paused_by = 0
+        #: This client's frames until they are settled, once it asked for receipts.
+        self.settlement: Settlement | None = None
         self._timer = CoreTimer(self.loop, self._on_timer)
 
     # transport callbacks
@@ -81,6 +92,7 @@ class _Peer(StreamHandler):
             self.zipper.stats.drop(ARRIVED_CLOSED, self.core.frames_discarded - discarded)
         # Frames routed from this chunk go out together: one write per destination.
         self.zipper._flush_destinations()
+        self.zipper._settle()
 
     def connection_lost(self, exc: Exception | None) -> None:
         reason = f"connection lost: {exc}" if exc else "connection closed by the peer"
@@ -96,6 +108,10 @@ class _Peer(StreamHandler):
                 self.conn_id,
                 self.stats.name,
             )
+            # Counted: for receipts, those frames are settled.
+            for key in self.core.unconfirmed():
+                _release(key)
+            self.zipper._settle()
 
     def pause_writing(self) -> None:
         self.congested = True
@@ -127,9 +143,15 @@ class _Peer(StreamHandler):
         else:
             self._arm_timer()
 
-    def send(self, encoded: bytes, size: int) -> None:
-        """Queue an encoded data frame and account for it; the zipper flushes it."""
-        self.core.send_encoded(encoded, self.loop.time())
+    def send(self, encoded: bytes, size: int, ticket: Ticket | None = None) -> None:
+        """Queue an encoded data frame and account for it; the zipper flushes it.
+
+        ``ticket`` (the frame's, when its writer asked for receipts) is held until this
+        connection's transport confirms the frame.
+        """
+        if ticket is not None:
+            ticket.hold()
+        self.core.send_encoded(encoded, self.loop.time(), ticket)
         self.stats.frames_out += 1
         self.stats.bytes_out += size
         self.zipper._unflushed.add(self)
@@ -146,7 +168,7 @@ class _Peer(StreamHandler):
         acknowledged = channel.acknowledged_bytes()
         if acknowledged is None:  # the transport cannot tell: count what it took
             acknowledged = self.core.bytes_queued - channel.get_write_buffer_size()
-        self.core.confirm(acknowledged)
+        self.core.confirm(acknowledged, _release)
 
     def _flush(self) -> None:
         data = self.core.data_to_send()
@@ -191,6 +213,9 @@ class Zipper:
         self.peers: dict[int, _Peer] = {}
         #: Peers with frames queued during the current batch of input.
         self._unflushed: set[_Peer] = set()
+        #: Peers that asked for receipts and have frames not settled yet.
+        self._settling: set[_Peer] = set()
+        self._settle_handle: asyncio.TimerHandle | None = None
         self.mesh: list[MeshLink] = []
         self._mesh_tasks: list[asyncio.Task[None]] = []
         self._ids = itertools.count(1)
@@ -244,6 +269,9 @@ class Zipper:
             await link.close(timeout=1.0)
         for task in self._mesh_tasks:
             task.cancel()
+        if self._settle_handle is not None:
+            self._settle_handle.cancel()
+            self._settle_handle = None
         if self._stats_task is not None:
             self._stats_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -299,6 +327,18 @@ class Zipper:
         return peer.core.accept(now)
 
     def _on_data(self, peer: _Peer, frame: DataFrame) -> None:
+        settlement = peer.settlement
+        if settlement is None:
+            self._route(peer, frame, None)
+            return
+        ticket = settlement.arrive()
+        try:
+            self._route(peer, frame, ticket)
+        finally:
+            ticket.release()  # placed everywhere it goes (or counted as dropped)
+        self._settling.add(peer)
+
+    def _route(self, peer: _Peer, frame: DataFrame, ticket: Ticket | None) -> None:
         size = len(frame.payload)
         peer.stats.frames_in += 1
         peer.stats.bytes_in += size
@@ -333,7 +373,7 @@ class Zipper:
             if dest is None or dest.core.state is not ConnectionState.OPEN:
                 self.stats.drop("destination closed")
                 continue
-            dest.send(encoded, size)
+            dest.send(encoded, size, ticket)
             if dest.congested and peer not in dest.blocked and peer.channel is not None:
                 # The destination is slow: stop reading from this sender until
                 # it drains, so memory stays bounded instead of queueing more.
@@ -343,14 +383,43 @@ class Zipper:
                     peer.channel.pause_reading()
         if route.to_mesh:
             for link in self.mesh:
-                link.forward(encoded)
+                link.forward(encoded, ticket)
 
     def _flush_destinations(self) -> None:
         while self._unflushed:
             self._unflushed.pop().flush()
 
+    def _settle(self) -> None:
+        """Send the receipts that are due; look again soon while some are owed."""
+        for peer in list(self._settling):
+            settlement = peer.settlement
+            if settlement is None or peer.core.state is not ConnectionState.OPEN:
+                self._settling.discard(peer)
+                continue
+            count = settlement.advance()
+            if count is not None:
+                peer.core.send_control(receipt(count), peer.loop.time())
+                peer._flush()
+            if not settlement.pending:
+                self._settling.discard(peer)
+        if self._settling and self._settle_handle is None:
+            loop = asyncio.get_running_loop()
+            self._settle_handle = loop.call_later(SETTLE_INTERVAL, self._on_settle_timer)
+
+    def _on_settle_timer(self) -> None:
+        # The transport interface does not announce acknowledgements: look for them
+        # (a mesh peer's receipts release their tickets as they come).
+        self._settle_handle = None
+        for peer in list(self.peers.values()):
+            if peer.core.frames_unconfirmed:
+                peer._confirm()
+        self._settle()
+
     def _on_reserved(self, peer: _Peer, frame: DataFrame) -> None:
-        if frame.tag == STATS_TAG:
+        if frame.tag == RECEIPT_TAG:
+            if peer.settlement is None:
+                peer.settlement = Settlement()  # counting from the next frame
+        elif frame.tag == STATS_TAG:
             if peer.core.state is not ConnectionState.OPEN:
                 # Later bytes of the same chunk already closed the connection.
                 self.stats.drop("stats request on a closed connection")

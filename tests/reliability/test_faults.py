@@ -5,6 +5,7 @@ source wrote is delivered or counted as dropped (sequence numbers checked end to
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import textwrap
 import time
@@ -13,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from rxyomo.client import ReconnectPolicy, Sink, Source, StreamFunction
+from rxyomo.client.delivery import UNSETTLED
 from rxyomo.client.stats import fetch_stats
 from rxyomo.protocol.connection import ConnectionConfig
 from rxyomo.protocol.metadata import TID
@@ -93,6 +95,60 @@ async def test_zipper_killed_mid_stream_and_restarted(
     assert got[-100:] == list(range(written - 100, written)), "data did not flow again"
     print(f"written {written}, delivered {len(got)}, counted dropped {len(dropped)} "
           f"(of which delivered {len(dropped & set(got))}), zipper drops {stats['drops']}")
+    await source.close()
+    await sink.close()
+
+
+async def test_with_receipts_a_killed_zipper_takes_nothing_along_uncounted(
+    tmp_path: Path, processes: ProcessGroup
+) -> None:
+    # A slow sink makes the zipper hold a backlog its transport acknowledged to the source.
+    # SIGKILL takes that backlog along; with receipts the source still counts every frame.
+    port = free_udp_port()
+    workflow = tmp_path / "workflow.yaml"
+    workflow.write_text(f"name: z\nhost: 127.0.0.1\nport: {port}\nfunctions:\n  - name: sink\n")
+    zipper = processes.zipper(workflow, tmp_path / "zipper.log")
+    address, tls = f"127.0.0.1:{port}", dev_client_tls()
+    common = {"zipper": address, "tls": tls, "connection_config": CHATTY,
+              "reconnect": ReconnectPolicy(max_attempts=1)}  # fmt: skip
+    got: list[int] = []
+
+    async def slow(data: bytes) -> None:
+        await asyncio.sleep(0.004)
+        got.append(int(data[:8]))
+
+    sink = Sink("sink", observe=[TAG], handler=slow, max_pending=8, **common)  # type: ignore[arg-type]
+    source = Source("source", receipts=True, **common)  # type: ignore[arg-type]
+    await asyncio.wait_for(sink.connect(), WAIT)
+    await asyncio.wait_for(source.connect(), WAIT)
+    written = 0
+
+    async def write() -> None:
+        nonlocal written
+        while written < 20_000:
+            await source.write(TAG, b"%08d" % written + bytes(1000), metadata={TID: str(written)})
+            written += 1
+
+    writer = asyncio.ensure_future(write())
+    try:
+        await until(lambda: source.delivery.confirmed >= 50, what="receipts")
+        await until(lambda: written - len(got) >= 400, what="a backlog in the zipper")
+        zipper.kill()
+        await until(lambda: not source.is_connected, what="noticing")
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(writer, WAIT)  # stops: the source gave up reconnecting
+        await asyncio.wait_for(sink.join(), WAIT)
+    finally:
+        writer.cancel()
+    delivery = source.delivery
+    assert delivery.in_flight == 0 and delivery.confirmed + delivery.dropped == delivery.written
+    missing = set(range(written)) - set(got)
+    dropped = {int(str(key)) for key in delivery.dropped_keys}
+    assert got == sorted(got) and missing, "the kill took nothing: the test did not test"
+    assert not missing - dropped, f"lost silently: {sorted(missing - dropped)[:20]}"
+    # What made the difference: frames the zipper's transport had, that it never passed on.
+    assert delivery.drops[UNSETTLED] and missing & dropped
+    print(f"written {written}, delivered {len(got)}, counted {delivery.drops}")
     await source.close()
     await sink.close()
 
