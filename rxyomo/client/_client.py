@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import logging
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from rxyomo._timer import CoreTimer
@@ -172,13 +172,7 @@ class _Link(StreamHandler):
 
     def _acknowledged(self) -> int | None:
         channel = self.channel
-        if channel is None:
-            return None
-        acknowledged = channel.acknowledged_bytes()
-        if acknowledged is None:
-            # The transport cannot tell: what it took off our hands counts as confirmed.
-            acknowledged = self.core.bytes_queued - channel.get_write_buffer_size()
-        return acknowledged
+        return None if channel is None else channel.confirmed_bytes(self.core.bytes_queued)
 
     def _confirm(self) -> None:
         # With receipts, only the zipper's receipts confirm frames.
@@ -187,7 +181,7 @@ class _Link(StreamHandler):
         acknowledged = self._acknowledged()
         if acknowledged is not None:
             self.client.delivery.confirmed += self.core.confirm(
-                acknowledged, self.client._on_confirmed if self.client._tracks_keys else None
+                acknowledged, self.client._confirmation_hook
             )
 
     def _on_receipt(self, frame: DataFrame) -> None:
@@ -199,8 +193,7 @@ class _Link(StreamHandler):
         if count <= self._receipted or self._settled:
             return  # stale or repeated: counts only grow
         delta, self._receipted = count - self._receipted, count
-        on_key = self.client._on_confirmed if self.client._tracks_keys else None
-        settled = self.core.settle(delta, on_key)
+        settled = self.core.settle(delta, self.client._confirmation_hook)
         if settled != delta:
             log.warning(
                 "%s: the zipper confirmed %d frames more than were in flight",
@@ -284,6 +277,14 @@ class _Link(StreamHandler):
 
     def _on_timer(self) -> None:
         self._handle(self.core.handle_timer(self.loop.time()))
+
+
+async def _poll_until(done: Callable[[], bool], deadline: float) -> None:
+    """Wait until ``done()`` or the loop's clock passes ``deadline``. Polled: the transport
+    interface announces neither an empty buffer nor acknowledgements."""
+    loop = asyncio.get_running_loop()
+    while not done() and loop.time() < deadline:  # noqa: ASYNC110
+        await asyncio.sleep(0.005)
 
 
 class ZipperClient:
@@ -378,11 +379,11 @@ class ZipperClient:
         link = self._link
         if link is not None and link.channel is not None and self.is_connected:
             link.flush()
-            await self._drain(link.channel, timeout)
+            channel = link.channel
+            await _poll_until(lambda: channel.get_write_buffer_size() == 0, deadline)
             if self.receipts:
                 # Give the zipper the rest of the time to confirm what it was sent.
-                while link.core.frames_unconfirmed and loop.time() < deadline:  # noqa: ASYNC110
-                    await asyncio.sleep(0.005)
+                await _poll_until(lambda: not link.core.frames_unconfirmed, deadline)
             link.close("client closing")
         if self._run_task is not None:
             self._run_task.cancel()
@@ -453,6 +454,11 @@ class ZipperClient:
 
     def _on_confirmed(self, key: object) -> None:
         """A frame sent with ``key`` was confirmed (called when ``_tracks_keys``)."""
+
+    @property
+    def _confirmation_hook(self) -> Callable[[object], None] | None:
+        # None spares the ledger a call per confirmed frame when nobody listens.
+        return self._on_confirmed if self._tracks_keys else None
 
     def _on_unconfirmed(self, reason: str, keys: list[object]) -> None:
         """Frames (named by their keys) were in flight when a connection ended."""
@@ -527,11 +533,3 @@ class ZipperClient:
         log.warning("%s: giving up: %s", self.name, exc)
         if self._first is not None and not self._first.done():
             self._first.set_exception(exc)
-
-    @staticmethod
-    async def _drain(channel: Channel, timeout: float) -> None:
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
-        # Polled: the transport interface has no "buffer empty" notification.
-        while channel.get_write_buffer_size() > 0 and loop.time() < deadline:  # noqa: ASYNC110
-            await asyncio.sleep(0.005)

@@ -221,15 +221,12 @@ class Connection:
         (``Channel.acknowledged_bytes``) while sending, and once more when the
         connection is lost, before asking for :meth:`unconfirmed`.
         """
-        in_flight = self._in_flight
         count = 0
-        while in_flight and in_flight[0][0] <= acknowledged_bytes:
-            key = in_flight.popleft()[1]
-            if on_key is not None and key is not None:
-                on_key(key)
+        for end, _ in self._in_flight:
+            if end > acknowledged_bytes:
+                break
             count += 1
-        self.frames_confirmed += count
-        return count
+        return self.settle(count, on_key) if count else 0
 
     def settle(self, count: int, on_key: Callable[[object], None] | None = None) -> int:
         """The peer confirmed the oldest ``count`` data frames sent (a receipt).

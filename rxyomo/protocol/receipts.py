@@ -30,6 +30,7 @@ __all__ = [
     "Ticket",
     "decode_receipt",
     "receipt",
+    "release",
 ]
 
 _COUNT = struct.Struct("!Q")
@@ -69,6 +70,13 @@ class Ticket:
     def release(self) -> None:
         """One delivery confirmed the frame, or ended counted as a drop."""
         self.outstanding -= 1
+
+
+def release(key: object) -> None:
+    """A frame sent with ``key`` was confirmed, or counted as dropped: if the key is a
+    :class:`Ticket`, that delivery of it is done."""
+    if isinstance(key, Ticket):
+        key.release()
 
 
 class Settlement:

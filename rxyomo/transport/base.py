@@ -95,6 +95,12 @@ class Channel(abc.ABC):
         """
         return None
 
+    def confirmed_bytes(self, written: int) -> int:
+        """:meth:`acknowledged_bytes`, or where the transport cannot tell, what it took off
+        the writer's hands: ``written`` (bytes written so far) less what it still buffers."""
+        acknowledged = self.acknowledged_bytes()
+        return written - self.get_write_buffer_size() if acknowledged is None else acknowledged
+
     async def wait_closed(self) -> None:  # noqa: B027 - optional override
         """Wait until the connection is over and its resources are released.
 

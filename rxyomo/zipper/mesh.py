@@ -15,7 +15,7 @@ from typing import Any
 from rxyomo.client._client import ZipperClient
 from rxyomo.protocol.connection import ConnectionState
 from rxyomo.protocol.frames import ClientType
-from rxyomo.protocol.receipts import Ticket
+from rxyomo.protocol.receipts import Ticket, release
 from rxyomo.zipper.stats import ZipperStats
 from rxyomo.zipper.workflow import MeshPeer
 
@@ -57,11 +57,10 @@ class MeshLink(ZipperClient):
         self.forwarded += 1
 
     def _on_confirmed(self, key: object) -> None:
-        if isinstance(key, Ticket):
-            key.release()
+        release(key)
 
     def _on_unconfirmed(self, reason: str, keys: list[object]) -> None:
         super()._on_unconfirmed(reason, keys)
         self.stats.drop(f"mesh peer {self.peer.name}: {reason}", len(keys))
         for key in keys:  # counted: settled for their writers
-            self._on_confirmed(key)
+            release(key)

@@ -22,7 +22,7 @@ from rxyomo.protocol.connection import (
 from rxyomo.protocol.events import ConnectionTerminated, DataReceived, Event, HandshakeReceived
 from rxyomo.protocol.frames import DataFrame, encode_frame, is_reserved_tag
 from rxyomo.protocol.metadata import TARGET, MetadataError, decode_metadata
-from rxyomo.protocol.receipts import Settlement, Ticket, receipt
+from rxyomo.protocol.receipts import Settlement, Ticket, receipt, release
 from rxyomo.protocol.reserved import BROADCAST, RECEIPT_TAG, STATS_TAG
 from rxyomo.transport.base import Channel, Listener, StreamHandler, Transport
 from rxyomo.zipper.mesh import MeshLink
@@ -42,12 +42,6 @@ LOST_IN_FLIGHT = "in flight to a lost connection"
 ARRIVED_CLOSED = "arrived on a closed connection"
 #: Seconds between looks at destinations' acknowledgements while receipts are owed.
 SETTLE_INTERVAL = 0.02
-
-
-def _release(key: object) -> None:
-    """A frame sent with ``key`` is confirmed, or counted as lost: settle its ticket."""
-    if isinstance(key, Ticket):
-        key.release()
 
 
 class _Peer(StreamHandler):
@@ -110,7 +104,7 @@ class _Peer(StreamHandler):
             )
             # Counted: for receipts, those frames are settled.
             for key in self.core.unconfirmed():
-                _release(key)
+                release(key)
             self.zipper._settle()
 
     def pause_writing(self) -> None:
@@ -165,10 +159,7 @@ class _Peer(StreamHandler):
         channel = self.channel
         if channel is None:
             return
-        acknowledged = channel.acknowledged_bytes()
-        if acknowledged is None:  # the transport cannot tell: count what it took
-            acknowledged = self.core.bytes_queued - channel.get_write_buffer_size()
-        self.core.confirm(acknowledged, _release)
+        self.core.confirm(channel.confirmed_bytes(self.core.bytes_queued), release)
 
     def _flush(self) -> None:
         data = self.core.data_to_send()
