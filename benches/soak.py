@@ -4,11 +4,13 @@ Four sources write numbered frames to two sinks, every client behind a user-spac
 with 20 ms of delay and 1 % loss. Every few seconds something breaks: the zipper is
 SIGKILLed and restarted, or one client's link is cut off for longer than the idle timeout
 (a partition), or nothing happens for a while. At the end the books are checked per source
-with the sequence numbers: no duplicate and no frame out of order (failures), and how many
-missing frames were counted as dropped by their source or by the zipper (whose counters
-are read just before each kill, since a killed zipper takes them along), and how many died
-uncounted with a SIGKILLed zipper. Sources ask for delivery receipts, so that number must be
-zero (a failure otherwise); ``--transport-acks`` runs them without, to show the difference.
+with the sequence numbers: no duplicate, no frame out of order, and every missing frame
+named by its source as dropped, with a reason: dropped by the zipper (its receipt said
+why) or lost with a connection before the zipper settled it. Any of these failing fails
+the run. ``--transport-acks`` runs the sources without receipts, to show the difference:
+then the zipper's drops are only counted (its counters read just before each kill, since
+a killed zipper takes them along), and the frames that died uncounted with a SIGKILLed
+zipper are reported rather than failed.
 
     python benches/soak.py [--minutes 10] [--seed S] [--transport-acks]
 
@@ -26,7 +28,7 @@ import random
 import sys
 import tempfile
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict, deque
 from pathlib import Path
 from typing import Any
 
@@ -83,6 +85,9 @@ async def soak(
     sources = [Source(f"src-{i}", zipper=await relayed(), transport=transport, reconnect=retry,
                       connection_config=config, receipts=receipts)
                for i in range(SOURCES)]  # fmt: skip
+    for source in sources:
+        # The books are checked frame by frame: keep every dropped frame's key.
+        source.delivery.dropped_keys = deque(source.delivery.dropped_keys)
     written = dict.fromkeys((s.name for s in sources), 0)
     counted_by_zippers = 0
     events: list[str] = []
@@ -141,29 +146,34 @@ async def soak(
         missing = set(range(written[source.name])) - set(seqs)
         dropped_but_delivered += len(dropped - missing)
         uncounted += len(missing - dropped)
-    # A connection the zipper gave up on is counted once its transport lets it go (after
-    # the close times out): give the last ones that long.
-    deadline, last = time.monotonic() + 45, 0
-    while time.monotonic() < deadline:
-        last = await zipper_drops()
-        if counted_by_zippers + last >= uncounted:
-            break
-        await asyncio.sleep(2)
-    counted_by_zippers += last
+    if not receipts:
+        # Without receipts the zipper's drops are not named to the sources: they should
+        # cover what the sources did not count. A connection the zipper gave up on is
+        # counted once its transport lets it go (after the close times out): give the
+        # last ones that long.
+        deadline, last = time.monotonic() + 45, 0
+        while time.monotonic() < deadline:
+            last = await zipper_drops()
+            if counted_by_zippers + last >= uncounted:
+                break
+            await asyncio.sleep(2)
+        counted_by_zippers += last
     for sink in sinks:
         await sink.close(timeout=5)
     for relay in relays:
         relay.close()
     group.kill_all()
-    died_uncounted = max(0, uncounted - counted_by_zippers)
-    # Frames a zipper counted (no observer while a sink reconnected, in flight to a lost
-    # connection) are not named; they should cover what the sources did not count. What
-    # they do not cover died with a SIGKILLed zipper after it had acknowledged it (see
-    # docs/architecture.md, "No silent loss"): none with receipts, reported without.
+    # With receipts every missing frame must be named by its source: dropped by the
+    # zipper (its receipt said why) or lost with a connection. Without, frames a zipper
+    # counted are not named, and what their counts do not cover died with a SIGKILLed
+    # zipper after it had acknowledged it (see docs/architecture.md, "No silent loss").
+    died_uncounted = uncounted if receipts else max(0, uncounted - counted_by_zippers)
+    drops: Counter[str] = sum((s.delivery.drops for s in sources), Counter())
     return {
         "minutes": minutes, "seed": seed, "events": events,
         "written": sum(written.values()), "delivered": sum(map(len, got.values())),
         "dropped_by_sources": sum(s.delivery.dropped for s in sources),
+        "drops_by_reason": dict(drops.most_common()),
         "dropped_by_sources_yet_delivered": dropped_but_delivered,
         "counted_by_zippers": counted_by_zippers, "missing_not_counted_by_sources": uncounted,
         "uncounted_died_with_a_zipper": died_uncounted, "receipts": receipts,

@@ -6,11 +6,13 @@ import asyncio
 import contextlib
 import logging
 import uuid
+from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from rxyomo._timer import CoreTimer
 from rxyomo.client.delivery import (
+    BY_ZIPPER,
     CLOSED_UNCONFIRMED,
     LOST_UNCONFIRMED,
     UNSETTLED,
@@ -186,21 +188,30 @@ class _Link(StreamHandler):
 
     def _on_receipt(self, frame: DataFrame) -> None:
         try:
-            count = decode_receipt(frame)
+            count, drops = decode_receipt(frame)
         except ProtocolError as exc:
             log.warning("%s: ignored a malformed receipt: %s", self.client.name, exc)
             return
         if count <= self._receipted or self._settled:
             return  # stale or repeated: counts only grow
         delta, self._receipted = count - self._receipted, count
-        settled = self.core.settle(delta, self.client._confirmation_hook)
-        if settled != delta:
+        by_index = {index: reason for reason, indices in drops.items() for index in indices}
+        dropped: defaultdict[str, list[object]] = defaultdict(list)
+        before = self.core.frames_unconfirmed
+        self.client.delivery.confirmed += self.core.settle(
+            delta,
+            self.client._confirmation_hook,
+            dropped=by_index,
+            on_dropped=lambda reason, key: dropped[reason].append(key),
+        )
+        for reason, keys in dropped.items():
+            self.client._on_dropped_by_zipper(reason, keys)
+        if before - self.core.frames_unconfirmed != delta:
             log.warning(
-                "%s: the zipper confirmed %d frames more than were in flight",
+                "%s: the zipper settled %d frames more than were in flight",
                 self.client.name,
-                delta - settled,
+                delta - before + self.core.frames_unconfirmed,
             )
-        self.client.delivery.confirmed += settled
 
     def settle(self, reason: str) -> None:
         """The connection is over: count what it did not confirm as dropped, once."""
@@ -268,8 +279,9 @@ class _Link(StreamHandler):
             self.channel.write(data)
         if self.core.state is ConnectionState.CLOSED:
             self._timer.cancel()
-            if self.channel is not None and not self.channel.is_closing():
-                self.channel.close()
+            channel = self.channel
+            if channel is not None and not channel.is_closing():
+                channel.abort() if self.core.peer_expired else channel.close()
             return
         # Re-armed when the deadline comes earlier (the handshake's timeout gives way to
         # the heartbeat once open); a later one is left to the early timer's re-check.
@@ -463,6 +475,10 @@ class ZipperClient:
     def _on_unconfirmed(self, reason: str, keys: list[object]) -> None:
         """Frames (named by their keys) were in flight when a connection ended."""
         self.delivery.drop(reason, keys)
+
+    def _on_dropped_by_zipper(self, reason: str, keys: list[object]) -> None:
+        """The zipper's receipt says it dropped these frames, for ``reason``."""
+        self.delivery.drop(f"{BY_ZIPPER}{reason}", keys)
 
     async def _on_closed(self) -> None:
         """The client stopped (subclasses release their resources)."""

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 __all__ = [
+    "BY_ZIPPER",
     "CLOSED_UNCONFIRMED",
     "LOST_UNCONFIRMED",
     "UNCONFIRMED_KEPT",
@@ -29,6 +30,9 @@ CLOSED_UNCONFIRMED = "client closed before the zipper confirmed"
 #: Drop reason, with receipts: the zipper's transport had the frame, but the connection
 #: ended before the zipper said it had passed the frame on (it may have, or died first).
 UNSETTLED = "accepted by the zipper, not confirmed passed on when the connection ended"
+#: Drop reason prefix, with receipts: the zipper counted the frame as dropped (no observer,
+#: its destination lost with it in flight, ...) and its receipt says why.
+BY_ZIPPER = "dropped by the zipper: "
 #: How many keys of dropped frames :attr:`DeliveryStats.dropped_keys` keeps.
 UNCONFIRMED_KEPT = 4096
 
@@ -38,10 +42,12 @@ class DeliveryStats:
     """Counters of the data frames one client wrote, across all its connections.
 
     Every frame written is, at any moment, exactly one of *confirmed* (the zipper's
-    transport acknowledged its bytes), *in flight*, or *dropped* (counted by reason):
-    ``written == confirmed + in_flight + dropped``. A dropped frame was in flight when its
-    connection ended: the zipper may have had it (its acknowledgement was lost with the
-    connection) or not; :attr:`dropped_keys` names the latest ones (a source's keys are
+    transport acknowledged its bytes; with receipts, the zipper passed it on), *in
+    flight*, or *dropped* (counted by reason): ``written == confirmed + in_flight +
+    dropped``. A frame is dropped when its connection ended with it in flight (the
+    zipper may have had it, its acknowledgement lost with the connection, or not) or,
+    with receipts, when the zipper says it dropped it (reasons starting with
+    :data:`BY_ZIPPER`). :attr:`dropped_keys` names the latest ones (a source's keys are
     the frames' transaction ids) so that a receiver can tell which.
 
     Over TLS-on-TCP the transport cannot report acknowledgements, and a frame counts as

@@ -42,7 +42,7 @@ from __future__ import annotations
 import contextlib
 import enum
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from rxyomo.protocol.errors import LocalProtocolError, ProtocolError
@@ -142,6 +142,8 @@ class Connection:
         self.bytes_queued = 0
         #: Data frames sent that the peer's transport has confirmed (see :meth:`confirm`).
         self.frames_confirmed = 0
+        #: Data frames confirmed or settled as dropped by the peer (:meth:`settle`).
+        self.frames_settled = 0
         # (end offset in the byte stream, key) of each data frame sent and not yet confirmed.
         self._in_flight: deque[tuple[int, object]] = deque()
         #: Data frames that arrived once this end had closed (or behind a rejected
@@ -152,6 +154,12 @@ class Connection:
         self.handshake: HandshakeFrame | None = None
         #: Why the connection closed, once it has.
         self.close_reason: str | None = None
+        #: The connection closed because the peer fell silent for ``idle_timeout``. Its
+        #: transport should then be aborted, not closed gracefully: a graceful close would
+        #: go on exchanging data with a peer that comes back (after a partition), whose
+        #: frames this end discards though its transport acknowledges them, and whose
+        #: writer already counted the frames in flight to this end as lost.
+        self.peer_expired = False
 
     @property
     def is_closed(self) -> bool:
@@ -228,20 +236,37 @@ class Connection:
             count += 1
         return self.settle(count, on_key) if count else 0
 
-    def settle(self, count: int, on_key: Callable[[object], None] | None = None) -> int:
-        """The peer confirmed the oldest ``count`` data frames sent (a receipt).
+    def settle(
+        self,
+        count: int,
+        on_key: Callable[[object], None] | None = None,
+        *,
+        dropped: Mapping[int, str] | None = None,
+        on_dropped: Callable[[str, object], None] | None = None,
+    ) -> int:
+        """The peer settled the oldest ``count`` data frames sent (a receipt).
 
-        Like :meth:`confirm`, by frames rather than bytes; returns how many were
-        confirmed (never more than are in flight).
+        Like :meth:`confirm`, by frames rather than bytes. ``dropped`` names frames the
+        peer settled by counting them as dropped, by index (the n-th data frame sent on
+        this connection, from 0) and reason: each goes to ``on_dropped(reason, key)``
+        instead of being confirmed. Returns how many were confirmed; never more than
+        are in flight are settled.
         """
         in_flight = self._in_flight
         done = min(count, len(in_flight))
+        confirmed = done
         for _ in range(done):
             key = in_flight.popleft()[1]
-            if on_key is not None and key is not None:
+            reason = dropped.get(self.frames_settled) if dropped else None
+            self.frames_settled += 1
+            if reason is not None:
+                confirmed -= 1
+                if on_dropped is not None:
+                    on_dropped(reason, key)
+            elif on_key is not None and key is not None:
                 on_key(key)
-        self.frames_confirmed += done
-        return done
+        self.frames_confirmed += confirmed
+        return confirmed
 
     @property
     def frames_unconfirmed(self) -> int:
@@ -332,6 +357,7 @@ class Connection:
         elif self.state is ConnectionState.OPEN:
             if now >= self._last_received + cfg.idle_timeout:
                 # The peer is gone; a Goaway is queued in case it is merely slow.
+                self.peer_expired = True
                 self.close(f"no heartbeat from the peer for {cfg.idle_timeout:g} s", now)
             elif now >= self._last_sent + cfg.heartbeat_interval:
                 self._queue(_HEARTBEAT, now)

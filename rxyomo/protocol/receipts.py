@@ -9,7 +9,10 @@ transport acknowledged it, or the zipper counted it as dropped with a reason (no
 observer, a destination lost with the frame in flight, ...). A receipt is a frame on the
 same tag whose payload is the number of data frames settled so far, counted from the
 request, as an 8-byte big-endian integer. Frames settle in the order they arrived, so a
-count is all a receipt needs.
+count says which frames it covers. When some of the newly settled frames were dropped
+rather than passed on everywhere they were routed, the count is followed by a msgpack map
+from each reason to the frames' indices (counted from the request, from 0), so the writer
+counts each under the zipper's reason instead of as delivered.
 
 This is rxyomo's extension on a tag YoMo reserves for the system; a client asks for it
 only when told to, since other zippers would not answer.
@@ -18,7 +21,9 @@ only when told to, since other zippers would not answer.
 from __future__ import annotations
 
 import struct
-from collections import deque
+from collections import defaultdict, deque
+
+import msgpack
 
 from rxyomo.protocol.errors import ProtocolError
 from rxyomo.protocol.frames import DataFrame
@@ -26,57 +31,127 @@ from rxyomo.protocol.reserved import RECEIPT_TAG
 
 __all__ = [
     "RECEIPT_REQUEST",
+    "Drops",
     "Settlement",
     "Ticket",
     "decode_receipt",
+    "is_no_observer",
+    "no_observer",
     "receipt",
     "release",
 ]
 
 _COUNT = struct.Struct("!Q")
 
+#: Frames a receipt reports dropped: their indices by the zipper's reason.
+Drops = dict[str, list[int]]
+
 #: What a client sends to ask for receipts.
 RECEIPT_REQUEST = DataFrame(tag=RECEIPT_TAG, payload=b"")
 
 
-def receipt(settled: int) -> DataFrame:
-    """The receipt frame saying that ``settled`` frames are settled."""
-    return DataFrame(tag=RECEIPT_TAG, payload=_COUNT.pack(settled))
+def receipt(settled: int, drops: Drops | None = None) -> DataFrame:
+    """The receipt frame saying that ``settled`` frames are settled, ``drops`` among them
+    (by reason) dropped."""
+    payload = _COUNT.pack(settled)
+    if drops:
+        payload += msgpack.packb(drops)
+    return DataFrame(tag=RECEIPT_TAG, payload=payload)
 
 
-def decode_receipt(frame: DataFrame) -> int:
-    """The count a receipt carries; :class:`ProtocolError` if it is not a receipt."""
-    if frame.tag != RECEIPT_TAG or len(frame.payload) != _COUNT.size:
-        raise ProtocolError(
-            f"not a receipt: tag 0x{frame.tag:X}, {len(frame.payload)} bytes of payload"
-        )
-    count: int = _COUNT.unpack(frame.payload)[0]
-    return count
+def decode_receipt(frame: DataFrame) -> tuple[int, Drops]:
+    """The count a receipt carries and the drops it reports; :class:`ProtocolError` if it
+    is not a well-formed receipt."""
+    payload = frame.payload
+    if frame.tag != RECEIPT_TAG or len(payload) < _COUNT.size:
+        raise ProtocolError(f"not a receipt: tag 0x{frame.tag:X}, {len(payload)} bytes of payload")
+    count: int = _COUNT.unpack_from(payload)[0]
+    if len(payload) == _COUNT.size:
+        return count, {}
+    try:
+        drops = msgpack.unpackb(payload[_COUNT.size :], strict_map_key=True)
+    except Exception as exc:  # msgpack raises a dozen unrelated types for bad input
+        raise ProtocolError(f"a receipt's drops do not decode: {exc}") from exc
+    if not isinstance(drops, dict) or not all(
+        isinstance(reason, str)
+        and isinstance(indices, list)
+        and all(type(i) is int and 0 <= i < count for i in indices)
+        for reason, indices in drops.items()
+    ):
+        raise ProtocolError("a receipt's drops must map reasons to indices of settled frames")
+    return count, drops
+
+
+def no_observer(tag: int) -> str:
+    """The drop reason for a frame of ``tag`` that nothing observes."""
+    return f"{_NO_OBSERVER}0x{tag:X}"
+
+
+def is_no_observer(reason: str) -> bool:
+    """Whether ``reason`` says the frame had no observer (as :func:`no_observer` words it)."""
+    return reason.startswith(_NO_OBSERVER)
+
+
+_NO_OBSERVER = "no observer for tag "
 
 
 class Ticket:
-    """One received frame: how many deliveries of it are still outstanding."""
+    """One received frame: how many deliveries of it are still outstanding, how many
+    passed it on, and why it was dropped if any was."""
 
-    __slots__ = ("outstanding",)
+    __slots__ = ("delivered", "dropped", "outstanding", "unobserved")
 
     def __init__(self) -> None:
-        # The router's own hold, released once it has placed the frame everywhere.
+        # The router's own hold, released (:meth:`placed`) once it has placed the frame.
         self.outstanding = 1
+        #: Deliveries that confirmed the frame.
+        self.delivered = 0
+        #: The first reason a delivery of this frame was dropped for, if any was.
+        self.dropped: str | None = None
+        #: Why a delivery passed the frame over, having no observer for it (a mesh peer).
+        self.unobserved: str | None = None
 
     def hold(self) -> None:
         """One more delivery (a destination's transport) must confirm the frame."""
         self.outstanding += 1
 
-    def release(self) -> None:
-        """One delivery confirmed the frame, or ended counted as a drop."""
+    def placed(self) -> None:
+        """The router has sent the frame everywhere it goes (or counted it dropped)."""
         self.outstanding -= 1
 
+    def release(self, dropped: str | None = None) -> None:
+        """One delivery confirmed the frame, or (``dropped`` given) ended counted as a
+        drop for that reason."""
+        self.outstanding -= 1
+        if dropped is None:
+            self.delivered += 1
+        else:
+            self.mark(dropped)
 
-def release(key: object) -> None:
-    """A frame sent with ``key`` was confirmed, or counted as dropped: if the key is a
-    :class:`Ticket`, that delivery of it is done."""
+    def pass_over(self, reason: str) -> None:
+        """One delivery ended without a drop or a delivery: a mesh peer had no observer.
+        If every delivery ends so, the frame settles as dropped for ``reason``."""
+        self.outstanding -= 1
+        self.unobserved = reason
+
+    def mark(self, reason: str) -> None:
+        """The frame was dropped somewhere it was to go (counted for ``reason``)."""
+        if self.dropped is None:
+            self.dropped = reason
+
+    @property
+    def verdict(self) -> str | None:
+        """Once settled: why the frame counts as dropped, or None if it was passed on."""
+        if self.dropped is None and not self.delivered:
+            return self.unobserved
+        return self.dropped
+
+
+def release(key: object, dropped: str | None = None) -> None:
+    """A frame sent with ``key`` was confirmed, or (``dropped`` given) counted as dropped:
+    if the key is a :class:`Ticket`, that delivery of it is done."""
     if isinstance(key, Ticket):
-        key.release()
+        key.release(dropped)
 
 
 class Settlement:
@@ -88,6 +163,7 @@ class Settlement:
         #: Frames settled so far, counted from the request.
         self.settled = 0
         self._reported = 0
+        self._drops: defaultdict[str, list[int]] = defaultdict(list)
 
     @property
     def pending(self) -> int:
@@ -100,13 +176,16 @@ class Settlement:
         self._pending.append(ticket)
         return ticket
 
-    def advance(self) -> int | None:
-        """Settle what can be; the count to report if it changed since the last report."""
+    def advance(self) -> DataFrame | None:
+        """Settle what can be; the receipt to send if anything settled since the last."""
         pending = self._pending
         while pending and pending[0].outstanding <= 0:
-            pending.popleft()
+            dropped = pending.popleft().verdict
+            if dropped is not None:
+                self._drops[dropped].append(self.settled)
             self.settled += 1
         if self.settled == self._reported:
             return None
         self._reported = self.settled
-        return self.settled
+        drops, self._drops = dict(self._drops), defaultdict(list)
+        return receipt(self.settled, drops)

@@ -15,7 +15,7 @@ from typing import Any
 from rxyomo.client._client import ZipperClient
 from rxyomo.protocol.connection import ConnectionState
 from rxyomo.protocol.frames import ClientType
-from rxyomo.protocol.receipts import Ticket, release
+from rxyomo.protocol.receipts import Ticket, is_no_observer, release
 from rxyomo.zipper.stats import ZipperStats
 from rxyomo.zipper.workflow import MeshPeer
 
@@ -49,7 +49,10 @@ class MeshLink(ZipperClient):
         """
         link = self._link
         if link is None or link.core.state is not ConnectionState.OPEN:
-            self.stats.drop(f"mesh peer {self.peer.name} unreachable")
+            reason = f"mesh peer {self.peer.name} unreachable"
+            self.stats.drop(reason)
+            if ticket is not None:
+                ticket.mark(reason)
             return
         if ticket is not None:
             ticket.hold()
@@ -61,6 +64,21 @@ class MeshLink(ZipperClient):
 
     def _on_unconfirmed(self, reason: str, keys: list[object]) -> None:
         super()._on_unconfirmed(reason, keys)
-        self.stats.drop(f"mesh peer {self.peer.name}: {reason}", len(keys))
-        for key in keys:  # counted: settled for their writers
-            release(key)
+        reason = f"mesh peer {self.peer.name}: {reason}"
+        self.stats.drop(reason, len(keys))
+        for key in keys:  # counted: settled as dropped for their writers
+            release(key, reason)
+
+    def _on_dropped_by_zipper(self, reason: str, keys: list[object]) -> None:
+        if is_no_observer(reason):
+            # Every zipper gets every frame; most observe only some. Not a loss unless
+            # nowhere observed it, which the frame's ticket tells once all have answered.
+            self.delivery.confirmed += len(keys)
+            for key in keys:
+                if isinstance(key, Ticket):
+                    key.pass_over(f"{reason} anywhere in the mesh")
+            return
+        # The peer counted these itself: pass the verdict on to their writers.
+        super()._on_dropped_by_zipper(reason, keys)
+        for key in keys:
+            release(key, f"at mesh peer {self.peer.name}: {reason}")

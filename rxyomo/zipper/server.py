@@ -22,7 +22,7 @@ from rxyomo.protocol.connection import (
 from rxyomo.protocol.events import ConnectionTerminated, DataReceived, Event, HandshakeReceived
 from rxyomo.protocol.frames import DataFrame, encode_frame, is_reserved_tag
 from rxyomo.protocol.metadata import TARGET, MetadataError, decode_metadata
-from rxyomo.protocol.receipts import Settlement, Ticket, receipt, release
+from rxyomo.protocol.receipts import Settlement, Ticket, no_observer, release
 from rxyomo.protocol.reserved import BROADCAST, RECEIPT_TAG, STATS_TAG
 from rxyomo.transport.base import Channel, Listener, StreamHandler, Transport
 from rxyomo.zipper.mesh import MeshLink
@@ -102,9 +102,9 @@ class _Peer(StreamHandler):
                 self.conn_id,
                 self.stats.name,
             )
-            # Counted: for receipts, those frames are settled.
+            # Counted: for receipts, those frames are settled as dropped.
             for key in self.core.unconfirmed():
-                release(key)
+                release(key, LOST_IN_FLIGHT)
             self.zipper._settle()
 
     def pause_writing(self) -> None:
@@ -167,8 +167,9 @@ class _Peer(StreamHandler):
             self.channel.write(data)
 
     def _close_channel(self) -> None:
-        if self.channel is not None and not self.channel.is_closing():
-            self.channel.close()
+        channel = self.channel
+        if channel is not None and not channel.is_closing():
+            channel.abort() if self.core.peer_expired else channel.close()
         self._forget()
 
     def _forget(self) -> None:
@@ -326,7 +327,7 @@ class Zipper:
         try:
             self._route(peer, frame, ticket)
         finally:
-            ticket.release()  # placed everywhere it goes (or counted as dropped)
+            ticket.placed()
         self._settling.add(peer)
 
     def _route(self, peer: _Peer, frame: DataFrame, ticket: Ticket | None) -> None:
@@ -343,7 +344,7 @@ class Zipper:
             try:
                 meta = decode_metadata(frame.metadata)
             except MetadataError as exc:
-                self.stats.drop("bad metadata")
+                self._drop("bad metadata", ticket)
                 log.warning("dropped a frame from %s: bad metadata: %s", peer.stats.name, exc)
                 return
             target = meta.get(TARGET, "")
@@ -356,13 +357,13 @@ class Zipper:
             congested=lambda c: self.peers[c].congested if c in self.peers else True,
         )
         if not route.connections and not (route.to_mesh and self.mesh):
-            self.stats.drop(f"no observer for tag 0x{frame.tag:X}")
+            self._drop(no_observer(frame.tag), ticket)
             return
         encoded = encode_frame(frame)
         for conn_id in route.connections:
             dest = self.peers.get(conn_id)
             if dest is None or dest.core.state is not ConnectionState.OPEN:
-                self.stats.drop("destination closed")
+                self._drop("destination closed", ticket)
                 continue
             dest.send(encoded, size, ticket)
             if dest.congested and peer not in dest.blocked and peer.channel is not None:
@@ -376,6 +377,12 @@ class Zipper:
             for link in self.mesh:
                 link.forward(encoded, ticket)
 
+    def _drop(self, reason: str, ticket: Ticket | None) -> None:
+        """Count one frame dropped; its receipt (if its writer asked) will say why."""
+        self.stats.drop(reason)
+        if ticket is not None:
+            ticket.mark(reason)
+
     def _flush_destinations(self) -> None:
         while self._unflushed:
             self._unflushed.pop().flush()
@@ -387,9 +394,9 @@ class Zipper:
             if settlement is None or peer.core.state is not ConnectionState.OPEN:
                 self._settling.discard(peer)
                 continue
-            count = settlement.advance()
-            if count is not None:
-                peer.core.send_control(receipt(count), peer.loop.time())
+            due = settlement.advance()
+            if due is not None:
+                peer.core.send_control(due, peer.loop.time())
                 peer._flush()
             if not settlement.pending:
                 self._settling.discard(peer)

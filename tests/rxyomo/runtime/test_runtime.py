@@ -7,6 +7,7 @@ import asyncio
 import pytest
 
 from rxyomo.client import ConnectionRejected, Sink, Source, StreamFunction
+from rxyomo.client.delivery import BY_ZIPPER
 from rxyomo.client.stats import fetch_stats
 from rxyomo.protocol.connection import ConnectionConfig
 from rxyomo.protocol.frames import DataFrame
@@ -240,14 +241,20 @@ async def test_mesh_of_three_zippers_delivers_each_frame_once(transport: Transpo
         zipper=f"127.0.0.1:{ports['c']}",
         transport=transport,
     )
-    source = Source("src", zipper=f"127.0.0.1:{ports['a']}", transport=transport)
+    # Receipts through the mesh: b and c pass 0x10 on, nobody anywhere observes 0x20.
+    source = Source("src", zipper=f"127.0.0.1:{ports['a']}", transport=transport, receipts=True)
     for client in (fn_b, fn_c, source):
         await client.connect()
     for i in range(10):
         await source.write(0x10, bytes([i]))
+    await source.write(0x20, b"unobserved", metadata={TID: "unobserved"})
     await eventually(lambda: len(got_b) == 10 and len(got_c) == 10)
     await asyncio.sleep(0.1)  # a duplicate, if any, would arrive by now
     assert got_b == got_c == [bytes([i]) for i in range(10)]
+    await eventually(lambda: source.delivery.in_flight == 0)
+    assert source.delivery.confirmed == 10
+    assert source.delivery.drops == {f"{BY_ZIPPER}no observer for tag 0x20 anywhere in the mesh": 1}
+    assert list(source.delivery.dropped_keys) == ["unobserved"]
     for client in (source, fn_b, fn_c):
         await client.close()
     for zipper in zippers:
@@ -386,8 +393,10 @@ async def test_with_receipts_frames_are_confirmed_once_passed_on(
         await client.connect()
     await source.write(0x10, b"first")
     await eventually(lambda: source.delivery.confirmed == 1)  # passed on to the sink
-    await source.write(0x99, b"unobserved")  # counted as dropped by the zipper: settled
-    await eventually(lambda: source.delivery.confirmed == 2)
+    await source.write(0x99, b"unobserved", metadata={TID: "lost"})  # settled, as dropped
+    unobserved = f"{BY_ZIPPER}no observer for tag 0x99"
+    await eventually(lambda: source.delivery.drops[unobserved] == 1)
+    assert source.delivery.confirmed == 1 and list(source.delivery.dropped_keys) == ["lost"]
     for _ in range(48):
         # 3 MiB: more than the sink's receive window, less than every buffer on the way.
         await plain.write(0x10, bytes(64 * 1024))
@@ -397,11 +406,13 @@ async def test_with_receipts_frames_are_confirmed_once_passed_on(
     for i in range(3):
         await source.write(0x10, b"late %d" % i)
     await asyncio.sleep(0.3)
-    assert source.delivery.confirmed == 2 and source.delivery.in_flight == 3
+    assert source.delivery.confirmed == 1 and source.delivery.in_flight == 3
     release.set()
-    await eventually(lambda: source.delivery.confirmed == 5, timeout=20)
+    await eventually(lambda: source.delivery.confirmed == 4, timeout=20)
     await source.close()
-    assert source.delivery.as_dict() == {"written": 5, "confirmed": 5, "in_flight": 0, "drops": {}}
+    assert source.delivery.as_dict() == {
+        "written": 5, "confirmed": 4, "in_flight": 0, "drops": {unobserved: 1}
+    }  # fmt: skip
     await eventually(lambda: len(got) == 52, timeout=20)
     for client in (plain, sink):
         await client.close()
