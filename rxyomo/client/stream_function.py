@@ -10,6 +10,7 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from rxyomo._throttle import ThrottledLog
 from rxyomo.client._client import ZipperClient
 from rxyomo.client.source import check_tag
 from rxyomo.protocol.frames import ClientType, DataFrame
@@ -87,6 +88,8 @@ class StreamFunction(ZipperClient):
         #: Frames whose handler raised; the function goes on with the next.
         self.errors = 0
         self.handled = 0
+        # A peer can make every frame fail: log at a bounded rate.
+        self._warn = ThrottledLog(log)
 
     def set_handler(self, handler: Handler) -> None:
         """Set the function run on each observed frame."""
@@ -177,7 +180,9 @@ class StreamFunction(ZipperClient):
         try:
             meta = decode_metadata(frame.metadata) if frame.metadata else {}
         except MetadataError as exc:
-            log.warning("%s: frame with bad metadata dropped: %s", self.name, exc)
+            self._warn.warning(
+                "bad metadata", "%s: frame with bad metadata dropped: %s", self.name, exc
+            )
             self.errors += 1
             return
         assert self._inbox is not None
@@ -210,7 +215,9 @@ class StreamFunction(ZipperClient):
         except Exception:
             # YoMo's functions keep going when one item fails.
             self.errors += 1
-            log.exception("%s: handler failed on a frame of tag 0x%X", self.name, item.tag)
+            self._warn.exception(
+                "handler failed", "%s: handler failed on a frame of tag 0x%X", self.name, item.tag
+            )
             return
         self.handled += 1
         for tag, payload in _answers(result):

@@ -11,6 +11,7 @@ from typing import Any
 
 import msgpack
 
+from rxyomo._throttle import ThrottledLog
 from rxyomo._timer import CoreTimer
 from rxyomo.protocol.auth import check_credential
 from rxyomo.protocol.connection import (
@@ -208,6 +209,8 @@ class Zipper:
         #: Peers that asked for receipts and have frames not settled yet.
         self._settling: set[_Peer] = set()
         self._settle_handle: asyncio.TimerHandle | None = None
+        # Warnings any client can provoke at will: logged at a bounded rate.
+        self._warn = ThrottledLog(log)
         self.mesh: list[MeshLink] = []
         self._mesh_tasks: list[asyncio.Task[None]] = []
         self._ids = itertools.count(1)
@@ -297,7 +300,9 @@ class Zipper:
         admission = self.routing.admit(peer.conn_id, hs) if problem is None else None
         if admission is None or not admission.accepted:
             reason = problem or (admission.reason if admission else "rejected")
-            log.warning("rejected %r from %s: %s", hs.name, peer.stats.peer, reason)
+            self._warn.warning(
+                "rejected", "rejected %r from %s: %s", hs.name, peer.stats.peer, reason
+            )
             self.stats.rejected += 1
             return peer.core.reject(reason, now)
         for old in admission.replaced:
@@ -345,7 +350,12 @@ class Zipper:
                 meta = decode_metadata(frame.metadata)
             except MetadataError as exc:
                 self._drop("bad metadata", ticket)
-                log.warning("dropped a frame from %s: bad metadata: %s", peer.stats.name, exc)
+                self._warn.warning(
+                    "bad metadata",
+                    "dropped a frame from %s: bad metadata: %s",
+                    peer.stats.name,
+                    exc,
+                )
                 return
             target = meta.get(TARGET, "")
             broadcast = meta.get(BROADCAST, "") == "1"
