@@ -89,6 +89,9 @@ class QuicChannel(ChannelState):
         # silent, so both ends PING when they have sent nothing for a while.
         self._keepalive = keepalive
         self._keepalive_handle: asyncio.TimerHandle | None = None
+        # Cancelled once the connection is over: a pending handle would keep the whole
+        # connection (buffers, crypto state) alive until the close timeout.
+        self._close_handle: asyncio.TimerHandle | None = None
         self._last_sent = loop.time()
         self._close_timeout = close_timeout
 
@@ -183,7 +186,9 @@ class QuicChannel(ChannelState):
             self._service_soon()
             if self._close_timeout is not None:
                 # A peer that never takes the rest must not hold the close forever.
-                self._loop.call_later(self._close_timeout, self._close_expired)
+                self._close_handle = self._loop.call_later(
+                    self._close_timeout, self._close_expired
+                )
         else:
             self._shutdown(QuicErrorCode.NO_ERROR, "")
             self._lose_soon(None)
@@ -301,9 +306,10 @@ class QuicChannel(ChannelState):
             self._timer.cancel()
             self._timer = None
         self._timer_at = None
-        if self._keepalive_handle is not None:
-            self._keepalive_handle.cancel()
-            self._keepalive_handle = None
+        for handle in (self._keepalive_handle, self._close_handle):
+            if handle is not None:
+                handle.cancel()
+        self._keepalive_handle = self._close_handle = None
         if not self._close_sent:
             self._close_sent = True
             self._end(termination_error(event))

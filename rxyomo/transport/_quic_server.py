@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
+import weakref
 from typing import TYPE_CHECKING
 
 from aioquic._buffer import Buffer
@@ -172,11 +173,14 @@ class QuicServer(Listener):
         self._cids[channel] = set()
         self._connection_id(channel, original_cid, True)
         self._connection_id(channel, quic.host_cid, True)
-        self._loop.call_later(self._transport.handshake_timeout, self._expire, channel)
+        # A weak reference: the timer must not keep a finished connection (its buffers and
+        # crypto state) alive until the timeout, or churn would pile them up.
+        self._loop.call_later(self._transport.handshake_timeout, self._expire, weakref.ref(channel))
         return channel
 
-    def _expire(self, channel: QuicChannel) -> None:
-        if not channel.established and not channel.terminated:
+    def _expire(self, ref: weakref.ref[QuicChannel]) -> None:
+        channel = ref()
+        if channel is not None and not channel.established and not channel.terminated:
             channel.fail(TransportError("handshake timed out"))
 
     def _connection_id(self, channel: QuicChannel, cid: bytes, issued: bool) -> None:

@@ -139,10 +139,12 @@ def make_transport(
     if name == "memory":
         return MemoryTransport(options, registry=MemoryRegistry())
     if name == "tcp":
-        return TcpTransport(options, handshake_timeout=5.0, **kwargs)
+        kwargs.setdefault("handshake_timeout", 5.0)
+        return TcpTransport(options, **kwargs)
+    kwargs.setdefault("handshake_timeout", 5.0)
     kwargs.setdefault("receive_window", QUIC_WINDOW)
     kwargs.setdefault("idle_timeout", 10.0)
-    return QuicTransport(options, handshake_timeout=5.0, **kwargs)
+    return QuicTransport(options, **kwargs)
 
 
 PairFactory = Callable[..., Awaitable[Pair]]

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import os
 import socket
 import ssl
+import weakref
 from pathlib import Path
 
 import pytest
@@ -21,6 +23,7 @@ from rxyomo.transport import (
     dev_certificates,
 )
 from rxyomo.transport import quic as quic_module
+from rxyomo.transport.base import Channel
 from rxyomo.transport.quic import LOOPBACK_DATAGRAM_SIZE
 from tests.reliability.udp_relay import Impairment, UdpRelay
 from tests.rxyomo.transport._support import (
@@ -33,6 +36,7 @@ from tests.rxyomo.transport._support import (
     serve_echo,
     within,
 )
+from tests.waiting import eventually
 
 
 def _ipv6_loopback_available() -> bool:
@@ -286,3 +290,37 @@ def test_an_explicit_datagram_size_applies_to_every_peer() -> None:
 def test_datagrams_larger_than_udp_allows_are_refused() -> None:
     with pytest.raises(ValueError, match=r"1200\.\.65507"):
         QuicTransport(max_datagram_size=65508)
+
+
+async def test_finished_connections_are_freed_at_once_not_at_their_timeouts(
+    serve: ServeFactory,
+) -> None:
+    # Timers for the handshake and the close must not keep a finished connection (its
+    # buffers, its crypto state) alive until they fire: churn would pile them up.
+    transport = make_transport("quic", handshake_timeout=60.0, close_timeout=60.0)
+    handlers: list[weakref.ref[Recorder]] = []
+
+    def factory() -> Recorder:
+        handler = Recorder(echo=True)
+        handlers.append(weakref.ref(handler))
+        return handler
+
+    listener = await serve(transport, factory)
+    port = listener.address[1]
+    clients: list[weakref.ref[Channel]] = []
+    for _ in range(5):
+        client = Recorder()
+        channel = await within(transport.connect("127.0.0.1", port, client))
+        channel.write(b"ping")
+        assert await client.wait_bytes(4) == b"ping"
+        channel.close()  # gracefully: what was written is acknowledged first
+        await within(client.lost)
+        clients.append(weakref.ref(channel))
+        del channel, client
+    assert len(handlers) == 5
+
+    def all_freed() -> bool:
+        gc.collect()
+        return not any(ref() for ref in (*handlers, *clients))
+
+    await eventually(all_freed, "every finished connection freed", timeout=10.0, poll=0.2)
