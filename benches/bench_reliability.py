@@ -11,6 +11,9 @@ relays and the fuzzer run in this process.
   4 sinks) against one source and one sink at the same per-source rate;
 - slow sink: the zipper's peak RSS while a sink takes 2 ms per frame and a source offers
   40 MB, against a sink that keeps up;
+- churn: the zipper's RSS after each round of clients that connect, write and close,
+  against its RSS with one sink connected (growth that levels off is bounded; a leak
+  grows with every round);
 - crash: seconds from the restart of a SIGKILLed zipper until its clients are back.
 
 Writes benches/results/reliability.json and reliability.png.
@@ -225,6 +228,44 @@ async def sink_memory(bench: Bench, handle_seconds: float, megabytes: int) -> di
     }  # fmt: skip
 
 
+async def churn(bench: Bench, rounds: int, clients: int) -> dict[str, Any]:
+    zipper, port = bench.zipper("functions:\n  - name: sink\n")
+    address = f"127.0.0.1:{port}"
+    got = 0
+
+    def count(_data: bytes) -> None:
+        nonlocal got
+        got += 1
+
+    sink = Sink("sink", observe=[0x10], handler=count, zipper=address, transport=bench.transport)
+    after: list[float] = []
+    try:
+        await asyncio.wait_for(sink.connect(), WAIT)
+        baseline = rss(zipper)
+        for round_ in range(rounds):
+            sources = [Source(f"churn-{round_}-{i}", zipper=address, transport=bench.transport,
+                              receipts=True) for i in range(clients)]  # fmt: skip
+            await asyncio.wait_for(asyncio.gather(*(s.connect() for s in sources)), WAIT)
+            for source in sources:
+                for _ in range(5):
+                    await source.write(0x10, bytes(1000))
+            await asyncio.gather(*(s.close(timeout=5.0) for s in sources))
+            await asyncio.sleep(1.0)  # closes complete (draining takes a few RTTs)
+            after.append(round(rss(zipper) / 2**20, 1))
+        await until(lambda: got >= rounds * clients * 5)
+    finally:
+        await sink.close(timeout=1.0)
+        zipper.kill()
+    half = len(after) // 2
+    return {
+        "rounds": rounds, "clients_per_round": clients, "delivered": got,
+        "baseline_rss_mb": round(baseline / 2**20, 1), "rss_after_each_round_mb": after,
+        # Bounded: the second half of the rounds adds little next to the first.
+        "growth_first_half_mb": round(after[half - 1] - after[0], 1),
+        "growth_second_half_mb": round(after[-1] - after[half - 1], 1),
+    }  # fmt: skip
+
+
 async def crash(bench: Bench, repeats: int) -> dict[str, Any]:
     zipper, port = bench.zipper("functions:\n  - name: sink\n")
     address = f"127.0.0.1:{port}"
@@ -299,6 +340,8 @@ async def run(args: argparse.Namespace, bench: Bench) -> dict[str, Any]:
     results["slow_sink"] = {"baseline": fast, "slow": slow,
                             "peak_rss_ratio": round(slow["peak_rss_mb"]
                                                     / fast["peak_rss_mb"], 2)}  # fmt: skip
+    print("connection churn ...", flush=True)
+    results["churn"] = await churn(bench, 6 if quick else 20, 50)
     print("crash and restart ...", flush=True)
     results["crash"] = await crash(bench, 2 if quick else 5)
     return results
@@ -332,6 +375,8 @@ def main() -> None:
         "slow_sink_peak_rss_mb": results["slow_sink"]["slow"]["peak_rss_mb"],
         "fast_sink_peak_rss_mb": results["slow_sink"]["baseline"]["peak_rss_mb"],
         "reconnect_median_s": results["crash"]["median_seconds"],
+        "churn_rss_mb": [results["churn"]["baseline_rss_mb"],
+                         *results["churn"]["rss_after_each_round_mb"][::5]],
     }, indent=2))  # fmt: skip
 
 
