@@ -120,6 +120,10 @@ class _Link(StreamHandler):
         self._flushed_at = 0
         #: The count of the latest receipt (when the client asked for receipts).
         self._receipted = 0
+        #: Whether receipts confirm this connection's frames: None while the zipper has
+        #: not answered the request yet, False when not asked or the zipper never answered.
+        self.receipts: bool | None = False
+        self._receipt_wait: asyncio.TimerHandle | None = None
 
     def connection_made(self, channel: Channel) -> None:
         self.channel = channel
@@ -177,8 +181,9 @@ class _Link(StreamHandler):
         return None if channel is None else channel.confirmed_bytes(self.core.bytes_queued)
 
     def _confirm(self) -> None:
-        # With receipts, only the zipper's receipts confirm frames.
-        if self._settled or self.client.receipts:
+        # With receipts (or while waiting to learn whether the zipper sends them), only the
+        # zipper's receipts confirm frames.
+        if self._settled or self.receipts is not False:
             return
         acknowledged = self._acknowledged()
         if acknowledged is not None:
@@ -192,6 +197,9 @@ class _Link(StreamHandler):
         except ProtocolError as exc:
             log.warning("%s: ignored a malformed receipt: %s", self.client.name, exc)
             return
+        if self.receipts is None:
+            self._stop_waiting()
+            self.receipts = True
         if count <= self._receipted or self._settled:
             return  # stale or repeated: counts only grow
         delta, self._receipted = count - self._receipted, count
@@ -213,13 +221,33 @@ class _Link(StreamHandler):
                 delta - before + self.core.frames_unconfirmed,
             )
 
+    def _no_receipts(self) -> None:
+        # The zipper answers a request at once; one that stays silent does not know it.
+        self._receipt_wait = None
+        if self.receipts is not None or self._settled:
+            return
+        log.warning(
+            "%s: the zipper sent no receipt within %g s; counting frames delivered once its "
+            "transport has them (a zipper killed outright may take some along uncounted)",
+            self.client.name,
+            self.client.receipt_wait,
+        )
+        self.receipts = False
+        self._confirm()
+
+    def _stop_waiting(self) -> None:
+        if self._receipt_wait is not None:
+            self._receipt_wait.cancel()
+            self._receipt_wait = None
+
     def settle(self, reason: str) -> None:
         """The connection is over: count what it did not confirm as dropped, once."""
         if self._settled:
             return
         self._confirm()
         self._settled = True
-        acknowledged = self._acknowledged() if self.client.receipts else None
+        self._stop_waiting()
+        acknowledged = self._acknowledged() if self.receipts is not False else None
         if acknowledged is not None:
             # The zipper's transport had these, but the zipper never said it passed them
             # on: they may have arrived, or died with it.
@@ -249,6 +277,10 @@ class _Link(StreamHandler):
                 if self.client.receipts:
                     # Before any data frame: the zipper counts frames from this one on.
                     self.core.send_control(RECEIPT_REQUEST, self.loop.time())
+                    self.receipts = None
+                    self._receipt_wait = self.loop.call_later(
+                        self.client.receipt_wait, self._no_receipts
+                    )
                 self.writable.set()
                 if not self.opened.done():
                     self.opened.set_result(None)
@@ -305,11 +337,14 @@ class ZipperClient:
     Subclasses (:class:`~rxyomo.client.Source`, ...) choose the client type and
     what to do with received frames.
 
-    ``receipts=True`` asks an rxyomo zipper to confirm each data frame only once it has
-    passed it on (every destination's transport has it, or the zipper counted it as
-    dropped), so that a zipper killed outright cannot take confirmed frames along:
-    :attr:`delivery` then counts them as dropped. Other zippers do not answer the
-    request; leave it off with them.
+    With ``receipts`` (the default) the client asks the zipper to confirm each data
+    frame only once it has passed it on (every destination's transport has it) or
+    counted it as dropped, naming the reason, so that :attr:`delivery` counts every frame
+    that is not delivered, even those a zipper killed outright takes along. An rxyomo
+    zipper answers the request at once; a zipper that has not answered within
+    ``receipt_wait`` seconds (YoMo's does not know the request) leaves the client counting
+    a frame delivered once the zipper's transport has it. ``receipts=False`` does so from
+    the start.
     """
 
     client_type: int = 0
@@ -329,7 +364,8 @@ class ZipperClient:
         reconnect: ReconnectPolicy | None = None,
         connection_config: ConnectionConfig | None = None,
         client_id: str | None = None,
-        receipts: bool = False,
+        receipts: bool = True,
+        receipt_wait: float = 3.0,
     ) -> None:
         if not name:
             raise ValueError("a client needs a name")
@@ -343,9 +379,12 @@ class ZipperClient:
         self.connection_config = connection_config or ConnectionConfig()
         self._transport_spec = transport
         self._tls = tls
-        #: Whether frames count as confirmed only on the zipper's receipts (see
-        #: :mod:`rxyomo.protocol.receipts`) rather than once its transport has them.
+        #: Whether to ask for receipts, so that frames count as confirmed only on the
+        #: zipper's receipts (see :mod:`rxyomo.protocol.receipts`) rather than once its
+        #: transport has them.
         self.receipts = receipts
+        #: Seconds to wait for the zipper's first receipt before doing without.
+        self.receipt_wait = receipt_wait
         self._link: _Link | None = None
         self._run_task: asyncio.Task[None] | None = None
         self._first: asyncio.Future[None] | None = None
@@ -393,7 +432,7 @@ class ZipperClient:
             link.flush()
             channel = link.channel
             await _poll_until(lambda: channel.get_write_buffer_size() == 0, deadline)
-            if self.receipts:
+            if link.receipts is not False:
                 # Give the zipper the rest of the time to confirm what it was sent.
                 await _poll_until(lambda: not link.core.frames_unconfirmed, deadline)
             link.close("client closing")

@@ -23,7 +23,7 @@ from rxyomo.protocol.connection import (
 from rxyomo.protocol.events import ConnectionTerminated, DataReceived, Event, HandshakeReceived
 from rxyomo.protocol.frames import DataFrame, encode_frame, is_reserved_tag
 from rxyomo.protocol.metadata import TARGET, MetadataError, decode_metadata
-from rxyomo.protocol.receipts import Settlement, Ticket, no_observer, release
+from rxyomo.protocol.receipts import Settlement, Ticket, no_observer, receipt, release
 from rxyomo.protocol.reserved import BROADCAST, RECEIPT_TAG, STATS_TAG
 from rxyomo.transport.base import Channel, Listener, StreamHandler, Transport
 from rxyomo.zipper.mesh import MeshLink
@@ -336,12 +336,13 @@ class Zipper:
         self._settling.add(peer)
 
     def _route(self, peer: _Peer, frame: DataFrame, ticket: Ticket | None) -> None:
+        if is_reserved_tag(frame.tag):
+            # Control frames (receipts, stats requests) are not traffic.
+            self._on_reserved(peer, frame)
+            return
         size = len(frame.payload)
         peer.stats.frames_in += 1
         peer.stats.bytes_in += size
-        if is_reserved_tag(frame.tag):
-            self._on_reserved(peer, frame)
-            return
         target, broadcast = "", False
         metadata = frame.metadata
         # Only routing keys matter here: most frames carry none, and skip the decode.
@@ -425,8 +426,10 @@ class Zipper:
 
     def _on_reserved(self, peer: _Peer, frame: DataFrame) -> None:
         if frame.tag == RECEIPT_TAG:
-            if peer.settlement is None:
+            if peer.settlement is None and peer.core.state is ConnectionState.OPEN:
                 peer.settlement = Settlement()  # counting from the next frame
+                # Answered at once, so that the client knows receipts will come.
+                peer.core.send_control(receipt(0), peer.loop.time())
         elif frame.tag == STATS_TAG:
             if peer.core.state is not ConnectionState.OPEN:
                 # Later bytes of the same chunk already closed the connection.

@@ -17,7 +17,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from rxyomo.client import ReconnectPolicy, Sink, Source, ZipperClient
-from rxyomo.client.delivery import CLOSED_UNCONFIRMED, LOST_UNCONFIRMED
+from rxyomo.client.delivery import BY_ZIPPER, CLOSED_UNCONFIRMED, LOST_UNCONFIRMED
 from rxyomo.protocol.metadata import TID
 from rxyomo.transport import Channel, StreamHandler, Transport
 from rxyomo.transport.memory import MemoryRegistry, MemoryTransport
@@ -53,13 +53,11 @@ def cut(client: ZipperClient) -> None:
 until = functools.partial(eventually, timeout=10.0, poll=0.005)
 
 
-async def test_every_frame_is_delivered_or_counted_while_connections_break(
-    zipper: Zipper,
-) -> None:
-    got: list[int] = []
-    sink = Sink("sink", observe=[TAG], handler=lambda d: got.append(int(d)),
-                **client_kwargs(zipper))  # type: ignore[arg-type]  # fmt: skip
-    source = Source("source", **client_kwargs(zipper))  # type: ignore[arg-type]
+async def break_connections_while_writing(
+    zipper: Zipper, source: Source, sink: Sink, got: list[int]
+) -> int:
+    """Write 630 numbered frames, cutting the source's or the sink's connection after
+    every burst of 20; return how many were written, once the source has closed."""
     await within(sink.connect())
     await within(source.connect())
     written = 0
@@ -75,6 +73,19 @@ async def test_every_frame_is_delivered_or_counted_while_connections_break(
         written += 1
         await asyncio.sleep(0.01)
     await within(source.close())
+    return written
+
+
+async def test_every_frame_is_delivered_or_counted_while_connections_break(
+    zipper: Zipper,
+) -> None:
+    # Without receipts: the source counts what the zipper's transport never had, the
+    # zipper what it could not pass on, and the books balance.
+    got: list[int] = []
+    sink = Sink("sink", observe=[TAG], handler=lambda d: got.append(int(d)),
+                **client_kwargs(zipper))  # type: ignore[arg-type]  # fmt: skip
+    source = Source("source", receipts=False, **client_kwargs(zipper))  # type: ignore[arg-type]
+    written = await break_connections_while_writing(zipper, source, sink, got)
     zipper_drops = zipper.stats.drops
     await until(lambda: len(got) + source.delivery.dropped + sum(zipper_drops.values()) >= written)
     await within(sink.join())
@@ -89,6 +100,26 @@ async def test_every_frame_is_delivered_or_counted_while_connections_break(
     assert zipper_drops[LOST_IN_FLIGHT] > 0
     assert zipper_drops[f"no observer for tag 0x{TAG:X}"] > 0
     assert source.delivery.written == written and source.delivery.in_flight == 0
+    await sink.close()
+
+
+async def test_with_receipts_the_source_names_every_frame_not_delivered(zipper: Zipper) -> None:
+    got: list[int] = []
+    sink = Sink("sink", observe=[TAG], handler=lambda d: got.append(int(d)),
+                **client_kwargs(zipper))  # type: ignore[arg-type]  # fmt: skip
+    source = Source("source", receipts=True, **client_kwargs(zipper))  # type: ignore[arg-type]
+    written = await break_connections_while_writing(zipper, source, sink, got)
+    await within(sink.join())
+    assert len(got) == len(set(got)) and got == sorted(got)
+    delivery = source.delivery
+    assert delivery.written == written and delivery.in_flight == 0
+    dropped = {int(str(key)) for key in delivery.dropped_keys}
+    missing = set(range(written)) - set(got)
+    assert not missing - dropped, f"missing without a count: {sorted(missing - dropped)}"
+    # What the zipper dropped (in flight to the cut sink, no observer while it was away)
+    # came back by receipt, named.
+    assert delivery.drops[f"{BY_ZIPPER}{LOST_IN_FLIGHT}"] > 0
+    assert delivery.drops[f"{BY_ZIPPER}no observer for tag 0x{TAG:X}"] > 0
     await sink.close()
 
 

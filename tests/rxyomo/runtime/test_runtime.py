@@ -370,6 +370,39 @@ async def test_a_client_that_closes_right_after_an_answer_counts_it_delivered(
     assert dict(zipper.stats.drops) == {}
 
 
+async def test_receipts_are_asked_for_by_default_and_answered_at_once(
+    make_zipper: ZipperFactory, transport: Transport
+) -> None:
+    zipper = await make_zipper(MODERN)
+    source = Source("src", zipper=addr(zipper), transport=transport)
+    await source.connect()
+    await eventually(lambda: source._link is not None and source._link.receipts is True)
+    await source.close()
+
+
+async def test_without_an_answer_to_receipts_the_client_does_without(
+    make_zipper: ZipperFactory, transport: Transport, caplog: pytest.LogCaptureFixture
+) -> None:
+    # A zipper that does not know the request (YoMo's) never answers it.
+    zipper = await make_zipper(MODERN)
+    zipper._on_reserved = lambda peer, frame: None
+    got: list[bytes] = []
+    sink = Sink("printer", observe=[0x10], handler=got.append, zipper=addr(zipper),
+                transport=transport)  # fmt: skip
+    source = Source("src", zipper=addr(zipper), transport=transport, receipt_wait=0.3)
+    for client in (sink, source):
+        await client.connect()
+    await source.write(0x10, b"hello")
+    await eventually(lambda: got == [b"hello"])
+    assert source.delivery.confirmed == 0  # waiting to learn whether receipts come
+    await eventually(lambda: source.delivery.confirmed == 1, timeout=5)  # transport acks
+    assert source._link is not None and source._link.receipts is False
+    assert "sent no receipt within 0.3 s" in caplog.text
+    for client in (source, sink):
+        await client.close()
+    assert source.delivery.as_dict()["drops"] == {}
+
+
 async def test_with_receipts_frames_are_confirmed_once_passed_on(
     make_zipper: ZipperFactory, transport: Transport
 ) -> None:
