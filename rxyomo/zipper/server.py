@@ -87,7 +87,7 @@ class _Peer(StreamHandler):
             self.zipper.stats.drop(ARRIVED_CLOSED, self.core.frames_discarded - discarded)
         # Frames routed from this chunk go out together: one write per destination.
         self.zipper._flush_destinations()
-        self.zipper._settle()
+        self.zipper._settle_later()
 
     def connection_lost(self, exc: Exception | None) -> None:
         reason = f"connection lost: {exc}" if exc else "connection closed by the peer"
@@ -411,6 +411,11 @@ class Zipper:
                 peer._flush()
             if not settlement.pending:
                 self._settling.discard(peer)
+        self._settle_later()
+
+    def _settle_later(self) -> None:
+        # Receipts go out every SETTLE_INTERVAL while some are owed, not after every
+        # input: one receipt covers many frames, sparing a packet each way per frame.
         if self._settling and self._settle_handle is None:
             loop = asyncio.get_running_loop()
             self._settle_handle = loop.call_later(SETTLE_INTERVAL, self._on_settle_timer)
