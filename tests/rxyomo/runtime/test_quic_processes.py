@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import socket
 import subprocess
 import sys
 import textwrap
@@ -19,6 +18,7 @@ from rxyomo.client import Sink, Source
 from rxyomo.client.stats import fetch_stats
 from rxyomo.transport.base import TransportError
 from rxyomo.transport.certs import dev_client_tls
+from tests.reliability.processes import free_udp_port
 
 from .conftest import FAST, eventually
 
@@ -43,12 +43,6 @@ FUNCTION = textwrap.dedent(
     asyncio.run(main())
     """
 )
-
-
-def free_udp_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture
