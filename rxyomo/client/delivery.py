@@ -1,8 +1,9 @@
 """What became of the data frames a client sent: the client's half of "no silent loss".
 
-A client hands each data frame to a connection; the connection's transport later confirms
-that the zipper's transport has the frame's bytes. A frame still unconfirmed when its
-connection is lost (the zipper crashed, the network broke, the client closed before the
+A client hands each data frame to a connection; the zipper's receipts later confirm that
+it passed the frame on, or name the reason it dropped it (without receipts, the transport
+confirms that the zipper's transport has the frame's bytes). A frame still unconfirmed when
+its connection is lost (the zipper crashed, the network broke, the client closed before the
 zipper caught up) is counted as dropped, with the reason and its key, instead of vanishing.
 ``docs/architecture.md`` ("No silent loss") describes the whole accounting, the zipper's
 half included.

@@ -14,8 +14,9 @@ rather than passed on everywhere they were routed, the count is followed by a ms
 from each reason to the frames' indices (counted from the request, from 0), so the writer
 counts each under the zipper's reason instead of as delivered.
 
-This is rxyomo's extension on a tag YoMo reserves for the system; a client asks for it
-only when told to, since other zippers would not answer.
+This is rxyomo's extension on a tag YoMo reserves for the system. An rxyomo zipper answers
+the request at once with a receipt for 0 frames; other zippers ignore it, so a client
+that hears nothing does without (see ``ZipperClient``).
 """
 
 from __future__ import annotations

@@ -338,7 +338,7 @@ class Zipper:
     def _route(self, peer: _Peer, frame: DataFrame, ticket: Ticket | None) -> None:
         if is_reserved_tag(frame.tag):
             # Control frames (receipts, stats requests) are not traffic.
-            self._on_reserved(peer, frame)
+            self._on_reserved(peer, frame, ticket)
             return
         size = len(frame.payload)
         peer.stats.frames_in += 1
@@ -429,7 +429,7 @@ class Zipper:
                 peer._confirm()
         self._settle()
 
-    def _on_reserved(self, peer: _Peer, frame: DataFrame) -> None:
+    def _on_reserved(self, peer: _Peer, frame: DataFrame, ticket: Ticket | None) -> None:
         if frame.tag == RECEIPT_TAG:
             if peer.settlement is None and peer.core.state is ConnectionState.OPEN:
                 peer.settlement = Settlement()  # counting from the next frame
@@ -438,12 +438,12 @@ class Zipper:
         elif frame.tag == STATS_TAG:
             if peer.core.state is not ConnectionState.OPEN:
                 # Later bytes of the same chunk already closed the connection.
-                self.stats.drop("stats request on a closed connection")
+                self._drop("stats request on a closed connection", ticket)
                 return
             payload = msgpack.packb(self.snapshot())
             peer.send(encode_frame(DataFrame(tag=STATS_TAG, payload=payload)), len(payload))
         else:
-            self.stats.drop("reserved tag")
+            self._drop("reserved tag", ticket)
 
     def _forget(self, peer: _Peer) -> None:
         if self.peers.pop(peer.conn_id, None) is None:

@@ -380,12 +380,27 @@ async def test_receipts_are_asked_for_by_default_and_answered_at_once(
     await source.close()
 
 
+async def test_a_frame_on_a_tag_reserved_for_the_system_comes_back_named(
+    make_zipper: ZipperFactory, transport: Transport
+) -> None:
+    zipper = await make_zipper(MODERN)
+    source = Source("src", zipper=addr(zipper), transport=transport)
+    await source.connect()
+    await eventually(lambda: source._link is not None and source._link.receipts is True)
+    assert source._link is not None
+    source._link.send(DataFrame(tag=0xF0AB, payload=b"not for clients"), "reserved")  # raw
+    await eventually(lambda: source.delivery.in_flight == 0)
+    assert source.delivery.drops == {f"{BY_ZIPPER}reserved tag": 1}
+    assert zipper.stats.drops["reserved tag"] == 1
+    await source.close()
+
+
 async def test_without_an_answer_to_receipts_the_client_does_without(
     make_zipper: ZipperFactory, transport: Transport, caplog: pytest.LogCaptureFixture
 ) -> None:
     # A zipper that does not know the request (YoMo's) never answers it.
     zipper = await make_zipper(MODERN)
-    zipper._on_reserved = lambda peer, frame: None
+    zipper._on_reserved = lambda peer, frame, ticket: None
     got: list[bytes] = []
     sink = Sink("printer", observe=[0x10], handler=got.append, zipper=addr(zipper),
                 transport=transport)  # fmt: skip
