@@ -370,22 +370,13 @@ async def test_a_client_that_closes_right_after_an_answer_counts_it_delivered(
     assert dict(zipper.stats.drops) == {}
 
 
-async def test_receipts_are_asked_for_by_default_and_answered_at_once(
+async def test_receipts_are_on_by_default_and_name_a_reserved_tag_frame_dropped(
     make_zipper: ZipperFactory, transport: Transport
 ) -> None:
     zipper = await make_zipper(MODERN)
     source = Source("src", zipper=addr(zipper), transport=transport)
     await source.connect()
-    await eventually(lambda: source._link is not None and source._link.receipts is True)
-    await source.close()
-
-
-async def test_a_frame_on_a_tag_reserved_for_the_system_comes_back_named(
-    make_zipper: ZipperFactory, transport: Transport
-) -> None:
-    zipper = await make_zipper(MODERN)
-    source = Source("src", zipper=addr(zipper), transport=transport)
-    await source.connect()
+    # Asked for by default, and answered at once (before any frame is sent).
     await eventually(lambda: source._link is not None and source._link.receipts is True)
     assert source._link is not None
     source._link.send(DataFrame(tag=0xF0AB, payload=b"not for clients"), "reserved")  # raw
