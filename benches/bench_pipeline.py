@@ -5,7 +5,12 @@
   (one guest instance each), whichever is faster being the throughput reference;
 - QUIC: the example's processes, ``rxyomo serve`` and ``instances`` flow processes, with the
   source and the sink in this process: source -> zipper -> flow (wasm) -> zipper -> sink;
-- memory: the same pipeline in this process over the in-memory transport.
+- TCP: the same processes over rxyomo's TLS-over-TCP transport;
+- memory: the same pipeline in this process over the in-memory transport;
+- floor: the same processes and application work (y3 payloads, the example's ``decode`` on
+  a worker thread) joined by bare asyncio over plain TCP, without QUIC, TLS or rxyomo
+  (see ``_floor.py``): what this machine charges for moving frames between the processes,
+  so that what the framework costs shows as the distance from it.
 
 Each pipeline is measured at low load (one frame in flight: latency) and at full load (a
 window of frames in flight: frames/s, latency under load, frames/s over time). Targets:
@@ -23,12 +28,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import os
 import platform
 import sys
 import tempfile
 import threading
 import time
+from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -44,6 +51,7 @@ EXAMPLE = ROOT / "examples" / "image_recognition"
 sys.path.insert(0, str(EXAMPLE))
 sys.path.insert(0, str(ROOT))  # the process helpers live with the tests
 
+import _floor  # noqa: E402
 from _processes import Supervisor  # noqa: E402
 from frames import IMAGE_KEY, LABEL_KEY, ImageFrame, Recognition, encode_frame  # noqa: E402
 from pipeline import FLOW_NAME, SINK_NAME, ImageRecognition  # noqa: E402
@@ -55,7 +63,8 @@ from rxyomo.transport import Transport, TransportOptions  # noqa: E402
 from rxyomo.transport.certs import dev_client_tls  # noqa: E402
 from rxyomo.transport.memory import MemoryRegistry, MemoryTransport  # noqa: E402
 from rxyomo.transport.quic import LOOPBACK_DATAGRAM_SIZE, QuicTransport  # noqa: E402
-from tests.reliability.processes import free_udp_port  # noqa: E402
+from rxyomo.transport.tcp import TcpTransport  # noqa: E402
+from tests.reliability.processes import free_tcp_port, free_udp_port  # noqa: E402
 
 WORKFLOW = EXAMPLE / "zipper" / "workflow.yaml"
 _RESULT_CODEC = y3.Codec(LABEL_KEY)
@@ -168,7 +177,8 @@ class Driver:
     """The source and the sink of a pipeline run, in this process."""
 
     def __init__(self) -> None:
-        self.source: Source | None = None
+        #: Writes one image payload towards the flows.
+        self.write: Callable[[bytes], Awaitable[None]] | None = None
         self.sent: dict[int, float] = {}
         self.latencies: dict[int, float] = {}
         self.arrived: dict[int, float] = {}
@@ -198,8 +208,8 @@ class Driver:
         self._next += 1
         self._waiters[index] = asyncio.get_running_loop().create_future()
         self.sent[index] = time.perf_counter()
-        assert self.source is not None
-        await self.source.write(IMAGE_KEY, encode_frame(ImageFrame(index, time.time_ns(), jpeg)))
+        assert self.write is not None
+        await self.write(encode_frame(ImageFrame(index, time.time_ns(), jpeg)))
         return index
 
     async def one_at_a_time(self, frames: list[bytes], rounds: int) -> list[int]:
@@ -236,32 +246,44 @@ async def drive(
     transport: Transport,
     pids: dict[str, int],
 ) -> None:
-    """Warm up, measure one frame at a time, then at full load; ``pids`` are the processes
-    whose CPU time per frame at full load is reported (this one is ``bench``)."""
+    """The pipeline's source and sink here, over rxyomo: see :func:`measure`."""
     options: dict[str, Any] = {"zipper": address, "transport": transport}
     driver = Driver()
     sink = Sink(SINK_NAME, observe=[LABEL_KEY], handler=driver.on_result, **options)
-    source = driver.source = Source("bench-source", **options)
+    source = Source("bench-source", **options)
     await sink.connect()
     await source.connect()
+
+    async def write(payload: bytes) -> None:
+        await source.write(IMAGE_KEY, payload)
+
+    driver.write = write
     try:
-        await driver.one_at_a_time(frames, 4 * window)  # every instance warm
-        indexes = await driver.one_at_a_time(frames, rounds)
-        run.low_load_ms = [driver.latencies[i] for i in indexes]
-        run.inference_ms = [driver.inference[i] for i in indexes]
-        run.overhead_ms = [driver.latencies[i] - driver.inference[i] for i in indexes]
-        before = _cpu_seconds(pids)
-        await driver.full_load(frames, window, run)
-        after = _cpu_seconds(pids)
-        run.settings["cpu_ms_per_frame"] = {
-            name: (after[name] - before[name]) * 1e3 / len(frames) for name in pids
-        }
+        await measure(run, driver, frames, rounds, window, pids)
     finally:
         await source.close()
         await sink.close()
 
 
-async def run_quic(
+async def measure(
+    run: Run, driver: Driver, frames: list[bytes], rounds: int, window: int, pids: dict[str, int]
+) -> None:
+    """Warm up, measure one frame at a time, then at full load; ``pids`` are the processes
+    whose CPU time per frame at full load is reported (this one is ``bench``)."""
+    await driver.one_at_a_time(frames, 4 * window)  # every instance warm
+    indexes = await driver.one_at_a_time(frames, rounds)
+    run.low_load_ms = [driver.latencies[i] for i in indexes]
+    run.inference_ms = [driver.inference[i] for i in indexes]
+    run.overhead_ms = [driver.latencies[i] - driver.inference[i] for i in indexes]
+    before = _cpu_seconds(pids)
+    await driver.full_load(frames, window, run)
+    after = _cpu_seconds(pids)
+    run.settings["cpu_ms_per_frame"] = {
+        name: (after[name] - before[name]) * 1e3 / len(frames) for name in pids
+    }
+
+
+async def run_processes(
     frames: list[bytes],
     rounds: int,
     instances: int,
@@ -269,32 +291,27 @@ async def run_quic(
     workers: int,
     env: dict[str, str],
 ) -> Run:
-    """The example's zipper and flows as processes; source and sink here."""
-    run = Run(
-        f"quic-{datagram}",
-        settings={"instances": instances, "max_datagram_size": datagram, "workers": workers},
-    )
+    """The example's zipper and flows as processes; source and sink here. ``datagram`` is
+    the QUIC packet size; 0 runs the pipeline over rxyomo's TLS-over-TCP transport."""
+    name = (f"quic-{datagram}" if datagram else "tcp") + ("" if workers else "-inline")
+    run = Run(name, settings={"instances": instances, "max_datagram_size": datagram,
+                              "workers": workers})
     supervisor = Supervisor(env)
-    port = free_udp_port()
-    common = ["--zipper", f"127.0.0.1:{port}", "--max-datagram-size", str(datagram)]
+    port = free_udp_port() if datagram else free_tcp_port()
+    if datagram:
+        common = ["--max-datagram-size", str(datagram)]
+        transport: Transport = QuicTransport(
+            TransportOptions(tls=dev_client_tls()), max_datagram_size=datagram
+        )
+    else:
+        common = ["--transport", "tcp"]
+        transport = TcpTransport(TransportOptions(tls=dev_client_tls()))
     try:
         zipper = await supervisor.start(
             "zipper",
             [
-                sys.executable,
-                "-m",
-                "rxyomo",
-                "serve",
-                "-c",
-                str(WORKFLOW),
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-                "--max-datagram-size",
-                str(datagram),
-                "--stats-interval",
-                "0",
+                sys.executable, "-m", "rxyomo", "serve", "-c", str(WORKFLOW),
+                "--host", "127.0.0.1", "--port", str(port), "--stats-interval", "0", *common,
             ],
             ready="listening on",
         )
@@ -303,34 +320,74 @@ async def run_quic(
             await supervisor.start(
                 f"flow #{n}",
                 [
-                    sys.executable,
-                    str(EXAMPLE / "flow.py"),
-                    *common,
-                    "--quiet",
-                    "--workers",
-                    str(workers),
+                    sys.executable, str(EXAMPLE / "flow.py"), "--zipper", f"127.0.0.1:{port}",
+                    *common, "--quiet", "--workers", str(workers),
                 ],
                 ready=f"{FLOW_NAME} ready",
             )
             for n in range(1, instances + 1)
         ]
         await supervisor.wait_ready(flows, 120)
-        transport = QuicTransport(
-            TransportOptions(tls=dev_client_tls()), max_datagram_size=datagram
-        )
         pids = {"bench": os.getpid(), "zipper": zipper.process.pid}
         pids.update((flow.name, flow.process.pid) for flow in flows)
         window = WINDOW * instances * max(workers, 1)
         await drive(run, frames, rounds, window, f"127.0.0.1:{port}", transport, pids)
     except Exception:
-        for part in supervisor.parts:  # what each process said, to see which one failed
-            print(f"--- {part.name} (status {part.returncode}):", *part.tail, sep="\n  ")
+        _tell(supervisor)
         raise
     finally:
         complaints = await supervisor.stop_all()
     if complaints:
         raise RuntimeError("; ".join(complaints))
     return run
+
+
+async def run_floor(frames: list[bytes], rounds: int, instances: int, env: dict[str, str]) -> Run:
+    """The same processes and application work over bare TCP: see :mod:`_floor`."""
+    run = Run("floor", settings={"instances": instances, "workers": 1})
+    supervisor = Supervisor(env)
+    port = str(free_tcp_port())
+    floor = str(Path(__file__).with_name("_floor.py"))
+    try:
+        relay = await supervisor.start(
+            "relay", [sys.executable, floor, "relay", port], ready=_floor.RELAY_READY
+        )
+        await supervisor.wait_ready([relay], 30)
+        workers = [
+            await supervisor.start(
+                f"worker #{n}", [sys.executable, floor, "worker", port],
+                ready=_floor.WORKER_READY,
+            )
+            for n in range(1, instances + 1)
+        ]
+        await supervisor.wait_ready(workers, 120)
+        driver = Driver()
+        connection = await _floor.connect(int(port), driver.on_result)
+
+        async def write(payload: bytes) -> None:
+            connection.send(_floor.IMAGE, payload)
+
+        driver.write = write
+        pids = {"bench": os.getpid(), "relay": relay.process.pid}
+        pids.update((worker.name, worker.process.pid) for worker in workers)
+        try:
+            await measure(run, driver, frames, rounds, WINDOW * instances, pids)
+        finally:
+            assert connection.transport is not None
+            connection.transport.close()
+    except Exception:
+        _tell(supervisor)
+        raise
+    finally:
+        complaints = await supervisor.stop_all()
+    if complaints:
+        raise RuntimeError("; ".join(complaints))
+    return run
+
+
+def _tell(supervisor: Supervisor) -> None:
+    for part in supervisor.parts:  # what each process said, to see which one failed
+        print(f"--- {part.name} (status {part.returncode}):", *part.tail, sep="\n  ")
 
 
 async def run_memory(frames: list[bytes], rounds: int, instances: int, workers: int) -> Run:
@@ -408,17 +465,20 @@ def main() -> None:
         directs = [run_direct(frames, rounds, args.instances)]
         _show(directs[-1])
         sizes = [int(size) for size in args.datagram_sizes.split(",")]
-        variants = [(size, 1) for size in sizes]
+        quic = [(size, 1) for size in sizes]
         if not args.quick:
-            variants += [(1200, 1), (sizes[0], 0)]
+            quic += [(1200, 1), (sizes[0], 0)]
+        n = args.instances
+        variants: list[Callable[[], Awaitable[Run]]] = [
+            *(functools.partial(run_processes, frames, rounds, n, size, workers, env)
+              for size, workers in quic),
+            functools.partial(run_processes, frames, rounds, n, 0, 1, env),
+            functools.partial(run_memory, frames, rounds, n, 1),
+            functools.partial(run_floor, frames, rounds, n, env),
+        ]
         pipelines: list[Run] = []
-        for datagram, workers in [*variants, (0, 1)] * repeat:
-            if datagram:
-                run = asyncio.run(run_quic(frames, rounds, args.instances, datagram, workers, env))
-                if workers == 0:
-                    run.name += "-inline"
-            else:
-                run = asyncio.run(run_memory(frames, rounds, args.instances, workers))
+        for variant in variants * repeat:
+            run = asyncio.run(variant())
             pipelines.append(run)
             _show(run)
             directs.append(run_direct(frames, rounds, args.instances))

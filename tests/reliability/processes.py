@@ -19,7 +19,16 @@ START_TIMEOUT = 30.0
 
 def free_udp_port() -> int:
     """A UDP port on 127.0.0.1 that is free right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+    return _free_port(socket.SOCK_DGRAM)
+
+
+def free_tcp_port() -> int:
+    """A TCP port on 127.0.0.1 that is free right now."""
+    return _free_port(socket.SOCK_STREAM)
+
+
+def _free_port(kind: int) -> int:
+    with socket.socket(socket.AF_INET, kind) as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
 

@@ -1,0 +1,152 @@
+"""The pipeline's floor: the same processes doing the same application work, joined by bare
+asyncio over plain TCP on loopback, with no QUIC, no TLS and no framework.
+
+A relay process stands in for the zipper and ``instances`` worker processes for the flows;
+the bench process writes the same y3 ``ImageFrame`` payloads and reads the same
+``Recognition`` payloads back. A worker classifies on a thread of its own with the example's
+own ``ImageRecognition.decode``. Messages are a four-byte length, a one-byte kind and the
+payload. What this variant costs above the model is what this machine charges for moving
+frames between four Python processes; what rxyomo costs above it is the framework's.
+
+    python benches/_floor.py relay PORT
+    python benches/_floor.py worker PORT
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import struct
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import y3
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLE = ROOT / "examples" / "image_recognition"
+
+_LENGTH = struct.Struct("!I")
+#: Message kinds: a worker or the sink says hello; an image; a result.
+WORKER, SINK, IMAGE, RESULT = b"W", b"S", b"I", b"R"
+RELAY_READY = "floor relay listening"
+WORKER_READY = "floor worker ready"
+
+
+class Framed(asyncio.Protocol):
+    """Length-prefixed messages over one TCP connection."""
+
+    def __init__(self, on_message: Callable[[Framed, bytes, bytes], None]) -> None:
+        self._on_message = on_message
+        self._buffer = bytearray()
+        self.transport: asyncio.Transport | None = None
+        self.closed = asyncio.get_running_loop().create_future()
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+
+    def data_received(self, data: bytes) -> None:
+        buffer = self._buffer
+        buffer += data
+        start = 0
+        while len(buffer) - start >= _LENGTH.size:
+            (length,) = _LENGTH.unpack_from(buffer, start)
+            end = start + _LENGTH.size + length
+            if len(buffer) < end:
+                break
+            self._on_message(self, bytes(buffer[start + _LENGTH.size : start + 5]),
+                             bytes(buffer[start + 5 : end]))
+            start = end
+        del buffer[:start]
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if not self.closed.done():
+            self.closed.set_result(None)
+
+    def send(self, kind: bytes, payload: bytes = b"") -> None:
+        """Write one message."""
+        assert self.transport is not None
+        self.transport.write(_LENGTH.pack(len(kind) + len(payload)) + kind + payload)
+
+
+async def relay(port: int) -> None:
+    """Forward images to the workers in turn and results to the sink, until SIGINT."""
+    workers: list[Framed] = []
+    sinks: list[Framed] = []
+    turn = 0
+
+    def on_message(peer: Framed, kind: bytes, payload: bytes) -> None:
+        nonlocal turn
+        if kind == IMAGE:
+            workers[turn % len(workers)].send(IMAGE, payload)
+            turn += 1
+        elif kind == RESULT:
+            sinks[-1].send(RESULT, payload)
+        elif kind == WORKER:
+            workers.append(peer)
+        elif kind == SINK:
+            sinks.append(peer)
+
+    loop = asyncio.get_running_loop()
+    server = await loop.create_server(lambda: Framed(on_message), "127.0.0.1", port)
+    print(RELAY_READY, flush=True)
+    await _until_interrupted()
+    server.close()
+
+
+async def worker(port: int) -> None:
+    """Classify every image the relay sends, on a thread of its own; answer each with the
+    y3 ``Recognition`` the example's flow would write."""
+    sys.path.insert(0, str(EXAMPLE))
+    from frames import LABEL_KEY
+    from pipeline import ImageRecognition
+    from recognizer import Recognizer
+
+    recognizer = Recognizer()
+    app = ImageRecognition(recognizer, workers=1)
+    await app.warm_up(recognizer.warm_up)
+    codec = y3.Codec(LABEL_KEY)
+    loop = asyncio.get_running_loop()
+    assert app.executor is not None
+
+    def on_message(peer: Framed, kind: bytes, payload: bytes) -> None:
+        if kind != IMAGE:
+            return
+        future = loop.run_in_executor(app.executor, app.decode, payload)
+        future.add_done_callback(lambda done: peer.send(RESULT, codec.marshal(done.result())))
+
+    _, protocol = await loop.create_connection(lambda: Framed(on_message), "127.0.0.1", port)
+    protocol.send(WORKER)
+    print(WORKER_READY, flush=True)
+    await _until_interrupted()
+    app.close()
+    recognizer.close()
+
+
+async def connect(port: int, on_result: Callable[[bytes], None]) -> Framed:
+    """The bench's end: a connection that writes images and hands every result to
+    ``on_result``."""
+
+    def on_message(peer: Framed, kind: bytes, payload: bytes) -> None:
+        if kind == RESULT:
+            on_result(payload)
+
+    _, protocol = await asyncio.get_running_loop().create_connection(
+        lambda: Framed(on_message), "127.0.0.1", port
+    )
+    protocol.send(SINK)
+    return protocol
+
+
+async def _until_interrupted() -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+
+
+if __name__ == "__main__":
+    role, port = sys.argv[1], int(sys.argv[2])
+    asyncio.run(relay(port) if role == "relay" else worker(port))
