@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import functools
 import os
 import platform
@@ -35,7 +36,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -296,7 +297,6 @@ async def run_processes(
     name = (f"quic-{datagram}" if datagram else "tcp") + ("" if workers else "-inline")
     run = Run(name, settings={"instances": instances, "max_datagram_size": datagram,
                               "workers": workers})
-    supervisor = Supervisor(env)
     port = free_udp_port() if datagram else free_tcp_port()
     if datagram:
         common = ["--max-datagram-size", str(datagram)]
@@ -306,7 +306,7 @@ async def run_processes(
     else:
         common = ["--transport", "tcp"]
         transport = TcpTransport(TransportOptions(tls=dev_client_tls()))
-    try:
+    async with _supervised(env) as supervisor:
         zipper = await supervisor.start(
             "zipper",
             [
@@ -332,23 +332,15 @@ async def run_processes(
         pids.update((flow.name, flow.process.pid) for flow in flows)
         window = WINDOW * instances * max(workers, 1)
         await drive(run, frames, rounds, window, f"127.0.0.1:{port}", transport, pids)
-    except Exception:
-        _tell(supervisor)
-        raise
-    finally:
-        complaints = await supervisor.stop_all()
-    if complaints:
-        raise RuntimeError("; ".join(complaints))
     return run
 
 
 async def run_floor(frames: list[bytes], rounds: int, instances: int, env: dict[str, str]) -> Run:
     """The same processes and application work over bare TCP: see :mod:`_floor`."""
     run = Run("floor", settings={"instances": instances, "workers": 1})
-    supervisor = Supervisor(env)
     port = str(free_tcp_port())
     floor = str(Path(__file__).with_name("_floor.py"))
-    try:
+    async with _supervised(env) as supervisor:
         relay = await supervisor.start(
             "relay", [sys.executable, floor, "relay", port], ready=_floor.RELAY_READY
         )
@@ -375,19 +367,25 @@ async def run_floor(frames: list[bytes], rounds: int, instances: int, env: dict[
         finally:
             assert connection.transport is not None
             connection.transport.close()
+    return run
+
+
+@contextlib.asynccontextmanager
+async def _supervised(env: dict[str, str]) -> AsyncIterator[Supervisor]:
+    """A :class:`Supervisor` whose processes are stopped on the way out; on a failure, what
+    each one said is printed first, to see which one failed; a process that stopped badly
+    fails the run."""
+    supervisor = Supervisor(env)
+    try:
+        yield supervisor
     except Exception:
-        _tell(supervisor)
+        for part in supervisor.parts:
+            print(f"--- {part.name} (status {part.returncode}):", *part.tail, sep="\n  ")
         raise
     finally:
         complaints = await supervisor.stop_all()
     if complaints:
         raise RuntimeError("; ".join(complaints))
-    return run
-
-
-def _tell(supervisor: Supervisor) -> None:
-    for part in supervisor.parts:  # what each process said, to see which one failed
-        print(f"--- {part.name} (status {part.returncode}):", *part.tail, sep="\n  ")
 
 
 async def run_memory(frames: list[bytes], rounds: int, instances: int, workers: int) -> Run:
