@@ -14,6 +14,7 @@ frames between four Python processes; what rxyomo costs above it is the framewor
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import signal
 import struct
@@ -148,5 +149,8 @@ async def _until_interrupted() -> None:
 
 
 if __name__ == "__main__":
-    role, port = sys.argv[1], int(sys.argv[2])
-    asyncio.run(relay(port) if role == "relay" else worker(port))
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("role", choices=["relay", "worker"])
+    parser.add_argument("port", type=int, help="the relay's TCP port on 127.0.0.1")
+    args = parser.parse_args()
+    asyncio.run(relay(args.port) if args.role == "relay" else worker(args.port))
