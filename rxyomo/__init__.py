@@ -10,6 +10,8 @@ from __future__ import annotations
 from rxyomo.client import (
     ClientClosed,
     ConnectionRejected,
+    Context,
+    CronContext,
     ReconnectPolicy,
     Sink,
     Source,
@@ -22,6 +24,8 @@ from rxyomo.zipper import Workflow, WorkflowError, Zipper, load_workflow, parse_
 __all__ = [
     "ClientClosed",
     "ConnectionRejected",
+    "Context",
+    "CronContext",
     "ReconnectPolicy",
     "Sink",
     "Source",

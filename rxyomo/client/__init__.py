@@ -9,6 +9,7 @@ from rxyomo.client._client import (
     ZipperClient,
     parse_address,
 )
+from rxyomo.client.context import Context, CronContext
 from rxyomo.client.delivery import DeliveryStats
 from rxyomo.client.source import Source
 from rxyomo.client.stream_function import Handler, Received, Sink, StreamFunction
@@ -17,6 +18,8 @@ from rxyomo.client.sync import SyncSource, run
 __all__ = [
     "ClientClosed",
     "ConnectionRejected",
+    "Context",
+    "CronContext",
     "DeliveryStats",
     "Handler",
     "Received",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import signal
 import uuid
 from collections import defaultdict
 from collections.abc import Callable, Iterable
@@ -28,8 +29,9 @@ from rxyomo.protocol.events import (
     Event,
     HandshakeAccepted,
 )
+from rxyomo.protocol.extensions import HEARTBEAT, RECEIPTS, STATS
 from rxyomo.protocol.frames import DataFrame, HandshakeFrame
-from rxyomo.protocol.receipts import RECEIPT_REQUEST, decode_receipt
+from rxyomo.protocol.receipts import decode_receipt
 from rxyomo.protocol.reserved import RECEIPT_TAG
 from rxyomo.transport.base import (
     CertificateError,
@@ -120,10 +122,9 @@ class _Link(StreamHandler):
         self._flushed_at = 0
         #: The count of the latest receipt (when the client asked for receipts).
         self._receipted = 0
-        #: Whether receipts confirm this connection's frames: None while the zipper has
-        #: not answered the request yet, False when not asked or the zipper never answered.
-        self.receipts: bool | None = False
-        self._receipt_wait: asyncio.TimerHandle | None = None
+        #: Whether receipts confirm this connection's frames (the client asked for them
+        #: and the zipper agreed in its HandshakeAck); known once the connection is open.
+        self.receipts = False
 
     def connection_made(self, channel: Channel) -> None:
         self.channel = channel
@@ -181,9 +182,8 @@ class _Link(StreamHandler):
         return None if channel is None else channel.confirmed_bytes(self.core.bytes_queued)
 
     def _confirm(self) -> None:
-        # With receipts (or while waiting to learn whether the zipper sends them), only the
-        # zipper's receipts confirm frames.
-        if self._settled or self.receipts is not False:
+        # With receipts only the zipper's receipts confirm frames.
+        if self._settled or self.receipts:
             return
         acknowledged = self._acknowledged()
         if acknowledged is not None:
@@ -197,9 +197,9 @@ class _Link(StreamHandler):
         except ProtocolError as exc:
             log.warning("%s: ignored a malformed receipt: %s", self.client.name, exc)
             return
-        if self.receipts is None:
-            self._stop_waiting()
-            self.receipts = True
+        if not self.receipts:
+            log.warning("%s: ignored a receipt the zipper did not agree to send", self.client.name)
+            return
         if count <= self._receipted or self._settled:
             return  # stale or repeated: counts only grow
         delta, self._receipted = count - self._receipted, count
@@ -221,33 +221,13 @@ class _Link(StreamHandler):
                 delta - before + self.core.frames_unconfirmed,
             )
 
-    def _no_receipts(self) -> None:
-        # The zipper answers a request at once; one that stays silent does not know it.
-        self._receipt_wait = None
-        if self.receipts is not None or self._settled:
-            return
-        log.warning(
-            "%s: the zipper sent no receipt within %g s; counting frames delivered once its "
-            "transport has them (a zipper killed outright may take some along uncounted)",
-            self.client.name,
-            self.client.receipt_wait,
-        )
-        self.receipts = False
-        self._confirm()
-
-    def _stop_waiting(self) -> None:
-        if self._receipt_wait is not None:
-            self._receipt_wait.cancel()
-            self._receipt_wait = None
-
     def settle(self, reason: str) -> None:
         """The connection is over: count what it did not confirm as dropped, once."""
         if self._settled:
             return
         self._confirm()
         self._settled = True
-        self._stop_waiting()
-        acknowledged = self._acknowledged() if self.receipts is not False else None
+        acknowledged = self._acknowledged() if self.receipts else None
         if acknowledged is not None:
             # The zipper's transport had these, but the zipper never said it passed them
             # on: they may have arrived, or died with it.
@@ -274,13 +254,9 @@ class _Link(StreamHandler):
     def _handle(self, events: list[Event]) -> None:
         for event in events:
             if isinstance(event, HandshakeAccepted):
-                if self.client.receipts:
-                    # Before any data frame: the zipper counts frames from this one on.
-                    self.core.send_control(RECEIPT_REQUEST, self.loop.time())
-                    self.receipts = None
-                    self._receipt_wait = self.loop.call_later(
-                        self.client.receipt_wait, self._no_receipts
-                    )
+                self.receipts = RECEIPTS in event.extensions
+                if self.client.receipts and not self.receipts:
+                    self.client._without_receipts(self.core.peer_is_rxyomo)
                 self.writable.set()
                 if not self.opened.done():
                     self.opened.set_result(None)
@@ -323,6 +299,11 @@ class _Link(StreamHandler):
         self._handle(self.core.handle_timer(self.loop.time()))
 
 
+def _resolve(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)
+
+
 async def _poll_until(done: Callable[[], bool], deadline: float) -> None:
     """Wait until ``done()`` or the loop's clock passes ``deadline``. Polled: the transport
     interface announces neither an empty buffer nor acknowledgements."""
@@ -340,11 +321,11 @@ class ZipperClient:
     With ``receipts`` (the default) the client asks the zipper to confirm each data
     frame only once it has passed it on (every destination's transport has it) or
     counted it as dropped, naming the reason, so that :attr:`delivery` counts every frame
-    that is not delivered, even those a zipper killed outright takes along. An rxyomo
-    zipper answers the request at once; a zipper that has not answered within
-    ``receipt_wait`` seconds (YoMo's does not know the request) leaves the client counting
-    a frame delivered once the zipper's transport has it. ``receipts=False`` does so from
-    the start.
+    that is not delivered, even those a zipper killed outright takes along. The request
+    is an extension offered in the handshake (:mod:`rxyomo.protocol.extensions`): an
+    rxyomo zipper agrees in its HandshakeAck; with a zipper that does not (YoMo's), and
+    with ``receipts=False``, a frame counts as delivered once the zipper's transport has
+    it. Nothing a YoMo zipper does not know is ever sent to it.
     """
 
     client_type: int = 0
@@ -365,7 +346,6 @@ class ZipperClient:
         connection_config: ConnectionConfig | None = None,
         client_id: str | None = None,
         receipts: bool = True,
-        receipt_wait: float = 3.0,
     ) -> None:
         if not name:
             raise ValueError("a client needs a name")
@@ -383,8 +363,7 @@ class ZipperClient:
         #: zipper's receipts (see :mod:`rxyomo.protocol.receipts`) rather than once its
         #: transport has them.
         self.receipts = receipts
-        #: Seconds to wait for the zipper's first receipt before doing without.
-        self.receipt_wait = receipt_wait
+        self._told_no_receipts = False
         self._link: _Link | None = None
         self._run_task: asyncio.Task[None] | None = None
         self._first: asyncio.Future[None] | None = None
@@ -397,11 +376,34 @@ class ZipperClient:
         #: Data frames that arrived after this client had closed its connection (the
         #: zipper routed them before it heard of the close); they were not handled.
         self.discarded = 0
+        self._error_handler: Callable[[BaseException], object] | None = None
+
+    def set_error_handler(self, handler: Callable[[BaseException], object]) -> None:
+        """Call ``handler`` with each error this client meets (YoMo's ``SetErrorHandler``):
+        failed connection attempts, connections that broke, the reason it gave up, and,
+        in a stream function, each frame its handler failed on. The client goes on (or
+        stops) as it would anyway; an error handler that raises is logged."""
+        self._error_handler = handler
+
+    def _report_error(self, exc: BaseException) -> None:
+        if self._error_handler is None:
+            return
+        try:
+            self._error_handler(exc)
+        except Exception:
+            log.exception("%s: the error handler failed", self.name)
 
     @property
     def is_connected(self) -> bool:
         """True while a handshaken connection is open."""
         return self._link is not None and self._link.core.state is ConnectionState.OPEN
+
+    @property
+    def extensions(self) -> frozenset[str]:
+        """The rxyomo extensions the zipper agreed to on the current connection (none
+        with a YoMo zipper, or while disconnected)."""
+        link = self._link
+        return link.core.extensions if link is not None else frozenset()
 
     async def connect(self) -> None:
         """Connect and wait for the zipper's acknowledgement.
@@ -432,7 +434,7 @@ class ZipperClient:
             link.flush()
             channel = link.channel
             await _poll_until(lambda: channel.get_write_buffer_size() == 0, deadline)
-            if link.receipts is not False:
+            if link.receipts:
                 # Give the zipper the rest of the time to confirm what it was sent.
                 await _poll_until(lambda: not link.core.frames_unconfirmed, deadline)
             link.close("client closing")
@@ -450,6 +452,28 @@ class ZipperClient:
         if link is not None:
             link.settle(CLOSED_UNCONFIRMED)
         await self._on_closed()
+
+    async def wait(self) -> None:
+        """Run until the client stops for good or the process gets SIGINT or SIGTERM,
+        which close it (YoMo's ``Wait``); raises why it stopped, unless it was closed."""
+        loop = asyncio.get_running_loop()
+        interrupted = loop.create_future()
+        handled: list[signal.Signals] = []
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            try:
+                loop.add_signal_handler(signum, _resolve, interrupted)
+                handled.append(signum)
+            except (NotImplementedError, RuntimeError, ValueError):
+                pass  # not the main thread, or not a platform with signal handlers
+        stopped = loop.create_task(self.wait_stopped())
+        try:
+            await asyncio.wait({stopped, interrupted}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for signum in handled:
+                loop.remove_signal_handler(signum)
+        if not stopped.done():
+            await self.close()
+        await stopped
 
     async def wait_stopped(self) -> None:
         """Wait until the client stops for good; raises the reason unless it was closed."""
@@ -498,6 +522,27 @@ class ZipperClient:
             observed_data_tags=self.observed_tags,
             version=PROTOCOL_VERSION,
             want_target=self.want_target,
+            extensions=self._offered_extensions(),
+        )
+
+    def _offered_extensions(self) -> frozenset[str]:
+        offered = {STATS}
+        if self.receipts:
+            offered.add(RECEIPTS)
+        if not self._transport().liveness:
+            offered.add(HEARTBEAT)
+        return frozenset(offered)
+
+    def _without_receipts(self, rxyomo_zipper: bool) -> None:
+        """The zipper did not agree to receipts; said once per client, not per connection."""
+        if self._told_no_receipts:
+            return
+        self._told_no_receipts = True
+        log.info(
+            "%s: the zipper %s receipts; frames count as delivered once its transport has "
+            "them (a zipper killed outright may take some along uncounted)",
+            self.name,
+            "declined" if rxyomo_zipper else "does not offer (not an rxyomo zipper)",
         )
 
     def _on_frame(self, frame: DataFrame) -> None:
@@ -553,6 +598,7 @@ class ZipperClient:
                         self._fail(untrusted)
                         return
                     failures += 1
+                    self._report_error(exc)
                     limit = self.reconnect_policy.max_attempts
                     if limit is not None and failures >= limit:
                         self._fail(TransportError(f"cannot reach zipper {host}:{port}: {exc}"))
@@ -573,6 +619,7 @@ class ZipperClient:
                 if self._redirect:
                     self.address, self._redirect = parse_address(self._redirect), None
                 if not self._closing:
+                    self._report_error(TransportError(f"disconnected: {ended.reason}"))
                     log.info("%s: disconnected (%s), reconnecting", self.name, ended.reason)
                     await asyncio.sleep(next(delays))
         finally:
@@ -586,5 +633,6 @@ class ZipperClient:
     def _fail(self, exc: BaseException) -> None:
         self.error = exc
         log.warning("%s: giving up: %s", self.name, exc)
+        self._report_error(exc)
         if self._first is not None and not self._first.done():
             self._first.set_exception(exc)

@@ -67,6 +67,11 @@ class Source(ZipperClient):
         frame = DataFrame(tag=tag, payload=bytes(data), metadata=encode_metadata(meta))
         await self._send(frame, self._last_tid)
 
+    async def write_with_target(self, tag: int, data: bytes, target: str) -> None:
+        """Send ``data`` under ``tag`` to the functions that want ``target`` only
+        (YoMo's ``WriteWithTarget``)."""
+        await self.write(tag, data, target=target)
+
     async def broadcast(self, tag: int, data: bytes) -> None:
         """Send ``data`` to every instance of each function observing ``tag``."""
         await self.write(tag, data, broadcast=True)

@@ -8,6 +8,7 @@ from typing import Any
 import msgpack
 
 from rxyomo.client._client import ReconnectPolicy, ZipperClient
+from rxyomo.protocol.extensions import STATS
 from rxyomo.protocol.frames import ClientType, DataFrame
 from rxyomo.protocol.reserved import STATS_TAG
 from rxyomo.transport.base import TlsConfig, Transport
@@ -33,7 +34,10 @@ async def fetch_stats(
     credential: str = "",
     timeout: float = 5.0,
 ) -> dict[str, Any]:
-    """Connect to ``zipper`` (``HOST:PORT``) and return its stats snapshot."""
+    """Connect to ``zipper`` (``HOST:PORT``) and return its stats snapshot.
+
+    Raises :class:`LookupError` for a zipper that does not offer stats (YoMo's).
+    """
     client = _StatsClient(
         zipper=zipper,
         transport=transport,
@@ -43,6 +47,8 @@ async def fetch_stats(
     )
     try:
         await asyncio.wait_for(client.connect(), timeout)
+        if STATS not in client.extensions:
+            raise LookupError(f"the zipper at {zipper} does not offer stats (not an rxyomo zipper)")
         await client._send(DataFrame(tag=STATS_TAG, payload=b""))
         payload = await asyncio.wait_for(client.answer, timeout)
     finally:

@@ -8,19 +8,23 @@ import inspect
 import logging
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from rxyomo._throttle import ThrottledLog
 from rxyomo.client._client import ZipperClient
+from rxyomo.client.context import Answer, Context, CronContext, answer_metadata, takes_context
+from rxyomo.client.cron import CronSchedule
 from rxyomo.client.source import check_tag
 from rxyomo.protocol.frames import ClientType, DataFrame
 from rxyomo.protocol.metadata import (
-    SPAN_ID,
+    SOURCE_ID,
+    TARGET,
     TID,
-    TRACE_ID,
     MetadataError,
     decode_metadata,
     encode_metadata,
+    new_tid,
 )
 from rxyomo.rx import RxStream, StreamFeeder, run_handler
 
@@ -29,11 +33,15 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("rxyomo.function")
 
-_TRACE_KEYS = (TID, TRACE_ID, SPAN_ID)
-
 #: What a handler may return: nothing, one (tag, payload) answer, or several.
 HandlerResult = None | tuple[int, bytes] | Iterable[tuple[int, bytes]]
-Handler = Callable[[bytes], HandlerResult | Awaitable[HandlerResult]]
+#: A handler takes the payload, or a :class:`~rxyomo.client.Context` when its first
+#: parameter is annotated so (YoMo's form), and may be ``async``.
+Handler = (
+    Callable[[bytes], HandlerResult | Awaitable[HandlerResult]]
+    | Callable[[Context], HandlerResult | Awaitable[HandlerResult]]
+)
+CronHandler = Callable[[CronContext], Awaitable[None] | None]
 #: YoMo's Rx form: a function from the input stream to the output stream.
 RxHandler = Callable[[RxStream[bytes]], RxStream[Any]]
 
@@ -52,10 +60,18 @@ class StreamFunction(ZipperClient):
     ``yomo.NewStreamFunction(name)`` with ``SetObserveDataTags`` and ``SetHandler``.
 
     The handler gets the payload bytes and returns ``None``, ``(tag, payload)``,
-    or an iterable of those; it may be ``async``. Frames are handled in order,
-    one at a time per instance: run more instances (same name) to share load.
-    Incoming frames queue up to ``max_pending``; beyond that the function stops
-    reading, so back-pressure reaches the zipper and the source.
+    or an iterable of those; it may be ``async``. Written YoMo's way, it takes a
+    :class:`~rxyomo.client.Context` instead (``def handler(ctx: Context)``, or
+    ``context=True``) with the frame's tag, data and metadata, and answers with
+    ``ctx.write(tag, data)``. Either way answers carry the incoming frame's metadata,
+    less its target, as YoMo's do. Frames are handled in order, one at a time per
+    instance: run more instances (same name) to share load. Incoming frames queue up
+    to ``max_pending``; beyond that the function stops reading, so back-pressure
+    reaches the zipper and the source.
+
+    ``init`` runs once before the first connection (YoMo's ``sfn.Init``: load a
+    model); ``set_cron_handler`` runs a function on a schedule; ``set_error_handler``
+    hears of connection errors and of frames the handler failed on.
     """
 
     client_type = ClientType.STREAM_FUNCTION
@@ -67,6 +83,8 @@ class StreamFunction(ZipperClient):
         observe: Iterable[int] = (),
         handler: Handler | None = None,
         max_pending: int = 256,
+        init: Callable[[], Awaitable[object] | object] | None = None,
+        context: bool | None = None,
         **kwargs: Any,
     ) -> None:
         tags = tuple(observe)
@@ -75,7 +93,14 @@ class StreamFunction(ZipperClient):
         super().__init__(name, observed_tags=tags, **kwargs)
         if max_pending < 1:
             raise ValueError(f"max_pending must be at least 1, got {max_pending}")
-        self._handler = handler
+        self._handler: Callable[[Any], Any] | None = None
+        self._context = False
+        if handler is not None:
+            self.set_handler(handler, context=context)
+        self._init = init
+        self._initialized = False
+        self._cron: tuple[CronSchedule, CronHandler] | None = None
+        self._cron_task: asyncio.Task[None] | None = None
         self._max_pending = max_pending
         self._inbox: asyncio.Queue[Received] | None = None
         self._worker: asyncio.Task[None] | None = None
@@ -91,9 +116,39 @@ class StreamFunction(ZipperClient):
         # A peer can make every frame fail: log at a bounded rate.
         self._warn = ThrottledLog(log)
 
-    def set_handler(self, handler: Handler) -> None:
-        """Set the function run on each observed frame."""
+    def set_handler(self, handler: Handler, *, context: bool | None = None) -> None:
+        """Set the function run on each observed frame.
+
+        It takes a :class:`~rxyomo.client.Context` when ``context`` is True, or when
+        ``context`` is None and its first parameter is annotated as one; the payload
+        otherwise.
+        """
         self._handler = handler
+        self._context = takes_context(handler) if context is None else context
+
+    def set_init(self, init: Callable[[], Awaitable[object] | object]) -> None:
+        """Run ``init`` (sync or async) once, before the first connection; if it raises,
+        :meth:`connect` raises and nothing connects (YoMo's ``sfn.Init``)."""
+        self._init = init
+
+    def set_observe_data_tags(self, *tags: int) -> None:
+        """Observe ``tags`` from the next connection on (YoMo's ``SetObserveDataTags``)."""
+        for tag in tags:
+            check_tag(tag)
+        self.observed_tags = tuple(tags)
+
+    def set_wanted_target(self, target: str) -> None:
+        """Receive only frames written for ``target``, from the next connection on."""
+        self.want_target = target
+
+    def set_cron_handler(self, spec: str, handler: CronHandler) -> None:
+        """Run ``handler`` on the schedule ``spec`` while the function runs (YoMo's
+        ``SetCronHandler``: ``"@every 1h30m"``, ``"@hourly"``, ``"0 30 * * *"``).
+
+        It gets a :class:`~rxyomo.client.CronContext` to write with; each run's frames
+        get this function's id as source id and a new transaction id.
+        """
+        self._cron = (CronSchedule(spec), handler)
 
     def pipe(self, handler: RxHandler, *, consume: Callable[[Any], object] | None = None) -> None:
         """Handle frames with YoMo's Rx form, ``handler(stream) -> stream``.
@@ -105,20 +160,46 @@ class StreamFunction(ZipperClient):
         """
         self._rx = (handler, consume)
         self._handler = self._feed_rx
+        self._context = False
 
     async def connect(self) -> None:
         """Connect, then handle frames until closed."""
-        if self._handler is None:
+        if self._handler is None and self._cron is None:
             raise ValueError(
                 f"stream function {self.name!r} has no handler: call set_handler() or pipe()"
             )
+        if not self._initialized and self._init is not None:
+            result = self._init()
+            if inspect.isawaitable(result):
+                await result
+        self._initialized = True
         if self._inbox is None:
             loop = asyncio.get_running_loop()
             if self._rx is not None:
                 self._start_rx(loop)
             self._inbox = asyncio.Queue()
             self._worker = loop.create_task(self._work())
+            if self._cron is not None:
+                self._cron_task = loop.create_task(self._run_cron(*self._cron))
         await super().connect()
+
+    async def _run_cron(self, schedule: CronSchedule, handler: CronHandler) -> None:
+        due = schedule.next_after(datetime.now().astimezone())
+        while True:
+            await asyncio.sleep(max((due - datetime.now().astimezone()).total_seconds(), 0))
+            context = CronContext(metadata={SOURCE_ID: self.id, TID: new_tid()})
+            try:
+                result = handler(context)
+                if inspect.isawaitable(result):
+                    await result
+            except Exception as exc:
+                self.errors += 1
+                self._warn.exception("cron failed", "%s: the cron handler failed", self.name)
+                self._report_error(exc)
+            for answer in context.take_answers():
+                await self._write_answer(answer, context.metadata)
+            # The next run after this one ended: a slow handler skips runs, never piles up.
+            due = schedule.next_after(max(due, datetime.now().astimezone()))
 
     def _start_rx(self, loop: asyncio.AbstractEventLoop) -> None:
         assert self._rx is not None
@@ -150,12 +231,18 @@ class StreamFunction(ZipperClient):
             finally:
                 outbox.task_done()
 
-    async def write(self, tag: int, data: bytes, *, trace: Mapping[str, str] | None = None) -> None:
-        """Send a frame of this function's own (outside the handler's return value)."""
+    async def write(
+        self, tag: int, data: bytes, *, metadata: Mapping[str, str] | None = None
+    ) -> None:
+        """Send a frame of this function's own (outside the handler's return value),
+        with ``metadata`` as given."""
         check_tag(tag)
-        meta = {key: trace[key] for key in _TRACE_KEYS if trace and key in trace}
+        meta = dict(metadata or {})
         frame = DataFrame(tag=tag, payload=bytes(data), metadata=encode_metadata(meta))
         await self._send(frame, meta.get(TID))
+
+    async def _write_answer(self, answer: Answer, incoming: Mapping[str, str]) -> None:
+        await self.write(answer.tag, answer.data, metadata=answer_metadata(incoming, answer.target))
 
     async def close(self, timeout: float = 5.0) -> None:
         """Handle the frames already received, send their answers, then close."""
@@ -207,27 +294,38 @@ class StreamFunction(ZipperClient):
                     link.channel.resume_reading()
 
     async def _handle(self, item: Received) -> None:
-        assert self._handler is not None
+        if self._handler is None:  # a cron-only function observes nothing to handle
+            return
+        context: Context | None = None
         try:
-            result = self._handler(item.data)
+            if self._context:
+                # As YoMo hands it over: the target named this receiver, not its answers.
+                meta = {key: value for key, value in item.metadata.items() if key != TARGET}
+                context = Context(metadata=meta, tag=item.tag, data=item.data)
+                result = self._handler(context)
+            else:
+                result = self._handler(item.data)
             if inspect.isawaitable(result):
                 result = await result
-        except Exception:
+        except Exception as exc:
             # YoMo's functions keep going when one item fails.
             self.errors += 1
             self._warn.exception(
                 "handler failed", "%s: handler failed on a frame of tag 0x%X", self.name, item.tag
             )
+            self._report_error(exc)
             return
         self.handled += 1
-        for tag, payload in _answers(result):
-            # Answers keep the transaction and trace ids of the frame they answer.
-            await self.write(tag, payload, trace=item.metadata)
+        answers = context.take_answers() if context is not None else []
+        answers += [Answer(tag, payload) for tag, payload in _answers(result)]
+        for answer in answers:
+            # Answers carry the metadata of the frame they answer, as YoMo's do.
+            await self._write_answer(answer, item.metadata)
 
     async def _on_closed(self) -> None:
         if self._rx_subscription is not None:
             self._rx_subscription.dispose()
-        for task in (self._worker, self._writer):
+        for task in (self._worker, self._writer, self._cron_task):
             if task is not None:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):

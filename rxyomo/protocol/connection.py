@@ -21,11 +21,17 @@ either any              Goaway received, bad frame,  CLOSED (ConnectionTerminate
                         timeout, close()
 ======================  ===========================  ================================
 
-A heartbeat is a Data frame with the reserved tag :data:`HEARTBEAT_TAG` and no
-payload, sent when nothing else was sent for ``heartbeat_interval``; a peer
-from which nothing arrived for ``idle_timeout`` is considered dead. YoMo's
-frame set has no ping frame, and reserved tags are never routed, so this stays
-wire-compatible while working on every transport (TCP has no liveness of its own).
+rxyomo's extensions (:mod:`rxyomo.protocol.extensions`) are negotiated in the handshake:
+a client offers some in its Handshake, the server answers with those it accepts in its
+HandshakeAck, and :attr:`Connection.extensions` holds the result once open. Towards a peer
+that announced none (YoMo's), nothing outside YoMo's protocol is sent: no heartbeat, and
+no Goaway from a client (YoMo's zipper expects only data frames after the handshake).
+
+The heartbeat extension is liveness for transports that have none of their own (TLS over
+TCP, in memory; QUIC has PING and its idle timeout): a Data frame with the reserved tag
+:data:`HEARTBEAT_TAG` and no payload, sent when nothing else was sent for
+``heartbeat_interval``; a peer from which nothing arrived for ``idle_timeout`` is
+considered dead.
 
 Delivery is accounted for (see docs/architecture.md, "No silent loss"): the core knows
 where in the byte stream each data frame it sent ends, so when the caller reports how many
@@ -54,6 +60,7 @@ from rxyomo.protocol.events import (
     HandshakeAccepted,
     HandshakeReceived,
 )
+from rxyomo.protocol.extensions import HEARTBEAT
 from rxyomo.protocol.frames import (
     ConnectToFrame,
     DataFrame,
@@ -100,7 +107,11 @@ class ConnectionState(enum.Enum):
 
 @dataclass(frozen=True)
 class ConnectionConfig:
-    """Limits and timers of one connection (seconds and bytes)."""
+    """Limits and timers of one connection (seconds and bytes).
+
+    ``heartbeat_interval`` and ``idle_timeout`` apply only when both ends agreed on the
+    heartbeat extension.
+    """
 
     max_frame_size: int = 16 * 1024 * 1024
     handshake_timeout: float = 10.0
@@ -150,8 +161,13 @@ class Connection:
         #: handshake) and were dropped unread: the peer's transport counts them delivered,
         #: so the caller must count them here.
         self.frames_discarded = 0
-        #: The peer's handshake, once known (server side).
+        #: The handshake: this end's (client side) or the peer's (server side), once known.
         self.handshake: HandshakeFrame | None = None
+        #: The extensions both ends agreed on; empty until the connection is open.
+        self.extensions: frozenset[str] = frozenset()
+        #: Whether the peer announced rxyomo's extensions field (it is an rxyomo peer).
+        #: False until its Handshake (server side) or HandshakeAck (client side) arrived.
+        self.peer_is_rxyomo = False
         #: Why the connection closed, once it has.
         self.close_reason: str | None = None
         #: The connection closed because the peer fell silent for ``idle_timeout``. Its
@@ -177,14 +193,21 @@ class Connection:
         self._started = now
         self._queue(encode_frame(handshake), now)
 
-    def accept(self, now: float) -> list[Event]:
+    def accept(self, now: float, extensions: frozenset[str] = frozenset()) -> list[Event]:
         """Server: answer the pending handshake with HandshakeAck.
 
-        Returns the events of frames the client pipelined behind its handshake.
+        ``extensions`` are those this end supports: the ones the client offered too are
+        agreed on and named in the HandshakeAck (which names nothing for a client that
+        offered nothing, as YoMo's zipper's). Returns the events of frames the client
+        pipelined behind its handshake.
         """
         self._require(ConnectionState.AWAITING_DECISION, "accept")
+        assert self.handshake is not None
         self.state = ConnectionState.OPEN
-        self._queue(encode_frame(HandshakeAckFrame()), now)
+        offered = self.handshake.extensions
+        self.extensions = frozenset() if offered is None else offered & extensions
+        ack = HandshakeAckFrame(self.extensions if self.peer_is_rxyomo else None)
+        self._queue(encode_frame(ack), now)
         held, self._held = self._held, []
         self._handle_frames(held, now)
         self._check_decoder(now)
@@ -292,11 +315,18 @@ class Connection:
         self._queue(encode_frame(ConnectToFrame(endpoint=endpoint)), now)
 
     def close(self, message: str, now: float, *, reject: bool = False) -> None:
-        """End the connection with Goaway (or Rejected) carrying ``message``."""
+        """End the connection with Goaway (or Rejected) carrying ``message``.
+
+        The Goaway goes only to an rxyomo peer: YoMo's zipper logs a client's as an
+        unexpected frame, and YoMo's clients stop for good on one; their transport's
+        close says enough. Rejected is YoMo's own answer to a handshake and always sent.
+        """
         if self.state is ConnectionState.CLOSED:
             return
-        frame: Frame = RejectedFrame(message) if reject else GoawayFrame(message)
-        self._queue(encode_frame(frame), now)
+        if reject:
+            self._queue(encode_frame(RejectedFrame(message)), now)
+        elif self.peer_is_rxyomo:
+            self._queue(encode_frame(GoawayFrame(message)), now)
         self._terminate(message, reconnect=not reject, by_peer=False)
 
     def data_to_send(self) -> bytes:
@@ -343,6 +373,8 @@ class Connection:
             return None
         if self.state is not ConnectionState.OPEN:
             return self._started + cfg.handshake_timeout
+        if HEARTBEAT not in self.extensions:
+            return None
         return min(self._last_sent + cfg.heartbeat_interval, self._last_received + cfg.idle_timeout)
 
     def handle_timer(self, now: float) -> list[Event]:
@@ -354,7 +386,7 @@ class Connection:
         elif self.state is ConnectionState.AWAITING_DECISION:
             if now >= self._started + cfg.handshake_timeout:
                 self.close("handshake was not answered in time", now)
-        elif self.state is ConnectionState.OPEN:
+        elif self.state is ConnectionState.OPEN and HEARTBEAT in self.extensions:
             if now >= self._last_received + cfg.idle_timeout:
                 # The peer is gone; a Goaway is queued in case it is merely slow.
                 self.peer_expired = True
@@ -399,12 +431,13 @@ class Connection:
                 raise ProtocolError(
                     f"data frame before the handshake completed ({self.state.value})"
                 )
-            if frame.tag != HEARTBEAT_TAG:
+            if frame.tag != HEARTBEAT_TAG or HEARTBEAT not in self.extensions:
                 self._events.append(DataReceived(frame))
         elif isinstance(frame, HandshakeFrame):
             if self.role is not Role.SERVER or self.state is not ConnectionState.AWAITING_HELLO:
                 raise ProtocolError(f"unexpected handshake in state {self.state.value}")
             self.handshake = frame
+            self.peer_is_rxyomo = frame.extensions is not None
             self.state = ConnectionState.AWAITING_DECISION
             self._events.append(HandshakeReceived(frame))
         elif isinstance(frame, HandshakeAckFrame):
@@ -412,7 +445,12 @@ class Connection:
                 raise ProtocolError(f"unexpected handshake ack in state {self.state.value}")
             self.state = ConnectionState.OPEN
             self._last_received = now
-            self._events.append(HandshakeAccepted())
+            self.peer_is_rxyomo = frame.extensions is not None
+            offered = self.handshake.extensions if self.handshake is not None else None
+            if frame.extensions is not None and offered is not None:
+                # Only what this end offered: a server cannot impose an extension.
+                self.extensions = frame.extensions & offered
+            self._events.append(HandshakeAccepted(self.extensions))
         elif isinstance(frame, RejectedFrame):
             self._terminate(frame.message or "rejected", reconnect=False, by_peer=True)
         elif isinstance(frame, GoawayFrame):
@@ -433,7 +471,9 @@ class Connection:
 
     def _discard(self, frames: list[Frame]) -> None:
         for frame in frames:
-            if isinstance(frame, DataFrame) and frame.tag != HEARTBEAT_TAG:
+            if isinstance(frame, DataFrame) and not (
+                frame.tag == HEARTBEAT_TAG and HEARTBEAT in self.extensions
+            ):
                 self.frames_discarded += 1
         if frames is self._held:
             self._held = []

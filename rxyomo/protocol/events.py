@@ -16,7 +16,12 @@ class HandshakeReceived:
 
 @dataclass(frozen=True)
 class HandshakeAccepted:
-    """Client side: the server acknowledged the handshake; data may flow."""
+    """Client side: the server acknowledged the handshake; data may flow.
+
+    ``extensions`` are the rxyomo extensions both ends agreed on (none with YoMo's zipper).
+    """
+
+    extensions: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,9 @@ from enum import IntEnum
 import y3
 from y3 import Y3Error
 
+from rxyomo.protocol.extensions import FIELD_KEY as _EXTENSIONS
+from rxyomo.protocol.extensions import decode_extensions, encode_extensions
+
 __all__ = [
     "DEFAULT_MAX_FRAME_SIZE",
     "RESERVED_TAG_MAX",
@@ -122,6 +125,9 @@ class HandshakeFrame:
     version: str = ""
     want_target: str = ""
     function_definition: bytes = b""
+    #: rxyomo's extensions this client offers (:mod:`rxyomo.protocol.extensions`); None
+    #: for a client that knows none (YoMo's), whose handshake has no such field.
+    extensions: frozenset[str] | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.client_type, int) or not 0 <= self.client_type <= 0xFF:
@@ -130,11 +136,31 @@ class HandshakeFrame:
         object.__setattr__(self, "observed_data_tags", tuple(self.observed_data_tags))
         for tag in self.observed_data_tags:
             _check_uint32(tag, "observed data tag")
+        _freeze_extensions(self)
 
 
 @dataclass(frozen=True, slots=True)
 class HandshakeAckFrame:
-    """The zipper accepted the handshake."""
+    """The zipper accepted the handshake.
+
+    An rxyomo zipper answers a client that offered extensions with those it accepts;
+    YoMo's HandshakeAck has no fields (``extensions`` None).
+    """
+
+    extensions: frozenset[str] | None = None
+
+    def __post_init__(self) -> None:
+        _freeze_extensions(self)
+
+
+def _freeze_extensions(frame: HandshakeFrame | HandshakeAckFrame) -> None:
+    if frame.extensions is not None:
+        names = frozenset(frame.extensions)
+        try:
+            encode_extensions(names)
+        except ValueError as exc:
+            raise FrameError(str(exc)) from None
+        object.__setattr__(frame, "extensions", names)
 
 
 @dataclass(frozen=True, slots=True)
@@ -223,10 +249,11 @@ def _encode(frame: Frame) -> bytes:
                 *_field(_HS_VERSION, _text(frame.version, "version")),
                 *_field(_HS_FUNCTION_DEFINITION, frame.function_definition),
                 *_field(_HS_WANT_TARGET, _text(frame.want_target, "want target")),
+                *_extensions_field(frame.extensions),
             ],
         )
     if isinstance(frame, HandshakeAckFrame):
-        return _node(FrameType.HANDSHAKE_ACK, [])
+        return _node(FrameType.HANDSHAKE_ACK, _extensions_field(frame.extensions))
     if isinstance(frame, RejectedFrame):
         return _node(FrameType.REJECTED, _field(_MESSAGE, _text(frame.message, "message")))
     if isinstance(frame, GoawayFrame):
@@ -236,7 +263,21 @@ def _encode(frame: Frame) -> bytes:
     raise FrameError(f"not a frame: {type(frame).__name__}")
 
 
+def _extensions_field(names: frozenset[str] | None) -> list[bytes | bytearray | memoryview]:
+    # Absent, not empty, for a peer that offers nothing: YoMo's bytes stay YoMo's.
+    return [] if names is None else _field(_EXTENSIONS, encode_extensions(names))
+
+
 _Fields = dict[int, tuple[int, int]]
+
+
+def _extensions(buf: bytes | memoryview, fields: _Fields) -> frozenset[str] | None:
+    if _EXTENSIONS not in fields:
+        return None
+    try:
+        return decode_extensions(_bytes(buf, fields, _EXTENSIONS))
+    except ValueError as exc:
+        raise FrameError(str(exc)) from None
 
 
 def _bytes(buf: bytes | memoryview, fields: _Fields, key: int) -> bytes:
@@ -272,6 +313,7 @@ def _decode_handshake(buf: bytes | memoryview, fields: _Fields) -> HandshakeFram
         version=_str(buf, fields, _HS_VERSION),
         want_target=_str(buf, fields, _HS_WANT_TARGET),
         function_definition=_bytes(buf, fields, _HS_FUNCTION_DEFINITION),
+        extensions=_extensions(buf, fields),
     )
 
 
@@ -310,7 +352,7 @@ def _decode_at(buf: bytes | memoryview, start: int, end: int) -> Frame:
     if code == FrameType.HANDSHAKE:
         return _decode_handshake(buf, fields)
     if code == FrameType.HANDSHAKE_ACK:
-        return HandshakeAckFrame()
+        return HandshakeAckFrame(_extensions(buf, fields))
     if code == FrameType.REJECTED:
         return RejectedFrame(_str(buf, fields, _MESSAGE))
     if code == FrameType.GOAWAY:

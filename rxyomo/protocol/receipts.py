@@ -3,20 +3,20 @@
 A transport acknowledgement only says that the zipper's transport has a frame. A zipper
 killed outright (SIGKILL, power loss) takes along the frames it had acknowledged but not
 yet handed to a live destination, and their writer would count them delivered. With
-receipts, which a client asks for with an empty frame on :data:`RECEIPT_TAG` right after
-its handshake, the zipper confirms a frame only once it is *settled*: every destination's
+receipts, which a client and an rxyomo zipper agree on in the handshake (the
+``receipts`` extension, :mod:`rxyomo.protocol.extensions`), the zipper confirms a frame
+only once it is *settled*: every destination's
 transport acknowledged it, or the zipper counted it as dropped with a reason (no
 observer, a destination lost with the frame in flight, ...). A receipt is a frame on the
 same tag whose payload is the number of data frames settled so far, counted from the
-request, as an 8-byte big-endian integer. Frames settle in the order they arrived, so a
+handshake, as an 8-byte big-endian integer. Frames settle in the order they arrived, so a
 count says which frames it covers. When some of the newly settled frames were dropped
 rather than passed on everywhere they were routed, the count is followed by a msgpack map
-from each reason to the frames' indices (counted from the request, from 0), so the writer
-counts each under the zipper's reason instead of as delivered.
+from each reason to the frames' indices (the n-th data frame of the connection, from 0),
+so the writer counts each under the zipper's reason instead of as delivered.
 
-This is rxyomo's extension on a tag YoMo reserves for the system. An rxyomo zipper answers
-the request at once with a receipt for 0 frames; other zippers ignore it, so a client
-that hears nothing does without (see ``ZipperClient``).
+This is rxyomo's extension on a tag YoMo reserves for the system: receipts are never sent
+to, nor asked of, a peer that did not agree to them in its handshake.
 """
 
 from __future__ import annotations
@@ -31,7 +31,6 @@ from rxyomo.protocol.frames import DataFrame
 from rxyomo.protocol.reserved import RECEIPT_TAG
 
 __all__ = [
-    "RECEIPT_REQUEST",
     "Drops",
     "Settlement",
     "Ticket",
@@ -46,9 +45,6 @@ _COUNT = struct.Struct("!Q")
 
 #: Frames a receipt reports dropped: their indices by the zipper's reason.
 Drops = dict[str, list[int]]
-
-#: What a client sends to ask for receipts.
-RECEIPT_REQUEST = DataFrame(tag=RECEIPT_TAG, payload=b"")
 
 
 def receipt(settled: int, drops: Drops | None = None) -> DataFrame:

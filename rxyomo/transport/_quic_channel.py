@@ -259,6 +259,9 @@ class QuicChannel(ChannelState):
             return
         self.established = True
         if self._keepalive is not None:
+            # The connection ends after the lower of both ends' idle timeouts (quic-go's
+            # zipper announces 5 s): ping well within it.
+            self._keepalive = min(self._keepalive, self.quic.idle_timeout() / 3)
             self._keepalive_handle = self._loop.call_later(self._keepalive, self._ping)
         try:
             if self._handler is None and self._factory is not None:

@@ -21,19 +21,34 @@ event-loop wake-up) on both ends just for its ACK. Here an ACK waits up to
 until :data:`ACK_EVERY` packets are unacknowledged, whichever comes first, and rides
 along with any data sent sooner.
 
+The peer's ``max_udp_payload_size`` transport parameter is honoured (RFC 9000 section
+18.2: an endpoint must not send datagrams larger than it): a connection starts at 1200
+bytes, the size every QUIC path carries, and raises its packets to the configured
+``max_datagram_size`` only up to what the peer announced. A peer that announces nothing
+gets 1200-byte packets: its limit is unknown (quic-go announces, and reads, 1452 bytes).
+This end announces :data:`MAX_UDP_PAYLOAD_SIZE`, since it reads datagrams whole.
+
 Everything here stays sans-I/O, like the class it extends.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
+from aioquic._buffer import Buffer
 from aioquic.buffer import size_uint_var
+from aioquic.quic.configuration import SMALLEST_MAX_DATAGRAM_SIZE, QuicConfiguration
+from aioquic.quic.congestion.base import create_congestion_control
 from aioquic.quic.connection import MAX_STREAM_DATA_FRAME_CAPACITY, QuicConnection
 from aioquic.quic.events import ConnectionTerminated
-from aioquic.quic.packet import QuicFrameType
+from aioquic.quic.packet import (
+    QuicFrameType,
+    pull_quic_transport_parameters,
+    push_quic_transport_parameters,
+)
 from aioquic.quic.packet_builder import QuicPacketBuilder
-from aioquic.quic.recovery import QuicPacketSpace
+from aioquic.quic.recovery import QuicPacketPacer, QuicPacketSpace
 from aioquic.quic.stream import QuicStream, QuicStreamSender
 
 from rxyomo.transport._common import check_positive
@@ -48,13 +63,36 @@ ACK_DELAY = 0.010
 #: Packets received after which an ACK goes out at once (RFC 9000 section 13.2.2
 #: suggests two; more would slow a sender whose congestion window grows with ACKs).
 ACK_EVERY = 2
+#: The ``max_udp_payload_size`` this end announces: the largest RFC 9000 allows (the
+#: UDP endpoints read 65535-byte datagrams).
+MAX_UDP_PAYLOAD_SIZE = 65527
 
 
 class StreamConnection(QuicConnection):
     """A :class:`QuicConnection` whose data-stream credit follows what the app consumed."""
 
-    def __init__(self, *, receive_window: int, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
+    def __init__(
+        self,
+        *,
+        configuration: QuicConfiguration,
+        receive_window: int,
+        max_udp_payload_size: int | None = MAX_UDP_PAYLOAD_SIZE,
+        **kwargs: Any,
+    ) -> None:
+        #: The datagram size this end would use; sent only once the peer allows it.
+        self.wanted_datagram_size = configuration.max_datagram_size
+        # The first flight (padded to the datagram size) must reach any peer.
+        start = min(configuration.max_datagram_size, SMALLEST_MAX_DATAGRAM_SIZE)
+        super().__init__(
+            configuration=dataclasses.replace(configuration, max_datagram_size=start), **kwargs
+        )
+        #: The peer's transport parameters, once received: its ``max_udp_payload_size``
+        #: (None when it announced none) and its idle timeout in seconds (None likewise).
+        self.peer_max_udp_payload_size: int | None = None
+        self.peer_idle_timeout: float | None = None
+        #: What this end announces as its ``max_udp_payload_size`` (None: nothing, as
+        #: aioquic itself does).
+        self.max_udp_payload_size = max_udp_payload_size
         check_positive(receive_window=receive_window)
         self.receive_window = receive_window
         #: Bytes of the data stream delivered to the application so far.
@@ -63,6 +101,51 @@ class StreamConnection(QuicConnection):
         self._data_sender: QuicStreamSender | None = None
         self._ack_delay = ACK_DELAY
         self._packets_unacked = 0
+
+    @property
+    def datagram_size(self) -> int:
+        """The largest datagram this connection sends now."""
+        return int(self._max_datagram_size)
+
+    def idle_timeout(self) -> float:
+        """Seconds of silence after which the connection ends: the lower of both ends'
+        idle timeouts, once the peer's is known."""
+        local = float(self._configuration.idle_timeout)
+        return local if self.peer_idle_timeout is None else min(local, self.peer_idle_timeout)
+
+    def _parse_transport_parameters(self, data: bytes, from_session_ticket: bool = False) -> None:
+        super()._parse_transport_parameters(data, from_session_ticket)
+        # aioquic validated them; it keeps neither of the two read here.
+        parameters = pull_quic_transport_parameters(Buffer(data=data))
+        self.peer_max_udp_payload_size = parameters.max_udp_payload_size
+        if parameters.max_idle_timeout:
+            self.peer_idle_timeout = parameters.max_idle_timeout / 1000.0
+        allowed = parameters.max_udp_payload_size or SMALLEST_MAX_DATAGRAM_SIZE
+        size = min(self.wanted_datagram_size, allowed)
+        if size > self._max_datagram_size:
+            self._use_datagram_size(size)
+
+    def _use_datagram_size(self, size: int) -> None:
+        # Congestion control and pacing count in datagrams: rebuilt for the new size,
+        # keeping what is in flight (the handshake's first packets).
+        loss = self._loss
+        in_flight = loss._cc.bytes_in_flight
+        loss._cc = create_congestion_control(
+            self._configuration.congestion_control_algorithm, max_datagram_size=size
+        )
+        loss._cc.bytes_in_flight = in_flight
+        loss._pacer = QuicPacketPacer(max_datagram_size=size)
+        self._max_datagram_size = size
+
+    def _serialize_transport_parameters(self) -> bytes:
+        data = super()._serialize_transport_parameters()
+        if self.max_udp_payload_size is None:
+            return data
+        parameters = pull_quic_transport_parameters(Buffer(data=data))
+        parameters.max_udp_payload_size = self.max_udp_payload_size
+        buf = Buffer(capacity=3 * SMALLEST_MAX_DATAGRAM_SIZE)
+        push_quic_transport_parameters(buf, parameters)
+        return bytes(buf.data)
 
     @property
     def close_event(self) -> ConnectionTerminated | None:

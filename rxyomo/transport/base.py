@@ -179,6 +179,9 @@ class Transport(abc.ABC):
 
     #: The name used in configuration files and on the command line.
     name: str = ""
+    #: Whether the transport notices a silent peer by itself (QUIC's PING and idle
+    #: timeout). Over one that does not, rxyomo peers agree on heartbeats instead.
+    liveness: bool = False
 
     @abc.abstractmethod
     async def serve(self, host: str, port: int, factory: HandlerFactory) -> Listener:

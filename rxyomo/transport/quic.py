@@ -67,11 +67,16 @@ class QuicTransport(Transport):
     packet, so raising it (loopback, or links whose path MTU allows) is the lever
     for large frames. The default, None, chooses per connection: 1200 bytes
     (safe on every path) unless the peer is a loopback address, where
-    :data:`LOOPBACK_DATAGRAM_SIZE` is used. ``receive_window`` is
+    :data:`LOOPBACK_DATAGRAM_SIZE` is used. Either way a connection never sends
+    more than the peer's ``max_udp_payload_size`` allows, and 1200 bytes to a peer
+    that announces none (see ``_quic_conn``). ``receive_window`` is
     how many unread bytes a connection accepts before its sender must wait.
-    A connection that has sent nothing for ``keepalive`` seconds (default a
-    third of ``idle_timeout``) sends a PING, so a sender stalled by a paused
-    reader does not idle out. A server refuses new connections (QUIC
+
+    Liveness is QUIC's own: a connection that hears nothing for the lower of both
+    ends' idle timeouts (``idle_timeout`` here; YoMo's zipper announces 5 s) ends, and
+    one that has sent nothing for ``keepalive`` seconds (default, and at most, a third
+    of that) sends a PING, so an idle client, or a sender stalled by a paused reader,
+    stays connected. A server refuses new connections (QUIC
     CONNECTION_REFUSED, at once rather than after a handshake timeout) once its
     listener is closed or it holds ``max_connections``. ``close()`` sends what is
     queued; if the peer has not taken it all within ``close_timeout`` seconds,
@@ -79,13 +84,14 @@ class QuicTransport(Transport):
     """
 
     name = "quic"
+    liveness = True
 
     def __init__(
         self,
         options: TransportOptions | None = None,
         *,
         max_datagram_size: int | None = None,
-        idle_timeout: float = 30.0,
+        idle_timeout: float = 6.0,
         handshake_timeout: float = 10.0,
         receive_window: int = 1024 * 1024,
         congestion_control: str = "reno",

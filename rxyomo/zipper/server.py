@@ -21,10 +21,12 @@ from rxyomo.protocol.connection import (
     Role,
 )
 from rxyomo.protocol.events import ConnectionTerminated, DataReceived, Event, HandshakeReceived
+from rxyomo.protocol.extensions import ALL as ALL_EXTENSIONS
+from rxyomo.protocol.extensions import HEARTBEAT, RECEIPTS, STATS
 from rxyomo.protocol.frames import DataFrame, encode_frame, is_reserved_tag
 from rxyomo.protocol.metadata import TARGET, MetadataError, decode_metadata
-from rxyomo.protocol.receipts import Settlement, Ticket, no_observer, receipt, release
-from rxyomo.protocol.reserved import BROADCAST, RECEIPT_TAG, STATS_TAG
+from rxyomo.protocol.receipts import Settlement, Ticket, no_observer, release
+from rxyomo.protocol.reserved import BROADCAST, STATS_TAG
 from rxyomo.transport.base import Channel, Listener, StreamHandler, Transport
 from rxyomo.zipper.mesh import MeshLink
 from rxyomo.zipper.routing import RoutingTable
@@ -60,8 +62,11 @@ class _Peer(StreamHandler):
         self.blocked: set[_Peer] = set()
         #: How many congested destinations hold this peer paused.
         self.paused_by = 0
-        #: This client's frames until they are settled, once it asked for receipts.
+        #: This client's frames until they are settled, when it agreed to receipts.
         self.settlement: Settlement | None = None
+        #: Why this connection is turned away once its handshake arrives (the zipper was
+        #: full when it came): a handshake tells whether the client takes a Goaway.
+        self.refusal: str | None = None
         self._timer = CoreTimer(self.loop, self._on_timer)
 
     # transport callbacks
@@ -70,14 +75,11 @@ class _Peer(StreamHandler):
         self.channel = channel
         self.stats.peer = channel.peer
         if len(self.zipper.peers) >= self.zipper.workflow.limits.max_connections:
-            self.core.close("too many connections, try again later", self.loop.time())
-            self._flush()
-            # The channel closes when the client's first bytes come (over QUIC they open
-            # the stream the Goaway waits for), or at the handshake timeout if they never do.
-            self._timer.arm(self.loop.time() + self.zipper.connection_config.handshake_timeout)
+            # Turned away at its handshake, or at the handshake timeout if none comes.
+            self.refusal = "too many connections, try again later"
             self.zipper.stats.drop("connection refused: max connections")
-            return
-        self.zipper.peers[self.conn_id] = self
+        else:
+            self.zipper.peers[self.conn_id] = self
         self._arm_timer()
 
     def data_received(self, data: bytes) -> None:
@@ -214,6 +216,9 @@ class Zipper:
         self.mesh: list[MeshLink] = []
         self._mesh_tasks: list[asyncio.Task[None]] = []
         self._ids = itertools.count(1)
+        # What rxyomo clients may agree to: heartbeats only where the transport has no
+        # liveness of its own.
+        self._extensions = ALL_EXTENSIONS - {HEARTBEAT} if transport.liveness else ALL_EXTENSIONS
         self._listener: Listener | None = None
         self._stats_interval = stats_interval
         self._stats_task: asyncio.Task[None] | None = None
@@ -296,6 +301,9 @@ class Zipper:
     def _on_handshake(self, peer: _Peer, event: HandshakeReceived) -> list[Event]:
         hs = event.handshake
         now = peer.loop.time()
+        if peer.refusal is not None:
+            peer.core.close(peer.refusal, now)
+            return []
         problem = check_credential(self.workflow.auth_token, hs)
         admission = self.routing.admit(peer.conn_id, hs) if problem is None else None
         if admission is None or not admission.accepted:
@@ -314,14 +322,20 @@ class Zipper:
         peer.stats.name = hs.name
         self.stats.accepted += 1
         self.stats.connections[peer.conn_id] = peer.stats
+        events = peer.core.accept(now, self._extensions)
+        if RECEIPTS in peer.core.extensions:
+            peer.settlement = Settlement()  # counting from the client's first data frame
         log.info(
-            "accepted %r (type 0x%02X, observes %s) from %s",
+            "accepted %r (type 0x%02X, observes %s) from %s, %s",
             hs.name,
             hs.client_type,
             [hex(t) for t in hs.observed_data_tags],
             peer.stats.peer,
+            f"rxyomo extensions {sorted(peer.core.extensions)}"
+            if peer.core.peer_is_rxyomo
+            else "no rxyomo extensions",
         )
-        return peer.core.accept(now)
+        return events
 
     def _on_data(self, peer: _Peer, frame: DataFrame) -> None:
         settlement = peer.settlement
@@ -430,12 +444,7 @@ class Zipper:
         self._settle()
 
     def _on_reserved(self, peer: _Peer, frame: DataFrame, ticket: Ticket | None) -> None:
-        if frame.tag == RECEIPT_TAG:
-            if peer.settlement is None and peer.core.state is ConnectionState.OPEN:
-                peer.settlement = Settlement()  # counting from the next frame
-                # Answered at once, so that the client knows receipts will come.
-                peer.core.send_control(receipt(0), peer.loop.time())
-        elif frame.tag == STATS_TAG:
+        if frame.tag == STATS_TAG and STATS in peer.core.extensions:
             if peer.core.state is not ConnectionState.OPEN:
                 # Later bytes of the same chunk already closed the connection.
                 self._drop("stats request on a closed connection", ticket)

@@ -7,7 +7,9 @@ frames a client must not send, garbage, oversized headers, stats requests), then
 reads the same bytes and predicts how the live zipper must end the connection:
 
 - ``answered``: it stays open and answers every stats request (the probe included);
-- ``closed``: it says Goaway or Rejected with a reason, and closes;
+- ``closed``: it says Goaway (to an rxyomo client) or Rejected with a reason, and closes;
+  a client that announced no rxyomo extensions (YoMo's) gets no Goaway, as YoMo's zipper
+  sends none, and no stats answer;
 - ``client-ended``: a case was the client's own Goaway or Rejected, so it just closes;
 - ``incomplete``: the stream stops inside a frame (the probe was swallowed), so nothing
   comes back until the client closes.
@@ -39,6 +41,8 @@ from rxyomo.protocol.events import (
     Event,
     HandshakeReceived,
 )
+from rxyomo.protocol.extensions import ALL as ALL_EXTENSIONS
+from rxyomo.protocol.extensions import HEARTBEAT, STATS
 from rxyomo.protocol.frames import (
     ClientType,
     DataFrame,
@@ -71,6 +75,8 @@ class Prediction:
     cases_handled: int
     reject: bool = False
     reason: str = ""
+    #: Whether the zipper says why it closes (Rejected, or a Goaway to an rxyomo client).
+    told: bool = True
 
 
 class Oracle:
@@ -79,6 +85,8 @@ class Oracle:
     def __init__(self, workflow: Workflow) -> None:
         self.workflow = workflow
         self.config = ConnectionConfig(max_frame_size=workflow.limits.max_frame_size)
+        #: What the zipper agrees to over QUIC (which has liveness of its own).
+        self.extensions = ALL_EXTENSIONS - {HEARTBEAT}
 
     def predict(self, cases: list[bytes], probe: bytes) -> Prediction:
         core = Connection(Role.SERVER, 0.0, self.config)
@@ -93,7 +101,7 @@ class Oracle:
                     handle(self._decide(core, event.handshake))
                 elif isinstance(event, DataReceived):
                     last = event.frame
-                    stats += event.frame.tag == STATS_TAG
+                    stats += event.frame.tag == STATS_TAG and STATS in core.extensions
                 elif isinstance(event, ConnectionTerminated):
                     ended = event
 
@@ -112,6 +120,7 @@ class Oracle:
                 handled + 1,
                 reject=not ended.reconnect,
                 reason=ended.reason,
+                told=not ended.reconnect or core.peer_is_rxyomo,
             )
         if last is not None and last.tag == STATS_TAG and last.payload == PROBE_PAYLOAD:
             return Prediction("answered", stats, handled)
@@ -122,7 +131,9 @@ class Oracle:
         if problem is None:
             admission = RoutingTable(self.workflow).admit(1, handshake)
             problem = None if admission.accepted else admission.reason
-        return core.reject(problem, 0.0) if problem is not None else core.accept(0.0)
+        if problem is not None:
+            return core.reject(problem, 0.0)
+        return core.accept(0.0, self.extensions)
 
 
 PROBE_PAYLOAD = b"fuzz-probe"
@@ -191,11 +202,12 @@ class Corpus:
             return encode_frame(HandshakeFrame(
                 name="fuzz-fn", client_type=ClientType.STREAM_FUNCTION,
                 auth_name=credential[0], auth_payload=credential[1], observed_data_tags=tags,
+                extensions=frozenset({STATS}),
             ))  # fmt: skip
 
         source = encode_frame(HandshakeFrame(
             name="fuzz-source", client_type=ClientType.SOURCE,
-            auth_name=credential[0], auth_payload=credential[1],
+            auth_name=credential[0], auth_payload=credential[1], extensions=frozenset({STATS}),
         ))  # fmt: skip
         return cls(data, frames, hello, control, source, function)
 
@@ -406,6 +418,8 @@ async def run_plan(transport: Transport, host: str, port: int, plan: Plan) -> st
         frame = client.closing_frame
         if expect.outcome == "client-ended":
             return None
+        if not expect.told:
+            return None if frame is None else f"told a YoMo client {frame!r} ({expect.reason})"
         if frame is None or not frame.message:
             return f"closed without a reason (expected {expect.reason!r})"
         if isinstance(frame, RejectedFrame) is not expect.reject:

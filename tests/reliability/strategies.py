@@ -77,6 +77,11 @@ def handshakes(names: list[str], token: str) -> st.SearchStrategy[HandshakeFrame
         version=st.sampled_from(["2024-01-03", "", "9999"]),
         want_target=st.one_of(st.just(""), _TEXT),
         function_definition=st.binary(max_size=32),
+        # rxyomo clients and YoMo's (no field), offering known and unknown extensions.
+        extensions=st.one_of(
+            st.none(),
+            st.frozensets(st.sampled_from(["receipts", "stats", "heartbeat", "future"])),
+        ),
     )
 
 

@@ -11,11 +11,13 @@ from rxyomo.protocol.events import (
     HandshakeAccepted,
     HandshakeReceived,
 )
+from rxyomo.protocol.extensions import ALL, HEARTBEAT, RECEIPTS, STATS
 from rxyomo.protocol.frames import (
     ClientType,
     DataFrame,
     FrameDecoder,
     GoawayFrame,
+    HandshakeAckFrame,
     HandshakeFrame,
     RejectedFrame,
     encode_frame,
@@ -23,7 +25,11 @@ from rxyomo.protocol.frames import (
 from rxyomo.protocol.reserved import HEARTBEAT_TAG
 
 CFG = ConnectionConfig(handshake_timeout=1.0, heartbeat_interval=2.0, idle_timeout=5.0)
+#: An rxyomo client's handshake (it offers every extension) and a YoMo client's (none).
 HELLO = HandshakeFrame(
+    name="fn", client_type=ClientType.STREAM_FUNCTION, observed_data_tags=(0x10,), extensions=ALL
+)
+YOMO_HELLO = HandshakeFrame(
     name="fn", client_type=ClientType.STREAM_FUNCTION, observed_data_tags=(0x10,)
 )
 
@@ -36,13 +42,56 @@ def shuttle(src: Connection, dst: Connection, now: float) -> list[object]:
     return list(dst.receive_data(src.data_to_send(), now))
 
 
-def open_pair() -> tuple[Connection, Connection]:
+def open_pair(
+    hello: HandshakeFrame = HELLO, supported: frozenset[str] = ALL
+) -> tuple[Connection, Connection]:
     client, server = pair()
-    client.send_handshake(HELLO, 0.0)
-    assert shuttle(client, server, 0.0) == [HandshakeReceived(HELLO)]
-    server.accept(0.0)
-    assert shuttle(server, client, 0.0) == [HandshakeAccepted()]
+    client.send_handshake(hello, 0.0)
+    assert shuttle(client, server, 0.0) == [HandshakeReceived(hello)]
+    server.accept(0.0, supported)
+    [accepted] = shuttle(server, client, 0.0)
+    assert accepted == HandshakeAccepted(client.extensions)
     return client, server
+
+
+def test_extensions_are_agreed_in_the_handshake() -> None:
+    client, server = open_pair(supported=frozenset({RECEIPTS, STATS, "future"}))
+    assert client.extensions == server.extensions == {RECEIPTS, STATS}
+    assert client.peer_is_rxyomo and server.peer_is_rxyomo
+
+
+def test_a_server_cannot_impose_an_extension() -> None:
+    client = Connection(Role.CLIENT, 0.0, CFG)
+    client.send_handshake(HandshakeFrame(name="s", client_type=0x5F, extensions={STATS}), 0.0)
+    ack = HandshakeAckFrame(frozenset({STATS, HEARTBEAT}))
+    [event] = client.receive_data(encode_frame(ack), 0.0)
+    assert event == HandshakeAccepted(frozenset({STATS})) and client.next_timer() is None
+
+
+def test_a_yomo_client_gets_yomo_s_empty_ack_and_nothing_of_rxyomo() -> None:
+    client, server = pair()
+    client.send_handshake(YOMO_HELLO, 0.0)
+    shuttle(client, server, 0.0)
+    server.accept(0.0, ALL)
+    assert server.data_to_send() == bytes.fromhex("A9 00")  # YoMo's own HandshakeAck
+    assert server.extensions == frozenset() and not server.peer_is_rxyomo
+    assert server.next_timer() is None  # no heartbeat: QUIC keeps YoMo peers alive
+    beat = encode_frame(DataFrame(tag=HEARTBEAT_TAG, payload=b""))
+    [event] = server.receive_data(beat, 1.0)  # not a heartbeat here: a frame to account for
+    assert isinstance(event, DataReceived) and event.frame.tag == HEARTBEAT_TAG
+    server.close("zipper shutting down", 2.0)
+    assert server.data_to_send() == b""  # a YoMo client stops for good on a Goaway
+
+
+def test_a_client_of_a_yomo_zipper_closes_without_goaway() -> None:
+    client = Connection(Role.CLIENT, 0.0, CFG)
+    client.send_handshake(HELLO, 0.0)
+    client.data_to_send()
+    [event] = client.receive_data(encode_frame(HandshakeAckFrame()), 0.0)
+    assert event == HandshakeAccepted(frozenset()) and not client.peer_is_rxyomo
+    assert client.next_timer() is None and client.handle_timer(100.0) == []
+    client.close("client closing", 1.0)
+    assert client.data_to_send() == b""  # YoMo's zipper logs a client's Goaway as unexpected
 
 
 def test_handshake_then_data_flows_both_ways() -> None:
@@ -82,12 +131,19 @@ def test_goaway_lets_the_client_come_back() -> None:
     assert isinstance(event, ConnectionTerminated) and event.reconnect and event.by_peer
 
 
-def test_data_before_handshake_closes_with_goaway() -> None:
+def test_goaway_reaches_an_rxyomo_client_with_the_reason() -> None:
+    _client, server = open_pair()
+    server.close("zipper restarting", 1.0)
+    [frame] = FrameDecoder().feed(server.data_to_send())
+    assert isinstance(frame, GoawayFrame) and frame.message == "zipper restarting"
+
+
+def test_data_before_handshake_closes_the_connection() -> None:
     server = Connection(Role.SERVER, 0.0, CFG)
     [event] = server.receive_data(encode_frame(DataFrame(tag=1, payload=b"x")), 0.0)
     assert isinstance(event, ConnectionTerminated) and "before the handshake" in event.reason
-    [frame] = FrameDecoder().feed(server.data_to_send())
-    assert isinstance(frame, GoawayFrame) and "before the handshake" in frame.message
+    # Who the peer is remains unknown: nothing outside YoMo's protocol is sent to it.
+    assert server.data_to_send() == b"" and server.is_closed
 
 
 def test_malformed_bytes_close_the_connection_with_the_reason() -> None:

@@ -9,7 +9,6 @@ from rxyomo.protocol.connection import Connection, ConnectionState, Role
 from rxyomo.protocol.errors import ProtocolError
 from rxyomo.protocol.frames import DataFrame, HandshakeAckFrame, HandshakeFrame, encode_frame
 from rxyomo.protocol.receipts import (
-    RECEIPT_REQUEST,
     Settlement,
     decode_receipt,
     is_no_observer,
@@ -26,7 +25,7 @@ def test_a_receipt_carries_its_count_and_drops() -> None:
         assert len(receipt(count).payload) == 8  # no drops: nothing more
     drops = {"no observer for tag 0x10": [3, 4], "destination closed": [9]}
     assert decode_receipt(receipt(10, drops)) == (10, drops)
-    assert RECEIPT_REQUEST.tag == RECEIPT_TAG and RECEIPT_REQUEST.payload == b""
+    assert receipt(0).tag == RECEIPT_TAG
 
 
 @pytest.mark.parametrize(
@@ -133,7 +132,7 @@ def test_the_ledger_settles_by_count_and_names_each_key() -> None:
     client = _open_client()
     for key in "abcd":
         client.send_data(DataFrame(tag=0x10, payload=b"x"), 0.0, key)
-    client.send_control(RECEIPT_REQUEST, 0.0)  # outside the ledger
+    client.send_control(receipt(0), 0.0)  # outside the ledger
     named: list[object] = []
     assert client.settle(3, named.append) == 3 and named == ["a", "b", "c"]
     assert client.settle(5) == 1  # never more than were in flight

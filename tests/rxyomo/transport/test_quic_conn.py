@@ -8,7 +8,7 @@ import pytest
 from aioquic.quic.configuration import QuicConfiguration
 from aioquic.quic.events import StreamDataReceived
 
-from rxyomo.transport._quic_conn import DATA_STREAM, StreamConnection
+from rxyomo.transport._quic_conn import DATA_STREAM, MAX_UDP_PAYLOAD_SIZE, StreamConnection
 from rxyomo.transport.certs import dev_certificates
 from rxyomo.transport.quic import MAX_DATAGRAM_SIZE
 
@@ -16,7 +16,13 @@ CLIENT_ADDRESS = ("127.0.0.1", 4000)
 SERVER_ADDRESS = ("127.0.0.1", 9000)
 
 
-def _pair(tmp_path: Path, datagram_size: int) -> tuple[StreamConnection, StreamConnection]:
+def _pair(
+    tmp_path: Path,
+    datagram_size: int,
+    *,
+    server_announces: int | None = MAX_UDP_PAYLOAD_SIZE,
+    client_announces: int | None = MAX_UDP_PAYLOAD_SIZE,
+) -> tuple[StreamConnection, StreamConnection]:
     certs = dev_certificates(tmp_path)
     client_config = QuicConfiguration(
         is_client=True, alpn_protocols=["yomo"], max_datagram_size=datagram_size
@@ -27,10 +33,13 @@ def _pair(tmp_path: Path, datagram_size: int) -> tuple[StreamConnection, StreamC
         is_client=False, alpn_protocols=["yomo"], max_datagram_size=datagram_size
     )
     server_config.load_cert_chain(certs.certfile, certs.keyfile)
-    client = StreamConnection(configuration=client_config, receive_window=1 << 20)
+    client = StreamConnection(
+        configuration=client_config, receive_window=1 << 20, max_udp_payload_size=client_announces
+    )
     server = StreamConnection(
         configuration=server_config,
         receive_window=1 << 20,
+        max_udp_payload_size=server_announces,
         original_destination_connection_id=client.original_destination_connection_id,
     )
     client.connect(SERVER_ADDRESS, now=0.0)
@@ -44,6 +53,7 @@ def _exchange(
     *,
     now: float = 0.0,
     until: float,
+    server_sizes: list[int] | None = None,
 ) -> float:
     """Carry datagrams both ways, stepping time and timers, until both sides go quiet."""
     while now < until:
@@ -53,6 +63,8 @@ def _exchange(
             server.receive_datagram(data, CLIENT_ADDRESS, now=now)
             moved = True
         for data, _ in server.datagrams_to_send(now=now):
+            if server_sizes is not None:
+                server_sizes.append(len(data))
             client.receive_datagram(data, SERVER_ADDRESS, now=now)
             moved = True
         if not moved:
@@ -98,3 +110,38 @@ def test_crypto_frames_use_the_wide_length_too(tmp_path: Path) -> None:
     client, server = _pair(tmp_path, MAX_DATAGRAM_SIZE)
     _exchange(client, server, [], until=1.0)
     assert client._handshake_complete and server._handshake_complete
+
+
+@pytest.mark.parametrize(
+    ("announced", "expected"),
+    # quic-go announces (and reads) 1452 bytes; a peer that announces nothing is kept at
+    # 1200, the size every path carries; an rxyomo peer announces 65527.
+    [(1452, 1452), (None, 1200), (MAX_UDP_PAYLOAD_SIZE, MAX_DATAGRAM_SIZE)],
+)
+def test_no_datagram_exceeds_what_the_peer_announced(
+    tmp_path: Path, announced: int | None, expected: int
+) -> None:
+    client, server = _pair(
+        tmp_path, MAX_DATAGRAM_SIZE, server_announces=announced, client_announces=announced
+    )
+    sizes: list[int] = []
+    server_sizes: list[int] = []
+    now = _exchange(client, server, sizes, until=1.0, server_sizes=server_sizes)
+    assert client.peer_max_udp_payload_size == server.peer_max_udp_payload_size == announced
+    assert client.datagram_size == server.datagram_size == expected
+    payload = bytes(range(256)) * 1000
+    client.send_stream_data(DATA_STREAM, payload)
+    now = _exchange(client, server, sizes, now=now, until=now + 5.0, server_sizes=server_sizes)
+    server.send_stream_data(DATA_STREAM, payload)  # once the client opened the stream
+    _exchange(client, server, sizes, now=now, until=now + 5.0, server_sizes=server_sizes)
+    assert _received(server) == payload and _received(client) == payload
+    # The handshake's first flights included: before the parameters arrive, 1200 bytes.
+    assert max(sizes) == max(server_sizes) == expected
+
+
+def test_this_end_announces_its_payload_size_and_learns_the_idle_timeout(tmp_path: Path) -> None:
+    client, server = _pair(tmp_path, 1200)
+    _exchange(client, server, [], until=1.0)
+    assert client.peer_max_udp_payload_size == MAX_UDP_PAYLOAD_SIZE
+    # aioquic's default idle timeout on both ends (60 s): the lower of the two.
+    assert client.peer_idle_timeout == server.peer_idle_timeout == client.idle_timeout() == 60.0
