@@ -70,9 +70,10 @@ class CronContext:
 class Context(CronContext):
     """One incoming frame, for a handler written YoMo's way (``def handler(ctx: Context)``).
 
-    ``metadata`` is the frame's, less its target (as YoMo hands it to a handler); what
-    the handler writes carries it on. Writes are queued and sent in order once the
-    handler returns, waiting as the zipper's back-pressure asks.
+    ``metadata`` is the frame's, less its routing keys (the target, as YoMo hands it to a
+    handler, and rxyomo's broadcast flag); what the handler writes carries it on. Writes
+    are queued and sent in order once the handler returns, waiting as the zipper's
+    back-pressure asks.
     """
 
     tag: int = 0

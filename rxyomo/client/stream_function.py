@@ -19,7 +19,6 @@ from rxyomo.client.source import check_tag
 from rxyomo.protocol.frames import ClientType, DataFrame
 from rxyomo.protocol.metadata import (
     SOURCE_ID,
-    TARGET,
     TID,
     MetadataError,
     decode_metadata,
@@ -299,8 +298,8 @@ class StreamFunction(ZipperClient):
         context: Context | None = None
         try:
             if self._context:
-                # As YoMo hands it over: the target named this receiver, not its answers.
-                meta = {key: value for key, value in item.metadata.items() if key != TARGET}
+                # As YoMo hands it over: the routing keys named this receiver, not its answers.
+                meta = answer_metadata(item.metadata)
                 context = Context(metadata=meta, tag=item.tag, data=item.data)
                 result = self._handler(context)
             else:

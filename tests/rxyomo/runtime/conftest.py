@@ -9,6 +9,7 @@ import pytest
 
 from rxyomo.client import ReconnectPolicy
 from rxyomo.transport import Transport
+from rxyomo.transport._common import format_address
 from rxyomo.transport.base import TransportOptions
 from rxyomo.transport.certs import dev_certificates, dev_client_tls
 from rxyomo.transport.memory import MemoryRegistry, MemoryTransport
@@ -17,7 +18,7 @@ from rxyomo.transport.tcp import TcpTransport
 from rxyomo.zipper import Zipper, parse_workflow
 from tests.waiting import eventually
 
-__all__ = ["FAST", "ZipperFactory", "eventually", "free_port"]
+__all__ = ["FAST", "ZipperFactory", "addr", "eventually", "free_port"]
 
 FAST = ReconnectPolicy(initial_delay=0.02, max_delay=0.1)
 
@@ -46,6 +47,11 @@ def free_port(transport: Transport) -> int:
     with socket.socket(socket.AF_INET, kind) as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+def addr(zipper: Zipper) -> str:
+    """A started zipper's address as clients take it (``HOST:PORT``, IPv6 in brackets)."""
+    return format_address(zipper.address)
 
 
 ZipperFactory = Callable[..., Awaitable[Zipper]]

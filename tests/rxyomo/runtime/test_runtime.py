@@ -16,7 +16,7 @@ from rxyomo.protocol.metadata import SOURCE_ID, SPAN_ID, TID, TRACE_ID, decode_m
 from rxyomo.transport import Transport
 from rxyomo.transport.base import Channel, StreamHandler
 
-from .conftest import FAST, ZipperFactory, eventually, free_port
+from .conftest import FAST, ZipperFactory, addr, eventually, free_port
 
 MODERN = """\
 name: test
@@ -26,11 +26,6 @@ functions:
   - name: upper
   - name: printer
 """
-
-
-def addr(zipper: object) -> str:
-    host, port = zipper.address  # type: ignore[attr-defined]
-    return f"{host}:{port}"
 
 
 async def test_source_to_function_to_sink(make_zipper: ZipperFactory, transport: Transport) -> None:

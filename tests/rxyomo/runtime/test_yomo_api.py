@@ -18,7 +18,7 @@ from rxyomo.client import (
 from rxyomo.protocol.metadata import SOURCE_ID, TARGET, TID
 from rxyomo.transport import Transport
 
-from .conftest import FAST, ZipperFactory, eventually
+from .conftest import FAST, ZipperFactory, addr, eventually
 
 WORKFLOW = """\
 name: test
@@ -27,11 +27,6 @@ functions:
   - name: sink
   - name: other
 """
-
-
-def addr(zipper: object) -> str:
-    host, port = zipper.address  # type: ignore[attr-defined]
-    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
 async def test_a_context_handler_sees_the_frame_and_its_answers_carry_the_metadata(
