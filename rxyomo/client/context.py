@@ -14,6 +14,7 @@ import typing
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
+from rxyomo.client.source import check_tag
 from rxyomo.protocol.metadata import SOURCE_ID, TARGET, TID
 from rxyomo.protocol.reserved import BROADCAST
 
@@ -30,6 +31,10 @@ class Answer:
     tag: int
     data: bytes
     target: str = ""
+
+    def __post_init__(self) -> None:
+        # Refused where the handler wrote it, so the failure is the handler's, named.
+        check_tag(self.tag)
 
 
 def answer_metadata(incoming: Mapping[str, str], target: str = "") -> dict[str, str]:

@@ -306,8 +306,10 @@ class StreamFunction(ZipperClient):
                 result = self._handler(item.data)
             if inspect.isawaitable(result):
                 result = await result
+            answers = context.take_answers() if context is not None else []
+            answers += [Answer(tag, payload) for tag, payload in _answers(result)]
         except Exception as exc:
-            # YoMo's functions keep going when one item fails.
+            # YoMo's functions keep going when one item fails (a bad answer included).
             self.errors += 1
             self._warn.exception(
                 "handler failed", "%s: handler failed on a frame of tag 0x%X", self.name, item.tag
@@ -315,8 +317,6 @@ class StreamFunction(ZipperClient):
             self._report_error(exc)
             return
         self.handled += 1
-        answers = context.take_answers() if context is not None else []
-        answers += [Answer(tag, payload) for tag, payload in _answers(result)]
         for answer in answers:
             # Answers carry the metadata of the frame they answer, as YoMo's do.
             await self._write_answer(answer, item.metadata)

@@ -28,6 +28,14 @@ def test_a_context_exposes_the_frame_and_queues_writes_in_order() -> None:
     assert ctx.take_answers() == []
 
 
+@pytest.mark.parametrize("tag", [-1, 2**32, 0xF001, "0x10"])
+def test_a_bad_tag_is_refused_where_the_handler_writes_it(tag: object) -> None:
+    ctx = Context(tag=0x10, data=b"")
+    with pytest.raises(ValueError, match="data tag"):
+        ctx.write(tag, b"x")  # type: ignore[arg-type]
+    assert ctx.take_answers() == []
+
+
 def _plain(data: bytes) -> None: ...
 
 

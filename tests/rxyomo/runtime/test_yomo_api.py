@@ -152,3 +152,32 @@ async def test_the_error_handler_hears_of_failed_frames_and_rejections(
     assert isinstance(heard[-1], ConnectionRejected)
     with pytest.raises(ConnectionRejected):
         await asyncio.wait_for(stranger.wait(), 5)
+
+
+async def test_an_answer_on_a_bad_tag_is_the_handler_s_error_and_the_function_goes_on(
+    make_zipper: ZipperFactory, transport: Transport
+) -> None:
+    zipper = await make_zipper(WORKFLOW)
+    got: list[bytes] = []
+
+    def handler(ctx: Context) -> None:
+        ctx.write(0xF001 if ctx.data == b"bad" else 0x11, ctx.data)
+
+    def returns_bad(data: bytes) -> tuple[int, bytes]:
+        return (-1 if data == b"bad" else 0x11, data)
+
+    for shape in (handler, returns_bad):
+        fn = StreamFunction("fn", observe=[0x10], handler=shape, zipper=addr(zipper),
+                            transport=transport)  # fmt: skip
+        sink = Sink("sink", observe=[0x11], handler=got.append, zipper=addr(zipper),
+                    transport=transport)  # fmt: skip
+        source = Source("src", zipper=addr(zipper), transport=transport)
+        for client in (fn, sink, source):
+            await client.connect()
+        got.clear()
+        for data in (b"bad", b"good"):
+            await source.write(0x10, data)
+        await eventually(lambda: got == [b"good"], "the frame after the bad one")
+        assert (fn.errors, fn.handled) == (1, 1)
+        for client in (source, fn, sink):
+            await client.close()
