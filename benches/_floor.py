@@ -56,8 +56,11 @@ class Framed(asyncio.Protocol):
             end = start + _LENGTH.size + length
             if len(buffer) < end:
                 break
-            self._on_message(self, bytes(buffer[start + _LENGTH.size : start + 5]),
-                             bytes(buffer[start + 5 : end]))
+            self._on_message(
+                self,
+                bytes(buffer[start + _LENGTH.size : start + 5]),
+                bytes(buffer[start + 5 : end]),
+            )
             start = end
         del buffer[:start]
 

@@ -295,8 +295,9 @@ async def run_processes(
     """The example's zipper and flows as processes; source and sink here. ``datagram`` is
     the QUIC packet size; 0 runs the pipeline over rxyomo's TLS-over-TCP transport."""
     name = (f"quic-{datagram}" if datagram else "tcp") + ("" if workers else "-inline")
-    run = Run(name, settings={"instances": instances, "max_datagram_size": datagram,
-                              "workers": workers})
+    run = Run(
+        name, settings={"instances": instances, "max_datagram_size": datagram, "workers": workers}
+    )
     port = free_udp_port() if datagram else free_tcp_port()
     if datagram:
         common = ["--max-datagram-size", str(datagram)]
@@ -310,8 +311,19 @@ async def run_processes(
         zipper = await supervisor.start(
             "zipper",
             [
-                sys.executable, "-m", "rxyomo", "serve", "-c", str(WORKFLOW),
-                "--host", "127.0.0.1", "--port", str(port), "--stats-interval", "0", *common,
+                sys.executable,
+                "-m",
+                "rxyomo",
+                "serve",
+                "-c",
+                str(WORKFLOW),
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--stats-interval",
+                "0",
+                *common,
             ],
             ready="listening on",
         )
@@ -320,8 +332,14 @@ async def run_processes(
             await supervisor.start(
                 f"flow #{n}",
                 [
-                    sys.executable, str(EXAMPLE / "flow.py"), "--zipper", f"127.0.0.1:{port}",
-                    *common, "--quiet", "--workers", str(workers),
+                    sys.executable,
+                    str(EXAMPLE / "flow.py"),
+                    "--zipper",
+                    f"127.0.0.1:{port}",
+                    *common,
+                    "--quiet",
+                    "--workers",
+                    str(workers),
                 ],
                 ready=f"{FLOW_NAME} ready",
             )
@@ -347,7 +365,8 @@ async def run_floor(frames: list[bytes], rounds: int, instances: int, env: dict[
         await supervisor.wait_ready([relay], 30)
         workers = [
             await supervisor.start(
-                f"worker #{n}", [sys.executable, floor, "worker", port],
+                f"worker #{n}",
+                [sys.executable, floor, "worker", port],
                 ready=_floor.WORKER_READY,
             )
             for n in range(1, instances + 1)
@@ -468,8 +487,10 @@ def main() -> None:
             quic += [(1200, 1), (sizes[0], 0)]
         n = args.instances
         variants: list[Callable[[], Awaitable[Run]]] = [
-            *(functools.partial(run_processes, frames, rounds, n, size, workers, env)
-              for size, workers in quic),
+            *(
+                functools.partial(run_processes, frames, rounds, n, size, workers, env)
+                for size, workers in quic
+            ),
             functools.partial(run_processes, frames, rounds, n, 0, 1, env),
             functools.partial(run_memory, frames, rounds, n, 1),
             functools.partial(run_floor, frames, rounds, n, env),

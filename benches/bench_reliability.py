@@ -96,12 +96,22 @@ async def fuzz(bench: Bench, cases: int, seed: int) -> dict[str, Any]:
     zipper, port = bench.zipper(body)
     workflow = parse_workflow(f"name: bench\nhost: 127.0.0.1\nport: {port}\n{body}")
     before = rss(zipper)
-    report = await run_campaign(bench.transport, ("127.0.0.1", port), workflow, cases=cases,
-                                seed=seed, concurrency=16, cases_per_connection=200)  # fmt: skip
+    report = await run_campaign(
+        bench.transport,
+        ("127.0.0.1", port),
+        workflow,
+        cases=cases,
+        seed=seed,
+        concurrency=16,
+        cases_per_connection=200,
+    )
     result = report.as_dict()
-    result.update(seed=seed, zipper_alive=zipper.running,
-                  zipper_rss_mb=[round(before / 2**20, 1), round(rss(zipper) / 2**20, 1)],
-                  internal_errors=zipper.output.count("Traceback"))  # fmt: skip
+    result.update(
+        seed=seed,
+        zipper_alive=zipper.running,
+        zipper_rss_mb=[round(before / 2**20, 1), round(rss(zipper) / 2**20, 1)],
+        internal_errors=zipper.output.count("Traceback"),
+    )
     zipper.kill()
     return result
 
@@ -112,10 +122,15 @@ async def stream_through(bench: Bench, rules: Impairment, frames: int) -> dict[s
     relays = [await UdpRelay.start(("127.0.0.1", port), rules, seed=n) for n in (1, 2)]
     got: list[int] = []
     retry = ReconnectPolicy(initial_delay=0.1, max_delay=0.5)
-    sink = Sink("sink", observe=[0x10], handler=lambda d: got.append(int(d[:8])),
-                zipper=relays[0].endpoint, transport=bench.transport, reconnect=retry)  # fmt: skip
-    source = Source("source", zipper=relays[1].endpoint, transport=bench.transport,
-                    reconnect=retry)  # fmt: skip
+    sink = Sink(
+        "sink",
+        observe=[0x10],
+        handler=lambda d: got.append(int(d[:8])),
+        zipper=relays[0].endpoint,
+        transport=bench.transport,
+        reconnect=retry,
+    )
+    source = Source("source", zipper=relays[1].endpoint, transport=bench.transport, reconnect=retry)
     try:
         await asyncio.wait_for(sink.connect(), WAIT)
         await asyncio.wait_for(source.connect(), WAIT)
@@ -132,10 +147,14 @@ async def stream_through(bench: Bench, rules: Impairment, frames: int) -> dict[s
             relay.close()
         zipper.kill()
     return {
-        "frames": frames, "frame_bytes": 1024, "seconds": round(seconds, 3),
-        "frames_per_second": round(frames / seconds), "kib_per_second": round(frames / seconds),
-        "all_in_order": in_order, "datagrams_dropped": sum(r.stats.dropped for r in relays),
-    }  # fmt: skip
+        "frames": frames,
+        "frame_bytes": 1024,
+        "seconds": round(seconds, 3),
+        "frames_per_second": round(frames / seconds),
+        "kib_per_second": round(frames / seconds),
+        "all_in_order": in_order,
+        "datagrams_dropped": sum(r.stats.dropped for r in relays),
+    }
 
 
 async def latency(bench: Bench, sources: int, sinks: int, seconds: float) -> dict[str, Any]:
@@ -150,10 +169,19 @@ async def latency(bench: Bench, sources: int, sinks: int, seconds: float) -> dic
         counts[name.decode()] = counts.get(name.decode(), 0) + 1
         delays.append(time.monotonic() - float(sent))
 
-    sink_clients = [Sink(f"sink-{i}", observe=[0x100 + i], handler=collect, zipper=address,
-                         transport=bench.transport) for i in range(sinks)]  # fmt: skip
-    source_clients = [Source(f"s{i}", zipper=address, transport=bench.transport)
-                      for i in range(sources)]  # fmt: skip
+    sink_clients = [
+        Sink(
+            f"sink-{i}",
+            observe=[0x100 + i],
+            handler=collect,
+            zipper=address,
+            transport=bench.transport,
+        )
+        for i in range(sinks)
+    ]
+    source_clients = [
+        Source(f"s{i}", zipper=address, transport=bench.transport) for i in range(sources)
+    ]
     try:
         for client in sink_clients:
             await asyncio.wait_for(client.connect(), WAIT)
@@ -165,8 +193,9 @@ async def latency(bench: Bench, sources: int, sinks: int, seconds: float) -> dic
         async def stream(index: int, source: Source) -> int:
             written = 0
             while time.monotonic() < stop:
-                await source.write(0x100 + index % sinks,
-                                   f"{source.name}|{time.monotonic()!r}".encode())  # fmt: skip
+                await source.write(
+                    0x100 + index % sinks, f"{source.name}|{time.monotonic()!r}".encode()
+                )
                 written += 1
                 await asyncio.sleep(0.05)
             return written
@@ -178,11 +207,14 @@ async def latency(bench: Bench, sources: int, sinks: int, seconds: float) -> dic
         zipper.kill()
     ordered = sorted(delays)
     return {
-        "clients": sources + sinks, "frames": len(delays), "lost": sum(written) - len(delays),
+        "clients": sources + sinks,
+        "frames": len(delays),
+        "lost": sum(written) - len(delays),
         "p50_ms": round(statistics.median(ordered) * 1e3, 2),
         "p99_ms": round(ordered[int(0.99 * (len(ordered) - 1))] * 1e3, 2),
-        "max_ms": round(ordered[-1] * 1e3, 2), "cdf_ms": [round(d * 1e3, 3) for d in ordered],
-    }  # fmt: skip
+        "max_ms": round(ordered[-1] * 1e3, 2),
+        "cdf_ms": [round(d * 1e3, 3) for d in ordered],
+    }
 
 
 async def sink_memory(bench: Bench, handle_seconds: float, megabytes: int) -> dict[str, Any]:
@@ -222,10 +254,13 @@ async def sink_memory(bench: Bench, handle_seconds: float, megabytes: int) -> di
         await sink.close(timeout=2.0)
         zipper.kill()
     return {
-        "offered_mb": megabytes, "frames": frames, "handled": handled,
-        "seconds": round(seconds, 2), "peak_rss_mb": round(max(r for _, r in samples) / 2**20, 1),
+        "offered_mb": megabytes,
+        "frames": frames,
+        "handled": handled,
+        "seconds": round(seconds, 2),
+        "peak_rss_mb": round(max(r for _, r in samples) / 2**20, 1),
         "rss_mb": [(round(t, 2), round(r / 2**20, 1)) for t, r in samples],
-    }  # fmt: skip
+    }
 
 
 async def churn(bench: Bench, rounds: int, clients: int) -> dict[str, Any]:
@@ -243,8 +278,12 @@ async def churn(bench: Bench, rounds: int, clients: int) -> dict[str, Any]:
         await asyncio.wait_for(sink.connect(), WAIT)
         baseline = rss(zipper)
         for round_ in range(rounds):
-            sources = [Source(f"churn-{round_}-{i}", zipper=address, transport=bench.transport,
-                              receipts=True) for i in range(clients)]  # fmt: skip
+            sources = [
+                Source(
+                    f"churn-{round_}-{i}", zipper=address, transport=bench.transport, receipts=True
+                )
+                for i in range(clients)
+            ]
             await asyncio.wait_for(asyncio.gather(*(s.connect() for s in sources)), WAIT)
             for source in sources:
                 for _ in range(5):
@@ -258,12 +297,15 @@ async def churn(bench: Bench, rounds: int, clients: int) -> dict[str, Any]:
         zipper.kill()
     half = len(after) // 2
     return {
-        "rounds": rounds, "clients_per_round": clients, "delivered": got,
-        "baseline_rss_mb": round(baseline / 2**20, 1), "rss_after_each_round_mb": after,
+        "rounds": rounds,
+        "clients_per_round": clients,
+        "delivered": got,
+        "baseline_rss_mb": round(baseline / 2**20, 1),
+        "rss_after_each_round_mb": after,
         # Bounded: the second half of the rounds adds little next to the first.
         "growth_first_half_mb": round(after[half - 1] - after[0], 1),
         "growth_second_half_mb": round(after[-1] - after[half - 1], 1),
-    }  # fmt: skip
+    }
 
 
 async def crash(bench: Bench, repeats: int) -> dict[str, Any]:
@@ -271,10 +313,22 @@ async def crash(bench: Bench, repeats: int) -> dict[str, Any]:
     address = f"127.0.0.1:{port}"
     config = ConnectionConfig(heartbeat_interval=0.2, idle_timeout=6.0)
     retry = ReconnectPolicy(initial_delay=0.05, max_delay=0.25)
-    sink = Sink("sink", observe=[0x10], handler=lambda _d: None, zipper=address,
-                transport=bench.transport, reconnect=retry, connection_config=config)  # fmt: skip
-    source = Source("source", zipper=address, transport=bench.transport, reconnect=retry,
-                    connection_config=config)  # fmt: skip
+    sink = Sink(
+        "sink",
+        observe=[0x10],
+        handler=lambda _d: None,
+        zipper=address,
+        transport=bench.transport,
+        reconnect=retry,
+        connection_config=config,
+    )
+    source = Source(
+        "source",
+        zipper=address,
+        transport=bench.transport,
+        reconnect=retry,
+        connection_config=config,
+    )
     back: list[float] = []
     try:
         await asyncio.wait_for(sink.connect(), WAIT)
@@ -292,8 +346,11 @@ async def crash(bench: Bench, repeats: int) -> dict[str, Any]:
         await source.close(timeout=1.0)
         await sink.close(timeout=1.0)
         zipper.kill()
-    return {"repeats": repeats, "reconnect_seconds": [round(s, 3) for s in back],
-            "median_seconds": round(statistics.median(back), 3)}  # fmt: skip
+    return {
+        "repeats": repeats,
+        "reconnect_seconds": [round(s, 3) for s in back],
+        "median_seconds": round(statistics.median(back), 3),
+    }
 
 
 def plot(results: dict[str, Any], path: Path) -> None:
@@ -304,8 +361,12 @@ def plot(results: dict[str, Any], path: Path) -> None:
     for key, label in (("baseline", "1 source, 1 sink"), ("load", "96 sources, 4 sinks")):
         cdf = results["latency"][key].pop("cdf_ms")
         left.plot(cdf, [i / len(cdf) for i in range(len(cdf))], label=label)
-    left.set(xscale="log", xlabel="write to delivery (ms)", ylabel="fraction of frames",
-             title="latency through one zipper")  # fmt: skip
+    left.set(
+        xscale="log",
+        xlabel="write to delivery (ms)",
+        ylabel="fraction of frames",
+        title="latency through one zipper",
+    )
     left.legend()
     for key, label in (("baseline", "sink keeps up"), ("slow", "sink takes 2 ms a frame")):
         samples = results["slow_sink"][key].pop("rss_mb")
@@ -324,22 +385,29 @@ async def run(args: argparse.Namespace, bench: Bench) -> dict[str, Any]:
     frames = 300 if quick else 2000
     clean = await stream_through(bench, Impairment(), frames)
     lossy = await stream_through(bench, Impairment(delay=0.05, loss=0.05), frames)
-    results["impaired"] = {"baseline": clean, "delay_50ms_loss_5pct": lossy,
-                           "ratio": round(lossy["frames_per_second"]
-                                          / clean["frames_per_second"], 3)}  # fmt: skip
+    results["impaired"] = {
+        "baseline": clean,
+        "delay_50ms_loss_5pct": lossy,
+        "ratio": round(lossy["frames_per_second"] / clean["frames_per_second"], 3),
+    }
     print("latency under load ...", flush=True)
     seconds = 3.0 if quick else 10.0
     base = await latency(bench, 1, 1, seconds)
     load = await latency(bench, 96, 4, seconds)
-    results["latency"] = {"baseline": base, "load": load,
-                          "p99_ratio": round(load["p99_ms"] / base["p99_ms"], 2)}  # fmt: skip
+    results["latency"] = {
+        "baseline": base,
+        "load": load,
+        "p99_ratio": round(load["p99_ms"] / base["p99_ms"], 2),
+    }
     print("slow sink ...", flush=True)
     megabytes = 10 if quick else 40
     fast = await sink_memory(bench, 0.0, megabytes)
     slow = await sink_memory(bench, 0.002, megabytes)
-    results["slow_sink"] = {"baseline": fast, "slow": slow,
-                            "peak_rss_ratio": round(slow["peak_rss_mb"]
-                                                    / fast["peak_rss_mb"], 2)}  # fmt: skip
+    results["slow_sink"] = {
+        "baseline": fast,
+        "slow": slow,
+        "peak_rss_ratio": round(slow["peak_rss_mb"] / fast["peak_rss_mb"], 2),
+    }
     print("connection churn ...", flush=True)
     results["churn"] = await churn(bench, 6 if quick else 20, 50)
     print("crash and restart ...", flush=True)
@@ -361,23 +429,35 @@ def main() -> None:
             bench.group.kill_all()
     RESULTS.mkdir(parents=True, exist_ok=True)
     plot(results, RESULTS / "reliability.png")
-    results["machine"] = {"python": platform.python_version(), "cpus": os.cpu_count(),
-                          "command": " ".join(["python", *sys.argv])}  # fmt: skip
+    results["machine"] = {
+        "python": platform.python_version(),
+        "cpus": os.cpu_count(),
+        "command": " ".join(["python", *sys.argv]),
+    }
     write_report("reliability.json", results)
     fuzzed, impaired = results["fuzz"], results["impaired"]
-    print(json.dumps({
-        "fuzz_cases_sent": fuzzed["cases_sent"], "fuzz_cases_handled": fuzzed["cases_handled"],
-        "fuzz_mismatches": len(fuzzed["mismatches"]), "fuzz_seconds": fuzzed["seconds"],
-        "impaired_frames_per_second": impaired["delay_50ms_loss_5pct"]["frames_per_second"],
-        "impaired_ratio_to_clean": impaired["ratio"],
-        "p99_ms_100_clients": results["latency"]["load"]["p99_ms"],
-        "p99_ms_baseline": results["latency"]["baseline"]["p99_ms"],
-        "slow_sink_peak_rss_mb": results["slow_sink"]["slow"]["peak_rss_mb"],
-        "fast_sink_peak_rss_mb": results["slow_sink"]["baseline"]["peak_rss_mb"],
-        "reconnect_median_s": results["crash"]["median_seconds"],
-        "churn_rss_mb": [results["churn"]["baseline_rss_mb"],
-                         *results["churn"]["rss_after_each_round_mb"][::5]],
-    }, indent=2))  # fmt: skip
+    print(
+        json.dumps(
+            {
+                "fuzz_cases_sent": fuzzed["cases_sent"],
+                "fuzz_cases_handled": fuzzed["cases_handled"],
+                "fuzz_mismatches": len(fuzzed["mismatches"]),
+                "fuzz_seconds": fuzzed["seconds"],
+                "impaired_frames_per_second": impaired["delay_50ms_loss_5pct"]["frames_per_second"],
+                "impaired_ratio_to_clean": impaired["ratio"],
+                "p99_ms_100_clients": results["latency"]["load"]["p99_ms"],
+                "p99_ms_baseline": results["latency"]["baseline"]["p99_ms"],
+                "slow_sink_peak_rss_mb": results["slow_sink"]["slow"]["peak_rss_mb"],
+                "fast_sink_peak_rss_mb": results["slow_sink"]["baseline"]["peak_rss_mb"],
+                "reconnect_median_s": results["crash"]["median_seconds"],
+                "churn_rss_mb": [
+                    results["churn"]["baseline_rss_mb"],
+                    *results["churn"]["rss_after_each_round_mb"][::5],
+                ],
+            },
+            indent=2,
+        )
+    )
 
 
 if __name__ == "__main__":

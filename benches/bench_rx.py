@@ -99,7 +99,8 @@ def run_rxstream(work: Workload, payloads: list[bytes]) -> float:
         .for_each(out.append)
     )
     rate = _items_per_s(feeder.feed, feeder.complete, payloads)
-    assert len(out) == len(payloads) and isinstance(out[-1], Encoded)
+    assert len(out) == len(payloads)
+    assert isinstance(out[-1], Encoded)
     return rate
 
 
@@ -223,12 +224,9 @@ def main(argv: list[str] | None = None) -> int:
     budget = 10.0 if args.quick else 60.0
 
     results = [
-        measure(work, items, rounds, budget)
-        for work in (_float32_workload(), _struct_workload())
+        measure(work, items, rounds, budget) for work in (_float32_workload(), _struct_workload())
     ]
-    worst = min(
-        min(r["rxstream_vs_reactivex"], r["rxstream_vs_reactivex_map"]) for r in results
-    )
+    worst = min(min(r["rxstream_vs_reactivex"], r["rxstream_vs_reactivex_map"]) for r in results)
     report = {
         "bench": "rx",
         "command": "python benches/bench_rx.py" + (" --quick" if args.quick else ""),
@@ -242,8 +240,10 @@ def main(argv: list[str] | None = None) -> int:
     write_report("rx.json", report)
     plotted = _plot(results, RESULTS / "rx.png")
 
-    print(f"{'workload':<9} {'rxstream':>10} {'reactivex':>10} {'rx (map)':>10} {'loop':>10}"
-          f"  {'rxs/rx':>7} {'rxs/rx(map)':>11} {'rxs/loop':>8}   (items/s, medians)")
+    print(
+        f"{'workload':<9} {'rxstream':>10} {'reactivex':>10} {'rx (map)':>10} {'loop':>10}"
+        f"  {'rxs/rx':>7} {'rxs/rx(map)':>11} {'rxs/loop':>8}   (items/s, medians)"
+    )
     for r in results:
         rate = r["items_per_s"]
         print(
@@ -252,8 +252,10 @@ def main(argv: list[str] | None = None) -> int:
             f"  {r['rxstream_vs_reactivex']:>7.2f} {r['rxstream_vs_reactivex_map']:>11.2f}"
             f" {r['rxstream_vs_loop']:>8.2f}"
         )
-    print(f"\nRxStream vs bare reactivex, worst workload and baseline: {worst:.2f}"
-          f" (target >= {TARGET})")
+    print(
+        f"\nRxStream vs bare reactivex, worst workload and baseline: {worst:.2f}"
+        f" (target >= {TARGET})"
+    )
     print(f"wrote {RESULTS / 'rx.json'}" + (f" and {RESULTS / 'rx.png'}" if plotted else ""))
     return 0
 

@@ -74,6 +74,7 @@ def _transport(kind: str, max_datagram_size: int, *, server: bool) -> Transport:
 
 # -- echo/sink server and client over rxyomo transports -------------------------------------
 
+
 class _EchoSink(StreamHandler):
     """Counts sink messages and sends echo messages back."""
 
@@ -169,8 +170,13 @@ def run_rxyomo(
     """Measure an rxyomo transport point to point, like the baselines."""
     name = f"rxyomo-{kind}" + ("-8k" if max_datagram_size == 8000 else "")
     return measure(
-        name, rxyomo_server_process, functools.partial(_rxyomo_client, kind),
-        payload_size, messages, rounds, max_datagram_size=max_datagram_size,
+        name,
+        rxyomo_server_process,
+        functools.partial(_rxyomo_client, kind),
+        payload_size,
+        messages,
+        rounds,
+        max_datagram_size=max_datagram_size,
         settings={"kind": kind},
     )
 
@@ -240,7 +246,9 @@ async def _slow_usual_server(
         task.add_done_callback(tasks.discard)
 
     server = await aioquic_serve(
-        "127.0.0.1", 0, configuration=quic_configuration(is_client=False, max_datagram_size=1200),
+        "127.0.0.1",
+        0,
+        configuration=quic_configuration(is_client=False, max_datagram_size=1200),
         stream_handler=on_stream,
     )
     report_port(server._transport.get_extra_info("sockname")[1])  # type: ignore[union-attr]
@@ -338,6 +346,7 @@ def run_slow_consumer(which: str, rate: float, total: int) -> dict[str, Any]:
 
 # -- the run --------------------------------------------------------------------------------
 
+
 def _ratios(results: list[Result]) -> dict[str, dict[str, float]]:
     ratios: dict[str, dict[str, float]] = {}
     for payload in sorted({r.payload_size for r in results}):
@@ -355,21 +364,30 @@ def _ratios(results: list[Result]) -> dict[str, dict[str, float]]:
     return ratios
 
 
-def _print_table(results: list[Result], ratios: dict[str, dict[str, float]],
-                 slow: list[dict[str, Any]]) -> None:
-    print(f"{'stack':16} {'payload':>8} {'msg/s':>9} {'MB/s':>7} {'p50 ms':>7} {'p99 ms':>7}"
-          f" {'/usual':>7} {'/tuned':>7}")
+def _print_table(
+    results: list[Result], ratios: dict[str, dict[str, float]], slow: list[dict[str, Any]]
+) -> None:
+    print(
+        f"{'stack':16} {'payload':>8} {'msg/s':>9} {'MB/s':>7} {'p50 ms':>7} {'p99 ms':>7}"
+        f" {'/usual':>7} {'/tuned':>7}"
+    )
     for r in results:
         ratio = ratios.get(f"{r.name}@{r.payload_size}", {})
-        print(f"{r.name:16} {r.payload_size:>8} {r.messages_per_s:>9.0f} {r.mb_per_s:>7.1f}"
-              f" {r.rtt_p50_ms:>7.2f} {r.rtt_p99_ms:>7.2f}"
-              f" {ratio.get('msgs_vs_usual', 1.0):>7.2f} {ratio.get('msgs_vs_tuned', 1.0):>7.2f}")
+        print(
+            f"{r.name:16} {r.payload_size:>8} {r.messages_per_s:>9.0f} {r.mb_per_s:>7.1f}"
+            f" {r.rtt_p50_ms:>7.2f} {r.rtt_p99_ms:>7.2f}"
+            f" {ratio.get('msgs_vs_usual', 1.0):>7.2f} {ratio.get('msgs_vs_tuned', 1.0):>7.2f}"
+        )
     print()
-    print(f"{'slow consumer':16} {'total MB':>9} {'sender +RSS':>12} {'receiver +RSS':>14}"
-          f" {'max wbuf MB':>12}")
+    print(
+        f"{'slow consumer':16} {'total MB':>9} {'sender +RSS':>12} {'receiver +RSS':>14}"
+        f" {'max wbuf MB':>12}"
+    )
     for s in slow:
-        print(f"{s['stack']:16} {s['total_mb']:>9.1f} {s['sender_rss_growth_mb']:>12.1f}"
-              f" {s['receiver_rss_growth_mb']:>14.1f} {s['sender_max_write_buffer_mb']:>12.2f}")
+        print(
+            f"{s['stack']:16} {s['total_mb']:>9.1f} {s['sender_rss_growth_mb']:>12.1f}"
+            f" {s['receiver_rss_growth_mb']:>14.1f} {s['sender_max_write_buffer_mb']:>12.2f}"
+        )
 
 
 def _plot(results: list[Result], slow: list[dict[str, Any]], path: Path) -> None:
@@ -387,10 +405,18 @@ def _plot(results: list[Result], slow: list[dict[str, Any]], path: Path) -> None
     axis = axes[-1]
     names = [s["stack"] for s in slow]
     positions = range(len(names))
-    axis.bar([p - 0.2 for p in positions], [s["sender_rss_growth_mb"] for s in slow],
-             width=0.4, label="sender")
-    axis.bar([p + 0.2 for p in positions], [s["receiver_rss_growth_mb"] for s in slow],
-             width=0.4, label="receiver")
+    axis.bar(
+        [p - 0.2 for p in positions],
+        [s["sender_rss_growth_mb"] for s in slow],
+        width=0.4,
+        label="sender",
+    )
+    axis.bar(
+        [p + 0.2 for p in positions],
+        [s["receiver_rss_growth_mb"] for s in slow],
+        width=0.4,
+        label="receiver",
+    )
     axis.set_xticks(list(positions), names)
     axis.set_ylabel("peak RSS growth, MB")
     axis.set_title(f"consumer 10x slower, {slow[0]['total_mb']:.0f} MB sent")
@@ -406,10 +432,15 @@ def _median(samples: list[Result]) -> Result:
         return float(statistics.median(getattr(sample, field) for sample in samples))
 
     return Result(
-        name=first.name, payload_size=first.payload_size, messages=first.messages,
-        seconds=middle("seconds"), messages_per_s=middle("messages_per_s"),
-        mb_per_s=middle("mb_per_s"), rtt_rounds=first.rtt_rounds,
-        rtt_p50_ms=middle("rtt_p50_ms"), rtt_p99_ms=middle("rtt_p99_ms"),
+        name=first.name,
+        payload_size=first.payload_size,
+        messages=first.messages,
+        seconds=middle("seconds"),
+        messages_per_s=middle("messages_per_s"),
+        mb_per_s=middle("mb_per_s"),
+        rtt_rounds=first.rtt_rounds,
+        rtt_p50_ms=middle("rtt_p50_ms"),
+        rtt_p99_ms=middle("rtt_p99_ms"),
         server_peak_rss_mb=middle("server_peak_rss_mb"),
     )
 
@@ -418,7 +449,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="fewer messages, shorter phases")
     parser.add_argument(
-        "--repeat", type=int, default=None,
+        "--repeat",
+        type=int,
+        default=None,
         help="runs per configuration, interleaved; the median is reported (default 3, quick 1)",
     )
     args = parser.parse_args()
@@ -462,16 +495,19 @@ def main() -> None:
         "wall_seconds": time.perf_counter() - started,
         "repeats": repeats,
         "results": [r.as_dict() for r in results],
-        "samples": {f"{name}@{payload}": [r.as_dict() for r in samples]
-                    for (name, payload), samples in runs.items()},
+        "samples": {
+            f"{name}@{payload}": [r.as_dict() for r in samples]
+            for (name, payload), samples in runs.items()
+        },
         "ratios": ratios,
         "slow_consumer": slow,
     }
     write_report("transport.json", report)
     _plot(results, slow, RESULTS / "transport.png")
     _print_table(results, ratios, slow)
-    print(f"\nwrote {RESULTS / 'transport.json'} and transport.png "
-          f"in {report['wall_seconds']:.0f} s")
+    print(
+        f"\nwrote {RESULTS / 'transport.json'} and transport.png in {report['wall_seconds']:.0f} s"
+    )
 
 
 if __name__ == "__main__":

@@ -65,14 +65,33 @@ class Sampler:
 def drive(binary: Path, address: str, zipper_pid: int, seconds: float, size: int) -> dict[str, Any]:
     """Run the Go function and source through the zipper at ``address``; measure it."""
     sampler = Sampler(zipper_pid)
-    sfn = HarnessProcess(binary, ["sfn", "--zipper", address, "--name", "bench-sfn",
-                                  "--observe", "0x10", "--quiet"], name="sfn")  # fmt: skip
+    sfn = HarnessProcess(
+        binary,
+        ["sfn", "--zipper", address, "--name", "bench-sfn", "--observe", "0x10", "--quiet"],
+        name="sfn",
+    )
     try:
         sfn.wait_for(lambda e: e["event"] == "connected", WAIT)
         cpu_before = sampler.cpu()
-        source = HarnessProcess(binary, ["source", "--zipper", address, "--name", "bench-source",
-                                         "--tag", "0x10", "--size", str(size), "--duration",
-                                         str(seconds), "--hold", "1"], name="source")  # fmt: skip
+        source = HarnessProcess(
+            binary,
+            [
+                "source",
+                "--zipper",
+                address,
+                "--name",
+                "bench-source",
+                "--tag",
+                "0x10",
+                "--size",
+                str(size),
+                "--duration",
+                str(seconds),
+                "--hold",
+                "1",
+            ],
+            name="source",
+        )
         with source:
             done = source.wait_for(lambda e: e["event"] == "done", seconds + WAIT)
         # Delivered: what the function counted once the count stopped moving.
@@ -134,12 +153,13 @@ def main() -> int:
         try:
             for round_ in range(args.rounds):
                 runs["yomo"].append(yomo_round(binary, scratch, args.seconds, args.size))
-                runs["rxyomo"].append(
-                    rxyomo_round(binary, scratch, group, args.seconds, args.size)
+                runs["rxyomo"].append(rxyomo_round(binary, scratch, group, args.seconds, args.size))
+                print(
+                    f"round {round_ + 1}: "
+                    + ", ".join(
+                        f"{name} {r[-1]['msgs_per_s']:,.0f} msg/s" for name, r in runs.items()
+                    )
                 )
-                print(f"round {round_ + 1}: " + ", ".join(
-                    f"{name} {r[-1]['msgs_per_s']:,.0f} msg/s" for name, r in runs.items()
-                ))  # fmt: skip
         finally:
             group.kill_all()
     medians = {
@@ -158,8 +178,10 @@ def main() -> int:
     path = write_report("yomo.json", report)
     print(f"{'zipper':8} {'msg/s':>9} {'CPU/frame':>11} {'peak RSS':>9} {'delivered':>10}")
     for name, m in medians.items():
-        print(f"{name:8} {m['msgs_per_s']:9,.0f} {m['zipper_cpu_us_per_frame']:9.1f}us "
-              f"{m['zipper_peak_rss_mb']:7.1f}MB {m['delivered']:10,.0f}")  # fmt: skip
+        print(
+            f"{name:8} {m['msgs_per_s']:9,.0f} {m['zipper_cpu_us_per_frame']:9.1f}us "
+            f"{m['zipper_peak_rss_mb']:7.1f}MB {m['delivered']:10,.0f}"
+        )
     print(f"rxyomo / YoMo: {ratio:.2f}x msgs/s; report {path}")
     plt = pyplot()
     if plt is not None:
@@ -172,8 +194,11 @@ def main() -> int:
         ):
             ax.bar(list(medians), [m[key] for m in medians.values()], color=["#888", "#3a7"])
             ax.set_title(label, fontsize=9)
-        figure.suptitle(f"YoMo source → zipper → YoMo function, {args.size} B frames "
-                        f"(rxyomo {ratio:.2f}x YoMo)", fontsize=10)  # fmt: skip
+        figure.suptitle(
+            f"YoMo source → zipper → YoMo function, {args.size} B frames "
+            f"(rxyomo {ratio:.2f}x YoMo)",
+            fontsize=10,
+        )
         figure.tight_layout()
         save_figure(figure, path.with_suffix(".png"))
     return 0

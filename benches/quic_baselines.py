@@ -98,7 +98,7 @@ class FrameParser:
             end = offset + HEADER.size + length
             if end > size:
                 break
-            self._on_message(kind, bytes(buffer[offset + HEADER.size:end]))
+            self._on_message(kind, bytes(buffer[offset + HEADER.size : end]))
             offset = end
         if offset:
             del buffer[:offset]
@@ -236,6 +236,7 @@ def peak_rss_mb() -> float:
 
 # -- the usual way ---------------------------------------------------------------------
 
+
 async def _usual_server(settings: dict[str, Any], report_port: Callable[[int], None]) -> None:
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
@@ -256,7 +257,8 @@ async def _usual_server(settings: dict[str, Any], report_port: Callable[[int], N
         task.add_done_callback(tasks.discard)
 
     server = await aioquic_serve(
-        "127.0.0.1", 0,
+        "127.0.0.1",
+        0,
         configuration=quic_configuration(
             is_client=False, max_datagram_size=settings["max_datagram_size"]
         ),
@@ -293,6 +295,7 @@ async def _usual_client(
 
 
 # -- the tuned integration ---------------------------------------------------------------
+
 
 class TunedPeer:
     """One aioquic connection driven directly: callbacks, batched reads, one transmit a burst."""

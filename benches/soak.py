@@ -79,12 +79,29 @@ async def soak(
         name, seq = data.split(b":")
         got[name.decode()].append(int(seq))
 
-    sinks = [Sink(f"sink-{i}", observe=[0x10 + i], handler=collect, zipper=await relayed(),
-                  transport=transport, reconnect=retry, connection_config=config)
-             for i in range(SINKS)]  # fmt: skip
-    sources = [Source(f"src-{i}", zipper=await relayed(), transport=transport, reconnect=retry,
-                      connection_config=config, receipts=receipts)
-               for i in range(SOURCES)]  # fmt: skip
+    sinks = [
+        Sink(
+            f"sink-{i}",
+            observe=[0x10 + i],
+            handler=collect,
+            zipper=await relayed(),
+            transport=transport,
+            reconnect=retry,
+            connection_config=config,
+        )
+        for i in range(SINKS)
+    ]
+    sources = [
+        Source(
+            f"src-{i}",
+            zipper=await relayed(),
+            transport=transport,
+            reconnect=retry,
+            connection_config=config,
+            receipts=receipts,
+        )
+        for i in range(SOURCES)
+    ]
     for source in sources:
         # The books are checked frame by frame: keep every dropped frame's key.
         source.delivery.dropped_keys = deque(source.delivery.dropped_keys)
@@ -98,8 +115,9 @@ async def soak(
     async def stream(index: int, source: Source) -> None:
         while time.monotonic() < stop:
             seq = written[source.name]
-            await source.write(0x10 + index % SINKS, f"{source.name}:{seq}".encode(),
-                               metadata={TID: str(seq)})  # fmt: skip
+            await source.write(
+                0x10 + index % SINKS, f"{source.name}:{seq}".encode(), metadata={TID: str(seq)}
+            )
             written[source.name] = seq + 1
             await asyncio.sleep(0.01)
 
@@ -170,25 +188,33 @@ async def soak(
     died_uncounted = uncounted if receipts else max(0, uncounted - counted_by_zippers)
     drops: Counter[str] = sum((s.delivery.drops for s in sources), Counter())
     return {
-        "minutes": minutes, "seed": seed, "events": events,
-        "written": sum(written.values()), "delivered": sum(map(len, got.values())),
+        "minutes": minutes,
+        "seed": seed,
+        "events": events,
+        "written": sum(written.values()),
+        "delivered": sum(map(len, got.values())),
         "dropped_by_sources": sum(s.delivery.dropped for s in sources),
         "drops_by_reason": dict(drops.most_common()),
         "dropped_by_sources_yet_delivered": dropped_but_delivered,
-        "counted_by_zippers": counted_by_zippers, "missing_not_counted_by_sources": uncounted,
-        "uncounted_died_with_a_zipper": died_uncounted, "receipts": receipts,
-        "duplicates": duplicates, "out_of_order": out_of_order,
+        "counted_by_zippers": counted_by_zippers,
+        "missing_not_counted_by_sources": uncounted,
+        "uncounted_died_with_a_zipper": died_uncounted,
+        "receipts": receipts,
+        "duplicates": duplicates,
+        "out_of_order": out_of_order,
         "ok": duplicates == 0 and out_of_order == 0 and not (receipts and died_uncounted),
-    }  # fmt: skip
+    }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--minutes", type=float, default=10.0)
     parser.add_argument("--seed", type=int, default=int(time.time()))
-    parser.add_argument("--transport-acks", action="store_true",
-                        help="sources count a frame delivered once the zipper's transport "
-                        "has it (no receipts)")  # fmt: skip
+    parser.add_argument(
+        "--transport-acks",
+        action="store_true",
+        help="sources count a frame delivered once the zipper's transport has it (no receipts)",
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="rxyomo-soak-") as scratch:
         summary = asyncio.run(

@@ -43,7 +43,10 @@ SEEDS = [
     + encode_frame(DataFrame(0x10, b"payload", b"\x81\xa3tid\xa11")),
     encode_frame(
         HandshakeFrame(
-            "fn", ClientType.STREAM_FUNCTION, auth_name="token", auth_payload="t",
+            "fn",
+            ClientType.STREAM_FUNCTION,
+            auth_name="token",
+            auth_payload="t",
             observed_data_tags=(0x10,),
         )
     ),

@@ -11,6 +11,7 @@ export PATH="$PWD/.venv/bin:$PATH"
 
 echo "== ruff"
 ruff check .
+ruff format --check .
 echo "== mypy (strict on the library)"
 mypy -p y3 -p rxyomo -p wasm_host
 echo "== pytest"

@@ -161,8 +161,8 @@ class BindgenCaller:
         # The allocator's two signatures (with and without alignment), chosen once; the
         # address comes back unsigned.
         if self.abi.malloc_takes_align:
-            self._alloc: Callable[[int, int], int] = (
-                lambda size, align: malloc(size, align) & U32_MASK
+            self._alloc: Callable[[int, int], int] = lambda size, align: (
+                malloc(size, align) & U32_MASK
             )
         else:
             self._alloc = lambda size, _align: malloc(size) & U32_MASK

@@ -130,16 +130,25 @@ class Demo:
             f"zipper on {address} over QUIC (packets up to {args.max_datagram_size} bytes); "
             f"{args.instances} x {FLOW_NAME}; sink {SINK_NAME}; source: {describe(spec)}"
         )
-        zipper = await self.supervisor.start("zipper", self._zipper_argv(port),
-                                             ready=r"listening on", show=self.show)  # fmt: skip
+        zipper = await self.supervisor.start(
+            "zipper", self._zipper_argv(port), ready=r"listening on", show=self.show
+        )
         await self.supervisor.wait_ready([zipper], 30)
         parts = [await self._start_flow(n) for n in range(1, args.instances + 1)]
-        parts.append(await self.supervisor.start(
-            "sink",
-            [self.python, str(HERE / "sink.py"), *self.common, "--record", str(self.sink_record)],
-            ready=rf"{SINK_NAME} ready",
-            show=self.show,
-        ))  # fmt: skip
+        parts.append(
+            await self.supervisor.start(
+                "sink",
+                [
+                    self.python,
+                    str(HERE / "sink.py"),
+                    *self.common,
+                    "--record",
+                    str(self.sink_record),
+                ],
+                ready=rf"{SINK_NAME} ready",
+                show=self.show,
+            )
+        )
         await self.supervisor.wait_ready(parts, 120)
         say(f"all parts ready: streaming {spec}")
         source = await self.supervisor.start("source", self._source_argv(spec), show=self.show)
@@ -155,14 +164,32 @@ class Demo:
         # The console script next to this interpreter, else the module.
         script = Path(self.python).parent / "rxyomo"
         command = [str(script)] if script.exists() else [self.python, "-m", "rxyomo"]
-        return [*command, "serve", "-c", str(WORKFLOW), "--host", "127.0.0.1",
-                "--port", str(port), "--max-datagram-size", str(self.args.max_datagram_size),
-                "--stats-interval", "0"]  # fmt: skip
+        return [
+            *command,
+            "serve",
+            "-c",
+            str(WORKFLOW),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--max-datagram-size",
+            str(self.args.max_datagram_size),
+            "--stats-interval",
+            "0",
+        ]
 
     async def _start_flow(self, number: int) -> Part:
         args = self.args
-        argv = [self.python, str(HERE / "flow.py"), *self.common,
-                "--workers", str(args.workers), "--threads", str(args.threads)]  # fmt: skip
+        argv = [
+            self.python,
+            str(HERE / "flow.py"),
+            *self.common,
+            "--workers",
+            str(args.workers),
+            "--threads",
+            str(args.threads),
+        ]
         if args.model_dir is not None:
             argv += ["--model-dir", str(args.model_dir)]
         if not args.verbose:
@@ -173,9 +200,19 @@ class Demo:
 
     def _source_argv(self, spec: str) -> list[str]:
         args = self.args
-        argv = [self.python, str(HERE / "source.py"), *self.common, "--input", spec,
-                "--record", str(self.source_record), "--max-frames", str(args.max_frames),
-                "--fps", str(args.fps)]  # fmt: skip
+        argv = [
+            self.python,
+            str(HERE / "source.py"),
+            *self.common,
+            "--input",
+            spec,
+            "--record",
+            str(self.source_record),
+            "--max-frames",
+            str(args.max_frames),
+            "--fps",
+            str(args.fps),
+        ]
         if args.every is not None:
             argv += ["--every", str(args.every)]
         return argv

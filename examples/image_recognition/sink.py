@@ -42,8 +42,9 @@ async def main() -> int:
             out.write(json.dumps(row) + "\n")
             out.flush()  # the demo reads the file while it grows
 
-    printer = LabelPrinter(show=lambda line: print(line, flush=True), on_result=keep,
-                           max_wait=args.max_wait)  # fmt: skip
+    printer = LabelPrinter(
+        show=lambda line: print(line, flush=True), on_result=keep, max_wait=args.max_wait
+    )
     sink = Sink(SINK_NAME, observe=[LABEL_KEY], **client_options(args))
     sink.pipe(printer.handler)
 

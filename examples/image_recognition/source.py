@@ -94,11 +94,19 @@ async def stream(
         await source.write(IMAGE_KEY, payload)
         log.info(
             "✅ frame %d (input %d): %s bytes, sha256 %s",
-            index, picture.position, f"{len(picture.jpeg):,}", picture.digest,
-        )  # fmt: skip
+            index,
+            picture.position,
+            f"{len(picture.jpeg):,}",
+            picture.digest,
+        )
         if out is not None:
-            row = {"index": index, "position": picture.position, "size": len(picture.jpeg),
-                   "sha256": picture.digest, "sent_ns": sent_ns}  # fmt: skip
+            row = {
+                "index": index,
+                "position": picture.position,
+                "size": len(picture.jpeg),
+                "sha256": picture.digest,
+                "sent_ns": sent_ns,
+            }
             out.write(json.dumps(row) + "\n")
             out.flush()
         index += 1

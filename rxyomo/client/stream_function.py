@@ -215,7 +215,8 @@ class StreamFunction(ZipperClient):
         self._writer = loop.create_task(self._write_outputs(outbox))
 
     async def _feed_rx(self, data: bytes) -> None:
-        assert self._feeder is not None and self._outbox is not None
+        assert self._feeder is not None
+        assert self._outbox is not None
         self._feeder.feed(data)
         # The pipeline's output is sent by another task: when it falls behind,
         # stop taking input so back-pressure reaches the zipper.

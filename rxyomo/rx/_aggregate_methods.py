@@ -120,9 +120,7 @@ class AggregateMethods(StreamCore[T]):
 
     def to_map(self, key_selector: Callable[[T], K]) -> RxStream[dict[K, T]]:
         """One dict of the items by ``key_selector(item)`` (a later item wins)."""
-        return self._next(
-            self._keyed(key_selector, "to_map").pipe(ops.to_dict(key_of, item_of))
-        )
+        return self._next(self._keyed(key_selector, "to_map").pipe(ops.to_dict(key_of, item_of)))
 
     def to_map_with_value_selector(
         self, key_selector: Callable[[T], K], value_selector: Callable[[T], V]

@@ -38,4 +38,3 @@ def check_key(key: int) -> int:
     if not 0 <= key <= 0x3F:
         raise ValueError(f"a Y3 key must be in 0x00..0x3F, got {key:#x}")
     return key
-

@@ -43,9 +43,7 @@ class TimeMethods(StreamCore[T]):
     def buffer_with_count(self, count: int) -> RxStream[list[T]]:
         """Lists of ``count`` items; the rest as a shorter list at the end."""
         return self._next(
-            self._observable.pipe(
-                ops.buffer_with_count(check_count(count)), ops.filter(_not_empty)
-            )
+            self._observable.pipe(ops.buffer_with_count(check_count(count)), ops.filter(_not_empty))
         )
 
     def buffer_with_time(self, milliseconds: float) -> RxStream[list[T]]:
@@ -53,9 +51,7 @@ class TimeMethods(StreamCore[T]):
         (as rxgo, unlike reactivex)."""
         return self._next(
             self._observable.pipe(
-                ops.buffer_with_time(
-                    period_to_seconds(milliseconds), scheduler=self._scheduler
-                ),
+                ops.buffer_with_time(period_to_seconds(milliseconds), scheduler=self._scheduler),
                 ops.filter(_not_empty),
             )
         )
@@ -80,15 +76,11 @@ class TimeMethods(StreamCore[T]):
         """A stream (an ``Observable``) of each ``milliseconds`` period's items."""
         return self._next(
             self._observable.pipe(
-                ops.window_with_time(
-                    period_to_seconds(milliseconds), scheduler=self._scheduler
-                )
+                ops.window_with_time(period_to_seconds(milliseconds), scheduler=self._scheduler)
             )
         )
 
-    def window_with_time_or_count(
-        self, milliseconds: float, count: int
-    ) -> RxStream[Observable[T]]:
+    def window_with_time_or_count(self, milliseconds: float, count: int) -> RxStream[Observable[T]]:
         """A stream per ``count`` items or ``milliseconds``, whichever is first."""
         return self._next(
             self._observable.pipe(
@@ -130,7 +122,10 @@ class TimeMethods(StreamCore[T]):
         return self._next(
             self._observable.pipe(
                 yops.join(
-                    joiner, as_observable(right), time_extractor, window_ms,
+                    joiner,
+                    as_observable(right),
+                    time_extractor,
+                    window_ms,
                     reporter=self._reporter,
                 )
             )
@@ -142,4 +137,3 @@ class TimeMethods(StreamCore[T]):
         return self._next(
             self._observable.pipe(yops.repeat(count, interval_ms, scheduler=self._scheduler))
         )
-

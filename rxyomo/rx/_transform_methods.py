@@ -40,16 +40,12 @@ class TransformMethods(StreamCore[T]):
 
     def filter(self, predicate: Callable[[T], object]) -> RxStream[T]:
         """Keep the items ``predicate`` accepts."""
-        return self._next(
-            self._observable.pipe(yops.filter(predicate, reporter=self._reporter))
-        )
+        return self._next(self._observable.pipe(yops.filter(predicate, reporter=self._reporter)))
 
     def flat_map(self, function: Callable[[T], Any]) -> RxStream[Any]:
         """Merge the streams (``RxStream``, ``Observable`` or iterable) ``function`` returns."""
         return self._next(
-            self._map(lambda item: as_observable(function(item)), "flat_map").pipe(
-                ops.merge_all()
-            )
+            self._map(lambda item: as_observable(function(item)), "flat_map").pipe(ops.merge_all())
         )
 
     def scan(self, accumulator: Callable[[Any, T], Any], *seed: Any) -> RxStream[Any]:
@@ -84,9 +80,7 @@ class TransformMethods(StreamCore[T]):
         """Drop the items whose ``key(item)`` (the item itself by default) was seen before."""
         if key is None:
             return self._next(self._observable.pipe(ops.distinct()))
-        return self._next(
-            self._keyed(key, "distinct").pipe(ops.distinct(key_of), ops.map(item_of))
-        )
+        return self._next(self._keyed(key, "distinct").pipe(ops.distinct(key_of), ops.map(item_of)))
 
     def distinct_until_changed(self, key: Callable[[T], Any] | None = None) -> RxStream[T]:
         """Drop the items whose key equals the previous item's."""
@@ -184,15 +178,11 @@ class TransformMethods(StreamCore[T]):
             self._observable.pipe(yops.group_by(length, distribution, reporter=self._reporter))
         )
 
-    def group_by_dynamic(
-        self, distribution: Callable[[T], K]
-    ) -> RxStream[GroupedObservable[K, T]]:
+    def group_by_dynamic(self, distribution: Callable[[T], K]) -> RxStream[GroupedObservable[K, T]]:
         """A stream per key of ``distribution(item)``, emitted when its first item arrives;
         each has the key as ``.key`` (rxgo's ``GroupByDynamic``)."""
         return self._next(
-            self._keyed(distribution, "group_by_dynamic").pipe(
-                ops.group_by(key_of, item_of)
-            )
+            self._keyed(distribution, "group_by_dynamic").pipe(ops.group_by(key_of, item_of))
         )
 
     def zip_from_iterable(
@@ -202,6 +192,7 @@ class TransformMethods(StreamCore[T]):
     ) -> RxStream[U]:
         """Pair the n-th item with the n-th of ``other`` and emit ``zipper(a, b)``; ends
         with the shorter."""
+
         def zipped(pair: tuple[Any, ...]) -> U:
             return zipper(pair[0], pair[1])
 

@@ -130,8 +130,11 @@ class YoMoMethods(StreamCore[T]):
         return self._next(
             self._observable.pipe(
                 yops.sliding_window_with_time(
-                    window_ms, slide_ms, handler,
-                    scheduler=self._scheduler, reporter=self._reporter,
+                    window_ms,
+                    slide_ms,
+                    handler,
+                    scheduler=self._scheduler,
+                    reporter=self._reporter,
                 )
             )
         )

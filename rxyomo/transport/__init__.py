@@ -57,9 +57,7 @@ TRANSPORTS: dict[str, Callable[..., Transport]] = {
 }
 
 
-def get_transport(
-    name: str, options: TransportOptions | None = None, **settings: Any
-) -> Transport:
+def get_transport(name: str, options: TransportOptions | None = None, **settings: Any) -> Transport:
     """The transport called ``name`` ("quic", "tcp" or "memory") with ``options``.
 
     ``settings`` go to that transport's constructor, e.g.

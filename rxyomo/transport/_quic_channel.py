@@ -36,7 +36,6 @@ from rxyomo.transport.base import (
 logger = logging.getLogger("rxyomo.transport.quic")
 
 
-
 class QuicChannel(ChannelState):
     """The interface's channel over one aioquic connection.
 
@@ -154,7 +153,8 @@ class QuicChannel(ChannelState):
         if not self.terminated:
             self._on_terminated_event(
                 events.ConnectionTerminated(
-                    error_code=QuicErrorCode.INTERNAL_ERROR, frame_type=None,
+                    error_code=QuicErrorCode.INTERNAL_ERROR,
+                    frame_type=None,
                     reason_phrase=str(error),
                 )
             )
@@ -186,9 +186,7 @@ class QuicChannel(ChannelState):
             self._service_soon()
             if self._close_timeout is not None:
                 # A peer that never takes the rest must not hold the close forever.
-                self._close_handle = self._loop.call_later(
-                    self._close_timeout, self._close_expired
-                )
+                self._close_handle = self._loop.call_later(self._close_timeout, self._close_expired)
         else:
             self._shutdown(QuicErrorCode.NO_ERROR, "")
             self._lose_soon(None)
@@ -443,8 +441,11 @@ class QuicChannel(ChannelState):
     def _close_expired(self) -> None:
         if self._lost or self.terminated:
             return
-        logger.info("closing %s timed out with %d bytes unacknowledged: aborting",
-                    self._peer, self.get_write_buffer_size())
+        logger.info(
+            "closing %s timed out with %d bytes unacknowledged: aborting",
+            self._peer,
+            self.get_write_buffer_size(),
+        )
         self._shutdown(ERROR_ABORTED, "close timed out")
         self._lose(None)
         self._service_soon()

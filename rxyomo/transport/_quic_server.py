@@ -91,7 +91,7 @@ class QuicServer(Listener):
         configuration = self._configuration
         if data and not data[0] & 0x80:
             # Short header (almost every packet): the destination id sits at a fixed place.
-            return self._routes.get(data[1:1 + configuration.connection_id_length])
+            return self._routes.get(data[1 : 1 + configuration.connection_id_length])
         try:
             header = pull_quic_header(
                 Buffer(data=data), host_cid_length=configuration.connection_id_length
@@ -122,11 +122,21 @@ class QuicServer(Listener):
         ):
             limit = self._transport.max_connections
             if not self._accepting:
-                self._refuse(header.version, header.destination_cid, header.source_cid,
-                             address, "not accepting connections")
+                self._refuse(
+                    header.version,
+                    header.destination_cid,
+                    header.source_cid,
+                    address,
+                    "not accepting connections",
+                )
             elif limit is not None and len(self._cids) >= limit:
-                self._refuse(header.version, header.destination_cid, header.source_cid,
-                             address, "too many connections")
+                self._refuse(
+                    header.version,
+                    header.destination_cid,
+                    header.source_cid,
+                    address,
+                    "too many connections",
+                )
             else:
                 channel = self._accept(header.destination_cid, address)
         return channel
@@ -139,8 +149,11 @@ class QuicServer(Listener):
         crypto = CryptoPair()
         crypto.setup_initial(cid=client_dcid, is_client=False, version=version)
         builder = QuicPacketBuilder(
-            host_cid=client_dcid, peer_cid=client_scid, version=version,
-            is_client=False, max_datagram_size=SMALLEST_MAX_DATAGRAM_SIZE,
+            host_cid=client_dcid,
+            peer_cid=client_scid,
+            version=version,
+            is_client=False,
+            max_datagram_size=SMALLEST_MAX_DATAGRAM_SIZE,
         )
         builder.start_packet(QuicPacketType.INITIAL, crypto)
         reason = why.encode()
@@ -165,10 +178,16 @@ class QuicServer(Listener):
             receive_window=self._transport.receive_window,
         )
         channel = QuicChannel(
-            self._loop, quic, self.endpoint.send, self._transport.options.flow,
-            format_address(address), factory=self._factory,
-            on_connection_id=self._connection_id, on_terminated=self._terminated,
-            keepalive=self._transport.keepalive, close_timeout=self._transport.close_timeout,
+            self._loop,
+            quic,
+            self.endpoint.send,
+            self._transport.options.flow,
+            format_address(address),
+            factory=self._factory,
+            on_connection_id=self._connection_id,
+            on_terminated=self._terminated,
+            keepalive=self._transport.keepalive,
+            close_timeout=self._transport.close_timeout,
         )
         self._cids[channel] = set()
         self._connection_id(channel, original_cid, True)
@@ -207,4 +226,3 @@ class QuicServer(Listener):
         if self.endpoint is not None:
             self.endpoint.close()
         self._closed.set()
-

@@ -47,7 +47,9 @@ def server_credentials(tls: TlsConfig) -> tuple[Path, Path | None]:
         dev = dev_certificates()
         logger.info(
             "no server certificate configured: using the development certificate %s "
-            "(clients trust it with TlsConfig(cafile=%r))", dev.certfile, str(dev.ca_certfile),
+            "(clients trust it with TlsConfig(cafile=%r))",
+            dev.certfile,
+            str(dev.ca_certfile),
         )
         return dev.certfile, dev.keyfile
     return tls.certfile, tls.keyfile

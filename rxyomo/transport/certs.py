@@ -142,7 +142,9 @@ def _write_all(where: Path, now: datetime.datetime) -> None:
 
 
 def _write_server(
-    where: Path, ca_cert: x509.Certificate, ca_key: ec.EllipticCurvePrivateKey,
+    where: Path,
+    ca_cert: x509.Certificate,
+    ca_key: ec.EllipticCurvePrivateKey,
     now: datetime.datetime,
 ) -> None:
     key = ec.generate_private_key(ec.SECP256R1())
@@ -150,8 +152,14 @@ def _write_server(
     names += [x509.IPAddress(ipaddress.ip_address(addr)) for addr in DEV_ADDRESSES]
     ca_ski = ca_cert.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value
     cert = _issue(
-        _name("localhost"), key, ca_cert.subject, ca_key, ca_ski,
-        now, min(now + _SERVER_LIFETIME, ca_cert.not_valid_after_utc), ca=False,
+        _name("localhost"),
+        key,
+        ca_cert.subject,
+        ca_key,
+        ca_ski,
+        now,
+        min(now + _SERVER_LIFETIME, ca_cert.not_valid_after_utc),
+        ca=False,
         extensions=[
             x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]),
             x509.SubjectAlternativeName(names),
@@ -163,10 +171,12 @@ def _write_server(
 
 
 def _name(common_name: str) -> x509.Name:
-    return x509.Name([
-        x509.NameAttribute(NameOID.ORGANIZATION_NAME, "rxyomo"),
-        x509.NameAttribute(NameOID.COMMON_NAME, common_name),
-    ])
+    return x509.Name(
+        [
+            x509.NameAttribute(NameOID.ORGANIZATION_NAME, "rxyomo"),
+            x509.NameAttribute(NameOID.COMMON_NAME, common_name),
+        ]
+    )
 
 
 def _issue(
@@ -194,9 +204,15 @@ def _issue(
         .add_extension(x509.BasicConstraints(ca=ca, path_length=0 if ca else None), critical=True)
         .add_extension(
             x509.KeyUsage(
-                digital_signature=not ca, content_commitment=False, key_encipherment=False,
-                data_encipherment=False, key_agreement=False, key_cert_sign=ca,
-                crl_sign=ca, encipher_only=False, decipher_only=False,
+                digital_signature=not ca,
+                content_commitment=False,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                key_cert_sign=ca,
+                crl_sign=ca,
+                encipher_only=False,
+                decipher_only=False,
             ),
             critical=True,
         )
@@ -204,8 +220,9 @@ def _issue(
     for extension in extensions:
         builder = builder.add_extension(extension, critical=False)
     return (
-        builder
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+        builder.add_extension(
+            x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False
+        )
         .add_extension(
             x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(issuer_ski),
             critical=False,

@@ -90,14 +90,10 @@ class MemoryTransport(Transport):
         if listener is None:
             raise TransportError(f"connection refused: no in-memory listener on {host}:{port}")
         if listener.loop is not loop:
-            raise TransportError(
-                f"in-memory listener {host}:{port} belongs to another event loop"
-            )
+            raise TransportError(f"in-memory listener {host}:{port} belongs to another event loop")
         number = next(_connection_ids)
         client = _MemoryChannel(loop, self.options, handler, f"memory:{host}:{port}")
-        server = _MemoryChannel(
-            loop, listener.transport.options, None, f"memory-client:{number}"
-        )
+        server = _MemoryChannel(loop, listener.transport.options, None, f"memory-client:{number}")
         client.peer_channel, server.peer_channel = server, client
         # The server side starts from the loop, as an accepted socket would.
         loop.call_soon(server.start, listener.factory)

@@ -207,9 +207,15 @@ class QuicTransport(Transport):
         except OSError as exc:
             raise TransportError(f"cannot open a UDP socket to {where}: {exc}") from exc
         channel = QuicChannel(
-            loop, quic, endpoint.send, self.options.flow, where,
-            handler=handler, on_terminated=lambda _: endpoint.close(),
-            keepalive=self.keepalive, close_timeout=self.close_timeout,
+            loop,
+            quic,
+            endpoint.send,
+            self.options.flow,
+            where,
+            handler=handler,
+            on_terminated=lambda _: endpoint.close(),
+            keepalive=self.keepalive,
+            close_timeout=self.close_timeout,
         )
         holder.append(channel)
         assert channel.handshake is not None

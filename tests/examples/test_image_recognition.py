@@ -86,8 +86,9 @@ def _observed(payload: bytes, key: int) -> bytes:
 
 
 def test_an_image_frame_survives_the_subscribe_of_the_flow() -> None:
-    frame = ImageFrame(index=7, sent_ns=1_700_000_000_123_456_789, jpeg=b"\xff\xd8\xff" * 50,
-                       position=168)  # fmt: skip
+    frame = ImageFrame(
+        index=7, sent_ns=1_700_000_000_123_456_789, jpeg=b"\xff\xd8\xff" * 50, position=168
+    )
     assert decode_image(_observed(encode_frame(frame), IMAGE_KEY)) == frame
 
 
@@ -102,8 +103,13 @@ def test_the_articles_payload_is_the_jpeg_alone_under_0x10() -> None:
 
 
 def test_results_decode_in_both_forms() -> None:
-    result = Recognition(index=3, sent_ns=42, sentence="It is likely a x in the picture",
-                         inference_us=8100, worker="12/infer_0")  # fmt: skip
+    result = Recognition(
+        index=3,
+        sent_ns=42,
+        sentence="It is likely a x in the picture",
+        inference_us=8100,
+        worker="12/infer_0",
+    )
     assert decode_result(_observed(y3.Codec(LABEL_KEY).marshal(result), LABEL_KEY)) == result
     sentence = "It does not appear to be a known object in the picture."
     assert decode_result(_observed(y3.Codec(LABEL_KEY).marshal(sentence), LABEL_KEY)) == sentence
@@ -139,7 +145,8 @@ def test_a_folder_is_read_in_name_order_and_jpegs_pass_untouched(tmp_path: Path)
     (tmp_path / "notes.txt").write_text("not an image")
     first, second = pictures(str(tmp_path))
     assert first.jpeg == jpeg.getvalue()
-    assert second.position == 1 and second.jpeg[:3] == b"\xff\xd8\xff"
+    assert second.position == 1
+    assert second.jpeg[:3] == b"\xff\xd8\xff"
     with Image.open(io.BytesIO(second.jpeg)) as image:
         assert image.size == (40, 30)
 
@@ -220,8 +227,9 @@ async def test_the_pipeline_labels_the_sample_video_in_order(
     flows = [ImageRecognition(recognizer) for _ in range(2)]
     functions = []
     for flow in flows:
-        function = StreamFunction(FLOW_NAME, observe=[IMAGE_KEY], zipper=address,
-                                  transport=transport)  # fmt: skip
+        function = StreamFunction(
+            FLOW_NAME, observe=[IMAGE_KEY], zipper=address, transport=transport
+        )
         function.pipe(flow.handler)
         functions.append(function)
     lines: list[str] = []
@@ -252,13 +260,17 @@ async def test_the_pipeline_labels_the_sample_video_in_order(
     assert [p.index for p in printed] == [*range(len(frames) + 1), -1]
     assert [p.label for p in printed[: len(frames)]] == EXPECTED
     failed = printed[len(frames)].result
-    assert failed is not None and "WasmTrap" in failed.error
+    assert failed is not None
+    assert "WasmTrap" in failed.error
     assert "could not be classified" in lines[len(frames)]
-    assert printed[-1].label == "espresso" and printed[-1].latency_ms is None
+    assert printed[-1].label == "espresso"
+    assert printed[-1].latency_ms is None
     # The two instances shared the frames.
     assert all(flow.count > 0 for flow in flows)
     assert sum(flow.count for flow in flows) == len(frames) + 1
     summary = summarize(record(p) for p in printed)
-    assert summary.frames == len(frames) + 1 and summary.failed == 1
-    assert summary.labels["Egyptian cat"] == 1 and summary.labels["nothing recognised"] == 1
+    assert summary.frames == len(frames) + 1
+    assert summary.failed == 1
+    assert summary.labels["Egyptian cat"] == 1
+    assert summary.labels["nothing recognised"] == 1
     assert 0 < summary.latency_p50_ms <= summary.latency_p99_ms

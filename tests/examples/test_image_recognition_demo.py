@@ -70,17 +70,32 @@ def test_the_demo_runs_the_pipeline_over_quic_and_sums_it_up(
     for name in ("chelsea.png", "coffee.png", "rocket.jpg", "motorcycle_left.png"):
         shutil.copyfile(sample_photo_dir() / name, photos / name)
     port = free_udp_port()
-    result = _run_demo(env, "--instances", "2", "--input", str(photos), "--port", str(port),
-                       "--json", "--timeout", "120")  # fmt: skip
+    result = _run_demo(
+        env,
+        "--instances",
+        "2",
+        "--input",
+        str(photos),
+        "--port",
+        str(port),
+        "--json",
+        "--timeout",
+        "120",
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     lines = result.stdout.splitlines()
     summary = json.loads(lines[-1])
-    assert summary["frames"] == 4 and summary["failed"] == 0
+    assert summary["frames"] == 4
+    assert summary["failed"] == 0
     assert summary["labels"] == {
-        "Egyptian cat": 1, "espresso": 1, "drilling platform": 1, "moped": 1
-    }  # fmt: skip
+        "Egyptian cat": 1,
+        "espresso": 1,
+        "drilling platform": 1,
+        "moped": 1,
+    }
     assert summary["workers"] == 2  # both instances took frames
-    assert summary["latency_p50_ms"] > 0 and summary["frames_per_s"] > 0
+    assert summary["latency_p50_ms"] > 0
+    assert summary["frames_per_s"] > 0
     # Each result was shown as it came back, in the order sent.
     shown = [line for line in lines if line.startswith("frame ")]
     assert [line.split()[1] for line in shown] == ["0", "1", "2", "3"]
@@ -122,8 +137,9 @@ async def test_a_part_that_exits_before_it_is_ready_is_reported_with_its_last_li
 
 async def test_a_part_that_is_never_ready_times_out() -> None:
     supervisor = Supervisor()
-    part = await supervisor.start("sink", [PYTHON, "-c", "import time; time.sleep(30)"],
-                                  ready="ready")  # fmt: skip
+    part = await supervisor.start(
+        "sink", [PYTHON, "-c", "import time; time.sleep(30)"], ready="ready"
+    )
     with pytest.raises(PartFailed, match=r"sink: not ready after 0\.3 s"):
         await supervisor.wait_ready([part], timeout=0.3)
     assert await supervisor.stop_all() == []
@@ -139,19 +155,26 @@ async def test_parts_stop_in_reverse_order_and_a_stubborn_one_is_killed() -> Non
         time.sleep(60)
         """
     )
-    polite = "import time\ntry:\n    print('up', flush=True); time.sleep(60)\n" \
-             "except KeyboardInterrupt:\n    print('bye', flush=True)"  # fmt: skip
+    polite = (
+        "import time\ntry:\n    print('up', flush=True); time.sleep(60)\n"
+        "except KeyboardInterrupt:\n    print('bye', flush=True)"
+    )
     shown: list[tuple[str, str]] = []
     supervisor = Supervisor()
     first = await supervisor.start("first", [PYTHON, "-c", stubborn], ready="up")
-    second = await supervisor.start("second", [PYTHON, "-c", polite], ready="up",
-                                    show=lambda part, line: shown.append((part, line)))  # fmt: skip
+    second = await supervisor.start(
+        "second",
+        [PYTHON, "-c", polite],
+        ready="up",
+        show=lambda part, line: shown.append((part, line)),
+    )
     await supervisor.wait_ready([first, second], timeout=30)
     complaints = await supervisor.stop_all(timeout=0.5)
     assert complaints == ["first did not stop within 0.5 s and was killed"]
     assert shown == [("second", "up"), ("second", "bye")]
     assert second.returncode == 0
-    assert first.returncode is not None and first.returncode < 0
+    assert first.returncode is not None
+    assert first.returncode < 0
 
 
 async def test_a_part_ending_unasked_is_noticed_while_another_is_awaited() -> None:

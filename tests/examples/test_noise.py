@@ -19,7 +19,8 @@ EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "noise"
 
 def load_app() -> ModuleType:
     spec = importlib.util.spec_from_file_location("noise_example_app", EXAMPLE / "app.py")
-    assert spec is not None and spec.loader is not None
+    assert spec is not None
+    assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module  # dataclasses look their module up while defining
     spec.loader.exec_module(module)
@@ -55,8 +56,10 @@ async def test_noise_flow_and_sink_over_the_runtime() -> None:
     expected = [v / 10 for v in readings]
     assert flow.peeks == pytest.approx(expected)
     assert flow.alerts == pytest.approx([17.5, 16.0])
-    assert flow.averages and flow.averages[-1] == pytest.approx(sum(expected) / len(expected))
+    assert flow.averages
+    assert flow.averages[-1] == pytest.approx(sum(expected) / len(expected))
     # The sink keeps the latest value of each 100 ms, so it may skip some; order holds.
-    assert db.stored and db.stored[-1] == pytest.approx(expected[-1])
+    assert db.stored
+    assert db.stored[-1] == pytest.approx(expected[-1])
     positions = [expected.index(pytest.approx(v)) for v in db.stored]
     assert positions == sorted(positions)

@@ -167,12 +167,17 @@ async def test_rxyomo_clients_on_yomo_s_zipper(
     sink_got.check(200)
     # Counted delivered on YoMo's transport acknowledgements, none dropped.
     assert source.delivery.as_dict() == {
-        "written": 200, "confirmed": 200, "in_flight": 0, "drops": {}
-    }  # fmt: skip
+        "written": 200,
+        "confirmed": 200,
+        "in_flight": 0,
+        "drops": {},
+    }
     meta = sink_got.metadata[0]
-    assert meta["user-key"] == "kept" and meta[SOURCE_ID] == source.id
+    assert meta["user-key"] == "kept"
+    assert meta[SOURCE_ID] == source.id
     for client in (function, sink):
-        assert client.is_connected and client.errors == 0
+        assert client.is_connected
+        assert client.errors == 0
         await client.close()
 
 
@@ -219,7 +224,9 @@ async def test_yomo_source_to_rxyomo_function_to_yomo_function(
     first = await until(last, event("frame", seq=0))
     # The rxyomo function saw YoMo's source id and tid, and its answer kept them.
     at_relay = next(ctx for ctx in seen if seq_of(ctx.data) == 0)
-    assert at_relay.tag == 0x10 and at_relay.source_id and at_relay.tid
+    assert at_relay.tag == 0x10
+    assert at_relay.source_id
+    assert at_relay.tid
     assert (first["source_id"], first["tid"]) == (at_relay.source_id, at_relay.tid)
     await function.close()
     assert_quiet(yomo_processes)
@@ -256,7 +263,8 @@ async def test_rxyomo_source_to_yomo_function_to_rxyomo_function_to_yomo_sink(
         assert (last["source_id"], last["tid"]) == (source.id, tid)
         assert (await until(echo, event("frame", seq=49)))["meta"]["user-key"] == "v49"
         await source.close()
-        assert source.delivery.confirmed == 50 and source.delivery.drops == {}
+        assert source.delivery.confirmed == 50
+        assert source.delivery.drops == {}
         await function.close()
         assert_quiet(yomo_processes)
 
@@ -311,7 +319,8 @@ async def test_idle_clients_stay_connected_on_both_zippers(
         await until(go_sink, counted(1))
         # Nobody reconnected: the same connections, and the zipper accepted each once.
         assert (rx_sink._link, rx_source._link) == links
-        assert zipper.stats.accepted == 2 and zipper.stats.closed == 0
+        assert zipper.stats.accepted == 2
+        assert zipper.stats.closed == 0
         assert_quiet(yomo_processes)
     for client in (rx_source, rx_sink):
         await client.close()
@@ -358,7 +367,8 @@ async def test_full_rate_through_rxyomo_s_zipper(
             await rx_source.write(0x10, payload(seq, size))
         await until(sink, counted(2 * count))
         await rx_source.close()
-        assert rx_source.delivery.confirmed == count and zipper.stats.drops == {}
+        assert rx_source.delivery.confirmed == count
+        assert zipper.stats.drops == {}
         stats: dict[str, Any] = await fetch_stats(address, tls=dev_client_tls())
         assert stats["accepted"] >= 3
         assert_quiet(yomo_processes)
@@ -383,8 +393,9 @@ async def test_a_mesh_of_an_rxyomo_zipper_and_a_yomo_zipper(
     try:
         address = f"127.0.0.1:{rx_port}"
         at_rx = Collector()
-        rx_sink = Sink("rx-sink", observe=[0x20], handler=at_rx, zipper=address,
-                       tls=dev_client_tls())  # fmt: skip
+        rx_sink = Sink(
+            "rx-sink", observe=[0x20], handler=at_rx, zipper=address, tls=dev_client_tls()
+        )
         await rx_sink.connect()
         go_sink = yomo_sfn(yomo_processes, yomo, "go-sink", 0x10)
         await until(go_sink, event("connected"))

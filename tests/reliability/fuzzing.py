@@ -199,16 +199,26 @@ class Corpus:
         credential = ("token", token) if token else ("", "")
 
         def function(tags: tuple[int, ...]) -> bytes:
-            return encode_frame(HandshakeFrame(
-                name="fuzz-fn", client_type=ClientType.STREAM_FUNCTION,
-                auth_name=credential[0], auth_payload=credential[1], observed_data_tags=tags,
-                extensions=frozenset({STATS}),
-            ))  # fmt: skip
+            return encode_frame(
+                HandshakeFrame(
+                    name="fuzz-fn",
+                    client_type=ClientType.STREAM_FUNCTION,
+                    auth_name=credential[0],
+                    auth_payload=credential[1],
+                    observed_data_tags=tags,
+                    extensions=frozenset({STATS}),
+                )
+            )
 
-        source = encode_frame(HandshakeFrame(
-            name="fuzz-source", client_type=ClientType.SOURCE,
-            auth_name=credential[0], auth_payload=credential[1], extensions=frozenset({STATS}),
-        ))  # fmt: skip
+        source = encode_frame(
+            HandshakeFrame(
+                name="fuzz-source",
+                client_type=ClientType.SOURCE,
+                auth_name=credential[0],
+                auth_payload=credential[1],
+                extensions=frozenset({STATS}),
+            )
+        )
         return cls(data, frames, hello, control, source, function)
 
 
@@ -275,11 +285,13 @@ class Planner:
         if roll < 0.95:
             frame = rng.choice(self.corpus.frames)
             mutate = self.mutator.mutate
-            return encode_frame(DataFrame(
-                tag=rng.choice((frame.tag, rng.randrange(2**32))),
-                payload=mutate(frame.payload) if rng.random() < 0.7 else frame.payload,
-                metadata=mutate(frame.metadata) if rng.random() < 0.3 else frame.metadata,
-            ))  # fmt: skip
+            return encode_frame(
+                DataFrame(
+                    tag=rng.choice((frame.tag, rng.randrange(2**32))),
+                    payload=mutate(frame.payload) if rng.random() < 0.7 else frame.payload,
+                    metadata=mutate(frame.metadata) if rng.random() < 0.3 else frame.metadata,
+                )
+            )
         if roll < 0.98:
             return encode_frame(DataFrame(tag=STATS_TAG, payload=b""))
         return encode_frame(DataFrame(tag=HEARTBEAT_TAG, payload=b""))
@@ -393,17 +405,16 @@ async def run_plan(transport: Transport, host: str, port: int, plan: Plan) -> st
     """Send one plan and check the zipper's answer; a description of any mismatch."""
     client = RawClient()
     try:
-        channel = await asyncio.wait_for(
-            transport.connect(host, port, client), CONNECTION_TIMEOUT
-        )
+        channel = await asyncio.wait_for(transport.connect(host, port, client), CONNECTION_TIMEOUT)
     except (TransportError, OSError, asyncio.TimeoutError, TimeoutError) as exc:
         return f"cannot connect: {exc}"
     expect = plan.prediction
     try:
         channel.write(b"".join(plan.cases) + PROBE)
         if expect.outcome == "answered":
-            if not await client.until(lambda: client.stats_answers >= expect.stats_answers,
-                                      CONNECTION_TIMEOUT):  # fmt: skip
+            if not await client.until(
+                lambda: client.stats_answers >= expect.stats_answers, CONNECTION_TIMEOUT
+            ):
                 return f"answered: {client.stats_answers} of {expect.stats_answers} stats answers"
             if client.lost.done() or client.closing_frame is not None:
                 return f"answered, yet closed: {client.closing_frame}"

@@ -42,12 +42,19 @@ def metadata() -> st.SearchStrategy[bytes]:
         st.one_of(_METADATA_KEYS, _TEXT), st.one_of(_TEXT, st.just("1")), max_size=4
     )
     shapes = st.recursive(
-        st.one_of(st.none(), st.booleans(), st.integers(-(2**63), 2**64 - 1), _TEXT,
-                  st.binary(max_size=16), st.floats()),
-        lambda inner: st.one_of(st.lists(inner, max_size=4),
-                                st.dictionaries(_TEXT, inner, max_size=4)),
+        st.one_of(
+            st.none(),
+            st.booleans(),
+            st.integers(-(2**63), 2**64 - 1),
+            _TEXT,
+            st.binary(max_size=16),
+            st.floats(),
+        ),
+        lambda inner: st.one_of(
+            st.lists(inner, max_size=4), st.dictionaries(_TEXT, inner, max_size=4)
+        ),
         max_leaves=12,
-    )  # fmt: skip
+    )
     return st.one_of(
         st.just(b""),
         proper.map(lambda m: msgpack.packb(m) if m else b""),

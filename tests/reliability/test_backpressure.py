@@ -51,10 +51,16 @@ async def test_a_slow_sink_slows_the_source_and_loses_nothing(config_dir: Path) 
         async def watch() -> None:
             while True:
                 backlog.append(source.delivery.written - len(handled))
-                buffered.append(max(
-                    (p.channel.get_write_buffer_size() for p in zipper.peers.values()
-                     if p.channel is not None), default=0,
-                ))  # fmt: skip
+                buffered.append(
+                    max(
+                        (
+                            p.channel.get_write_buffer_size()
+                            for p in zipper.peers.values()
+                            if p.channel is not None
+                        ),
+                        default=0,
+                    )
+                )
                 await asyncio.sleep(0.005)
 
         watcher = asyncio.ensure_future(watch())
@@ -67,7 +73,8 @@ async def test_a_slow_sink_slows_the_source_and_loses_nothing(config_dir: Path) 
         watcher.cancel()
 
         assert handled == list(range(FRAMES)), "the slow sink lost or reordered frames"
-        assert zipper.stats.drops == {} and source.delivery.dropped == 0
+        assert zipper.stats.drops == {}
+        assert source.delivery.dropped == 0
         # Without back-pressure the source would be done long before the sink, with the
         # whole stream (1500 frames) queued somewhere. With it, what is written and not
         # yet handled is what the buffers on the way hold: both ends' windows and
@@ -76,8 +83,10 @@ async def test_a_slow_sink_slows_the_source_and_loses_nothing(config_dir: Path) 
         assert max(backlog) <= bound, f"backlog {max(backlog)} frames, bound {bound}"
         # The zipper queues at most one watermark (plus what one read batch added).
         assert max(buffered) <= FLOW.high_watermark + WINDOW
-        print(f"slow sink: most frames written and not handled {max(backlog)} "
-              f"(bound {bound}), most bytes queued in the zipper {max(buffered)}")  # fmt: skip
+        print(
+            f"slow sink: most frames written and not handled {max(backlog)} "
+            f"(bound {bound}), most bytes queued in the zipper {max(buffered)}"
+        )
     finally:
         await source.close()
         await sink.close()

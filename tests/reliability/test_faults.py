@@ -87,10 +87,12 @@ async def test_zipper_killed_mid_stream_and_restarted(
     await until(lambda: source.delivery.in_flight == 0, what="receipts for every frame")
     stats = await fetch_stats(address, tls=tls)
     zipper_drops = sum(stats["drops"].values())
-    await until(lambda: len(got) + source.delivery.dropped + zipper_drops >= written,
-                what="delivery")  # fmt: skip
+    await until(
+        lambda: len(got) + source.delivery.dropped + zipper_drops >= written, what="delivery"
+    )
     await asyncio.wait_for(sink.join(), WAIT)
-    assert len(got) == len(set(got)) and got == sorted(got)
+    assert len(got) == len(set(got))
+    assert got == sorted(got)
     missing = set(range(written)) - set(got)
     dropped = {int(str(key)) for key in source.delivery.dropped_keys}
     # Every missing frame is named by the source: lost with the crash, or dropped by the
@@ -100,8 +102,10 @@ async def test_zipper_killed_mid_stream_and_restarted(
     by_zipper = sum(n for why, n in source.delivery.drops.items() if why.startswith(BY_ZIPPER))
     assert by_zipper == zipper_drops
     assert got[-100:] == list(range(written - 100, written)), "data did not flow again"
-    print(f"written {written}, delivered {len(got)}, counted dropped {len(dropped)} "
-          f"(of which delivered {len(dropped & set(got))}), zipper drops {stats['drops']}")
+    print(
+        f"written {written}, delivered {len(got)}, counted dropped {len(dropped)} "
+        f"(of which delivered {len(dropped & set(got))}), zipper drops {stats['drops']}"
+    )
     await source.close()
     await sink.close()
 
@@ -116,8 +120,12 @@ async def test_with_receipts_a_killed_zipper_takes_nothing_along_uncounted(
     workflow.write_text(f"name: z\nhost: 127.0.0.1\nport: {port}\nfunctions:\n  - name: sink\n")
     zipper = processes.zipper(workflow, tmp_path / "zipper.log")
     address, tls = f"127.0.0.1:{port}", dev_client_tls()
-    common = {"zipper": address, "tls": tls, "connection_config": CHATTY,
-              "reconnect": ReconnectPolicy(max_attempts=1)}  # fmt: skip
+    common = {
+        "zipper": address,
+        "tls": tls,
+        "connection_config": CHATTY,
+        "reconnect": ReconnectPolicy(max_attempts=1),
+    }
     got: list[int] = []
 
     async def slow(data: bytes) -> None:
@@ -148,13 +156,15 @@ async def test_with_receipts_a_killed_zipper_takes_nothing_along_uncounted(
     finally:
         writer.cancel()
     delivery = source.delivery
-    assert delivery.in_flight == 0 and delivery.confirmed + delivery.dropped == delivery.written
+    assert delivery.in_flight == 0
+    assert delivery.confirmed + delivery.dropped == delivery.written
     missing = set(range(written)) - set(got)
     dropped = {int(str(key)) for key in delivery.dropped_keys}
     assert got == sorted(got) and missing, "the kill took nothing: the test did not test"
     assert not missing - dropped, f"lost silently: {sorted(missing - dropped)[:20]}"
     # What made the difference: frames the zipper's transport had, that it never passed on.
-    assert delivery.drops[UNSETTLED] and missing & dropped
+    assert delivery.drops[UNSETTLED]
+    assert missing & dropped
     print(f"written {written}, delivered {len(got)}, counted {delivery.drops}")
     await source.close()
     await sink.close()
@@ -171,12 +181,20 @@ async def test_quiet_clients_are_not_mistaken_for_dead_ones() -> None:
     )
     await zipper.start()
     quiet = ConnectionConfig(heartbeat_interval=0.1, idle_timeout=6.0)
-    sink = Sink("sink", observe=[TAG], handler=print, zipper="m:1", transport=transport,
-                connection_config=quiet)  # fmt: skip
+    sink = Sink(
+        "sink",
+        observe=[TAG],
+        handler=print,
+        zipper="m:1",
+        transport=transport,
+        connection_config=quiet,
+    )
     try:
         await asyncio.wait_for(sink.connect(), WAIT)
         await asyncio.sleep(1.5)
-        assert sink.is_connected and zipper.stats.accepted == 1 and zipper.stats.closed == 0
+        assert sink.is_connected
+        assert zipper.stats.accepted == 1
+        assert zipper.stats.closed == 0
     finally:
         await sink.close()
         await zipper.close()
@@ -217,9 +235,10 @@ async def test_function_killed_mid_stream_the_zipper_notices_and_the_rest_go_on(
     )
     # The zipper expects a heartbeat every second at least: a dead peer is noticed in 1 s.
     zipper = Zipper(
-        workflow, transport, connection_config=ConnectionConfig(heartbeat_interval=0.2,
-                                                                idle_timeout=1.0),
-    )  # fmt: skip
+        workflow,
+        transport,
+        connection_config=ConnectionConfig(heartbeat_interval=0.2, idle_timeout=1.0),
+    )
     host, port = await zipper.start()
     try:
         address, tls = f"{host}:{port}", dev_client_tls()
@@ -229,10 +248,10 @@ async def test_function_killed_mid_stream_the_zipper_notices_and_the_rest_go_on(
         await victim.output_appears("connected")
         common = {"zipper": address, "tls": tls, "connection_config": CHATTY}
         answers: list[int] = []
-        survivor = StreamFunction("survivor", observe=[TAG], handler=lambda d: (ANSWER, d),
-                                  **common)  # type: ignore[arg-type]  # fmt: skip
-        sink = Sink("sink", observe=[ANSWER], handler=lambda d: answers.append(int(d)),
-                    **common)  # type: ignore[arg-type]  # fmt: skip
+        survivor = StreamFunction(
+            "survivor", observe=[TAG], handler=lambda d: (ANSWER, d), **common
+        )  # type: ignore[arg-type]
+        sink = Sink("sink", observe=[ANSWER], handler=lambda d: answers.append(int(d)), **common)  # type: ignore[arg-type]
         source = Source("source", **common)  # type: ignore[arg-type]
         for client in (survivor, sink, source):
             await asyncio.wait_for(client.connect(), WAIT)
@@ -243,19 +262,25 @@ async def test_function_killed_mid_stream_the_zipper_notices_and_the_rest_go_on(
             if seq == 300:
                 victim.kill()
             await asyncio.sleep(0.002)
-        await until(lambda: victim_stats not in zipper.stats.connections.values(),
-                    what="the zipper noticing")  # fmt: skip
+        await until(
+            lambda: victim_stats not in zipper.stats.connections.values(),
+            what="the zipper noticing",
+        )
         await until(lambda: len(answers) >= 600, what="the survivors' answers")
         assert answers == list(range(600)), "the survivors lost or reordered frames"
 
-        handled = [int(line.split()[1]) for line in victim.output.splitlines()
-                   if line.startswith("got ")]  # fmt: skip
-        assert handled == list(range(len(handled))) and len(handled) >= 300
+        handled = [
+            int(line.split()[1]) for line in victim.output.splitlines() if line.startswith("got ")
+        ]
+        assert handled == list(range(len(handled)))
+        assert len(handled) >= 300
         routed = victim_stats.frames_out
         drops = zipper.stats.drops
         # Counted once the transport gives the connection up (its close is never completed).
-        await until(lambda: len(handled) + drops[LOST_IN_FLIGHT] >= routed,
-                    what="frames sent to the victim being accounted for")  # fmt: skip
+        await until(
+            lambda: len(handled) + drops[LOST_IN_FLIGHT] >= routed,
+            what="frames sent to the victim being accounted for",
+        )
         lost = drops[LOST_IN_FLIGHT]
         print(f"victim: routed {routed}, handled {len(handled)}, counted in flight {lost}")
         for client in (source, survivor, sink):

@@ -79,8 +79,14 @@ async def test_a_live_zipper_survives_fuzzed_frames_and_handshakes(
         if data.startswith(HEALTHY):
             got.append(int(data[len(HEALTHY) :]))
 
-    sink = Sink("collector", observe=[HEALTHY_TAG], handler=collect, zipper=address, tls=tls,
-                credential=credential)  # fmt: skip
+    sink = Sink(
+        "collector",
+        observe=[HEALTHY_TAG],
+        handler=collect,
+        zipper=address,
+        tls=tls,
+        credential=credential,
+    )
     source = Source("healthy", zipper=address, tls=tls, credential=credential)
     await asyncio.wait_for(sink.connect(), 30)
     await asyncio.wait_for(source.connect(), 30)
@@ -98,9 +104,14 @@ async def test_a_live_zipper_survives_fuzzed_frames_and_handshakes(
     rss_before = memory.memory_info().rss
     transport = QuicTransport(TransportOptions(tls=tls))
     report = await run_campaign(
-        transport, ("127.0.0.1", port), workflow, cases=cases, seed=20241124, concurrency=16,
+        transport,
+        ("127.0.0.1", port),
+        workflow,
+        cases=cases,
+        seed=20241124,
+        concurrency=16,
         cases_per_connection=200,
-    )  # fmt: skip
+    )
     rss_after = memory.memory_info().rss
     stop.set()
     await asyncio.wait_for(traffic, 30)
@@ -111,7 +122,8 @@ async def test_a_live_zipper_survives_fuzzed_frames_and_handshakes(
     assert report.cases_sent >= cases
     assert report.mismatches == []
     assert zipper.running, f"the zipper died:\n{zipper.output[-3000:]}"
-    assert "Traceback" not in zipper.output and " ERROR " not in zipper.output
+    assert "Traceback" not in zipper.output
+    assert " ERROR " not in zipper.output
     stats = await fetch_stats(address, tls=tls, credential=credential, timeout=30)
     assert stats["accepted"] >= 2
     # The healthy pair lost nothing while all of that went on.
@@ -124,7 +136,8 @@ async def test_a_live_zipper_survives_fuzzed_frames_and_handshakes(
     # Its frames also went to fuzzed functions that observe its tag: copies lost with
     # those connections came back by receipt, counted under the zipper's reason.
     delivery = source.delivery
-    assert delivery.in_flight == 0 and delivery.confirmed + delivery.dropped == written
+    assert delivery.in_flight == 0
+    assert delivery.confirmed + delivery.dropped == written
     assert all(reason.startswith(BY_ZIPPER) for reason in delivery.drops), delivery.drops
     await sink.close()
 

@@ -77,7 +77,8 @@ class Live:
             if len(self.got) >= start + count:
                 break
             await asyncio.sleep(0.01)
-        assert self.got == list(range(len(self.got))) and len(self.got) == start + count
+        assert self.got == list(range(len(self.got)))
+        assert len(self.got) == start + count
 
 
 @pytest.fixture
@@ -92,8 +93,9 @@ async def live(tmp_path: Path, processes: ProcessGroup) -> AsyncIterator[Live]:
     zipper = processes.zipper(workflow, tmp_path / "zipper.log")
     address, tls = f"127.0.0.1:{port}", dev_client_tls()
     got: list[int] = []
-    sink = Sink("sink", observe=[0x10], handler=lambda d: got.append(int(d)), zipper=address,
-                tls=tls)  # fmt: skip
+    sink = Sink(
+        "sink", observe=[0x10], handler=lambda d: got.append(int(d)), zipper=address, tls=tls
+    )
     source = Source("source", zipper=address, tls=tls)
     await asyncio.wait_for(sink.connect(), WAIT)
     await asyncio.wait_for(source.connect(), WAIT)
@@ -169,7 +171,8 @@ async def test_a_flood_of_connections_is_held_at_the_limit(live: Live) -> None:
     outcomes = []
     for client, _ in connected:
         assert await client.until(
-            lambda c=client: c.stats_answers >= 1 or c.lost.done(), WAIT  # type: ignore[misc]
+            lambda c=client: c.stats_answers >= 1 or c.lost.done(),
+            WAIT,  # type: ignore[misc]
         )
         outcomes.append("served" if client.stats_answers else "refused")
     # Two connections are the healthy pair's.
@@ -186,8 +189,10 @@ async def test_a_flood_of_connections_is_held_at_the_limit(live: Live) -> None:
     stats = await fetch_stats(live.address, tls=dev_client_tls(), timeout=WAIT)
     assert {c["name"] for c in stats["connections"]} <= {"source", "sink", "rxyomo-stats"}
     await live.still_flows()
-    print(f"zipper RSS: {rss_before >> 20} MB before, {rss_flooded >> 20} MB flooded by "
-          f"{flood} connections, {live.rss >> 20} MB after")  # fmt: skip
+    print(
+        f"zipper RSS: {rss_before >> 20} MB before, {rss_flooded >> 20} MB flooded by "
+        f"{flood} connections, {live.rss >> 20} MB after"
+    )
     # Generous, but far below what a leak of every connection's state would reach.
     assert rss_flooded - rss_before < 100 << 20
 
@@ -212,8 +217,9 @@ async def test_a_flood_of_bogus_quic_initials_leaves_the_zipper_serving(
         if number % 100 == 99:
             await asyncio.sleep(0.01)
     await live.still_flows()
-    print(f"zipper RSS: {rss_before >> 20} MB before, {live.rss >> 20} MB after 3000 bogus "
-          "Initials")  # fmt: skip
+    print(
+        f"zipper RSS: {rss_before >> 20} MB before, {live.rss >> 20} MB after 3000 bogus Initials"
+    )
     assert live.rss - rss_before < 100 << 20
 
 

@@ -54,10 +54,13 @@ async def test_many_clients_lose_nothing(
         got[name.decode()].append(int(seq))
         latencies.append(time.monotonic() - float(sent))
 
-    sinks = [Sink(f"sink-{i}", observe=[0x100 + i], handler=collect, zipper=address,
-                  transport=transport) for i in range(SINKS)]  # fmt: skip
-    sources = [Source(f"source-{i}", zipper=address, transport=transport)
-               for i in range(clients - SINKS)]  # fmt: skip
+    sinks = [
+        Sink(f"sink-{i}", observe=[0x100 + i], handler=collect, zipper=address, transport=transport)
+        for i in range(SINKS)
+    ]
+    sources = [
+        Source(f"source-{i}", zipper=address, transport=transport) for i in range(clients - SINKS)
+    ]
     try:
         for client in sinks:
             await asyncio.wait_for(client.connect(), WAIT)
@@ -86,13 +89,14 @@ async def test_many_clients_lose_nothing(
             if sum(map(len, got.values())) >= total:
                 break
             await asyncio.sleep(0.01)
-        assert dict(got) == {s.name: list(range(n)) for s, n in zip(sources, written,
-                                                                     strict=True)}  # fmt: skip
+        assert dict(got) == {s.name: list(range(n)) for s, n in zip(sources, written, strict=True)}
         stats = await fetch_stats(address, tls=dev_client_tls(), timeout=WAIT)
         assert stats["drops"] == {}
-        print(f"{clients} clients, {total} frames in {seconds:.0f} s: latency p50 "
-              f"{statistics.median(latencies) * 1e3:.1f} ms, p99 "
-              f"{percentile(latencies, 0.99) * 1e3:.1f} ms, max {max(latencies) * 1e3:.1f} ms")
+        print(
+            f"{clients} clients, {total} frames in {seconds:.0f} s: latency p50 "
+            f"{statistics.median(latencies) * 1e3:.1f} ms, p99 "
+            f"{percentile(latencies, 0.99) * 1e3:.1f} ms, max {max(latencies) * 1e3:.1f} ms"
+        )
     finally:
         await asyncio.gather(*(c.close(timeout=2.0) for c in (*sources, *sinks)))
     assert all(s.delivery.dropped == 0 for s in sources)

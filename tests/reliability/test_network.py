@@ -74,13 +74,23 @@ async def test_every_frame_arrives_in_order_through_delay_and_loss(
         name, seq = parse(data)
         got[name].append(seq)
 
-    sink = Sink("sink", observe=[TAG], handler=collect, transport=quic, reconnect=RETRY,
-                zipper=await impaired(relays, port, LOSSY, seed=1))  # fmt: skip
+    sink = Sink(
+        "sink",
+        observe=[TAG],
+        handler=collect,
+        transport=quic,
+        reconnect=RETRY,
+        zipper=await impaired(relays, port, LOSSY, seed=1),
+    )
     sources = [
-        Source(f"s{i}", transport=quic, reconnect=RETRY,
-               zipper=await impaired(relays, port, LOSSY, seed=10 + i))
+        Source(
+            f"s{i}",
+            transport=quic,
+            reconnect=RETRY,
+            zipper=await impaired(relays, port, LOSSY, seed=10 + i),
+        )
         for i in range(3)
-    ]  # fmt: skip
+    ]
     per_source, payload = 400, 200
     try:
         for client in (sink, *sources):
@@ -98,10 +108,13 @@ async def test_every_frame_arrives_in_order_through_delay_and_loss(
         assert dict(got) == {s.name: list(range(per_source)) for s in sources}
         assert zipper.stats.drops == {}
         assert all(s.delivery.dropped == 0 for s in sources)
-        assert sum(r.stats.dropped for r in relays) > 0 and sum(r.stats.reordered for r in relays)
-        print(f"through 50 ms / 5 % loss: {3 * per_source} frames of {payload} B in "
-              f"{elapsed:.2f} s: {3 * per_source / elapsed:.0f} frames/s, "
-              f"{3 * per_source * payload / elapsed / 1024:.1f} KiB/s")  # fmt: skip
+        assert sum(r.stats.dropped for r in relays) > 0
+        assert sum(r.stats.reordered for r in relays)
+        print(
+            f"through 50 ms / 5 % loss: {3 * per_source} frames of {payload} B in "
+            f"{elapsed:.2f} s: {3 * per_source / elapsed:.0f} frames/s, "
+            f"{3 * per_source * payload / elapsed / 1024:.1f} KiB/s"
+        )
     finally:
         for client in (*sources, sink):
             await client.close(timeout=2.0)
@@ -136,15 +149,19 @@ async def test_a_mesh_over_impaired_links_delivers_each_frame_once_everywhere(
     got: dict[str, list[tuple[str, int]]] = defaultdict(list)
     clients: list[Source | Sink] = []
     try:
-        await until(lambda: all(link.is_connected for z in zippers for link in z.mesh),
-                    "the mesh")  # fmt: skip
+        await until(lambda: all(link.is_connected for z in zippers for link in z.mesh), "the mesh")
         for name in names:
-            watcher = Sink(f"watcher-{name}", observe=[TAG],
-                           handler=lambda d, n=name: got[n].append(parse(d)),  # type: ignore[misc]
-                           zipper=f"127.0.0.1:{ports[name]}", transport=quic)  # fmt: skip
+            watcher = Sink(
+                f"watcher-{name}",
+                observe=[TAG],
+                handler=lambda d, n=name: got[n].append(parse(d)),  # type: ignore[misc]
+                zipper=f"127.0.0.1:{ports[name]}",
+                transport=quic,
+            )
             clients.append(watcher)
-        sources = [Source(f"src-{n}", zipper=f"127.0.0.1:{ports[n]}", transport=quic)
-                   for n in names]  # fmt: skip
+        sources = [
+            Source(f"src-{n}", zipper=f"127.0.0.1:{ports[n]}", transport=quic) for n in names
+        ]
         clients += sources
         for client in clients:
             await asyncio.wait_for(client.connect(), WAIT)

@@ -46,7 +46,8 @@ def client_kwargs(zipper: Zipper) -> dict[str, object]:
 def cut(client: ZipperClient) -> None:
     """Break the client's connection as a network failure would (no goodbye either way)."""
     link = client._link
-    assert link is not None and link.channel is not None
+    assert link is not None
+    assert link.channel is not None
     link.channel.abort()
 
 
@@ -82,8 +83,9 @@ async def test_every_frame_is_delivered_or_counted_while_connections_break(
     # Without receipts: the source counts what the zipper's transport never had, the
     # zipper what it could not pass on, and the books balance.
     got: list[int] = []
-    sink = Sink("sink", observe=[TAG], handler=lambda d: got.append(int(d)),
-                **client_kwargs(zipper))  # type: ignore[arg-type]  # fmt: skip
+    sink = Sink(
+        "sink", observe=[TAG], handler=lambda d: got.append(int(d)), **client_kwargs(zipper)
+    )  # type: ignore[arg-type]
     source = Source("source", receipts=False, **client_kwargs(zipper))  # type: ignore[arg-type]
     written = await break_connections_while_writing(zipper, source, sink, got)
     zipper_drops = zipper.stats.drops
@@ -99,20 +101,24 @@ async def test_every_frame_is_delivered_or_counted_while_connections_break(
     assert source.delivery.drops[LOST_UNCONFIRMED] > 0
     assert zipper_drops[LOST_IN_FLIGHT] > 0
     assert zipper_drops[f"no observer for tag 0x{TAG:X}"] > 0
-    assert source.delivery.written == written and source.delivery.in_flight == 0
+    assert source.delivery.written == written
+    assert source.delivery.in_flight == 0
     await sink.close()
 
 
 async def test_with_receipts_the_source_names_every_frame_not_delivered(zipper: Zipper) -> None:
     got: list[int] = []
-    sink = Sink("sink", observe=[TAG], handler=lambda d: got.append(int(d)),
-                **client_kwargs(zipper))  # type: ignore[arg-type]  # fmt: skip
+    sink = Sink(
+        "sink", observe=[TAG], handler=lambda d: got.append(int(d)), **client_kwargs(zipper)
+    )  # type: ignore[arg-type]
     source = Source("source", receipts=True, **client_kwargs(zipper))  # type: ignore[arg-type]
     written = await break_connections_while_writing(zipper, source, sink, got)
     await within(sink.join())
-    assert len(got) == len(set(got)) and got == sorted(got)
+    assert len(got) == len(set(got))
+    assert got == sorted(got)
     delivery = source.delivery
-    assert delivery.written == written and delivery.in_flight == 0
+    assert delivery.written == written
+    assert delivery.in_flight == 0
     dropped = {int(str(key)) for key in delivery.dropped_keys}
     missing = set(range(written)) - set(got)
     assert not missing - dropped, f"missing without a count: {sorted(missing - dropped)}"
@@ -141,7 +147,8 @@ async def test_frames_a_closing_source_could_not_get_confirmed_are_counted_and_s
         await within(source.write(TAG, b"stuck %d" % number))
     await within(source.close(timeout=0.2))
     assert source.delivery.drops == {CLOSED_UNCONFIRMED: 5}
-    assert source.delivery.confirmed == 1 and source.delivery.in_flight == 0
+    assert source.delivery.confirmed == 1
+    assert source.delivery.in_flight == 0
     stalled.channel.resume_reading()
     await asyncio.sleep(0.05)
     assert got == [b"before"], "frames counted as dropped were delivered after all"
@@ -189,13 +196,13 @@ async def test_acknowledged_bytes_count_what_the_peer_received_even_after_a_cras
         await within(listener.wait_closed())
 
 
-
 async def test_frames_to_a_sink_that_closes_mid_stream_are_delivered_or_counted(
     zipper: Zipper,
 ) -> None:
     got: list[int] = []
-    sink = Sink("sink", observe=[TAG], handler=lambda d: got.append(int(d)),
-                **client_kwargs(zipper))  # type: ignore[arg-type]  # fmt: skip
+    sink = Sink(
+        "sink", observe=[TAG], handler=lambda d: got.append(int(d)), **client_kwargs(zipper)
+    )  # type: ignore[arg-type]
     source = Source("source", **client_kwargs(zipper))  # type: ignore[arg-type]
     await within(sink.connect())
     await within(source.connect())

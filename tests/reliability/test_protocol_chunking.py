@@ -87,11 +87,13 @@ def test_data_pipelined_behind_a_rejected_handshake_goes_nowhere() -> None:
     stream = encode_frame(HELLO) + encode_frame(DataFrame(tag=0x10, payload=b"early"))
     seen, closed, reconnect = drive([stream], accept=False)
     assert seen == [("hello", "src")]
-    assert closed and reconnect is False
+    assert closed
+    assert reconnect is False
 
 
 def test_garbage_after_good_frames_closes_at_once_and_keeps_the_good_ones() -> None:
     good = encode_frame(DataFrame(tag=0x10, payload=b"kept"))
     seen, closed, reconnect = drive([encode_frame(HELLO) + good + b"\x00\x00"])
     assert seen == [("hello", "src"), ("data", 0x10, b"kept")]
-    assert closed and reconnect is True
+    assert closed
+    assert reconnect is True

@@ -40,17 +40,21 @@ async def test_an_untrusted_certificate_is_a_clear_error_at_once(
 ) -> None:
     # The zipper serves the development certificate, which the system does not trust.
     zipper, address = await started(get_transport(kind), "name: z\nhost: 127.0.0.1\nport: 0\n")
-    settings = TlsConfig() if tls == "default" else TlsConfig(
-        cafile=dev_client_tls().cafile, server_name="zipper.example"
-    )  # fmt: skip
+    settings = (
+        TlsConfig()
+        if tls == "default"
+        else TlsConfig(cafile=dev_client_tls().cafile, server_name="zipper.example")
+    )
     source = Source("source", zipper=address, transport=kind, tls=settings)
     try:
         # The default reconnect policy retries forever; a certificate is not retried.
         with pytest.raises(CertificateError, match="verified by default") as raised:
             await asyncio.wait_for(source.connect(), WAIT)
-        assert ("issuer" in str(raised.value)) if tls == "default" else (
-            "zipper.example" in str(raised.value)
-        )  # fmt: skip
+        assert (
+            ("issuer" in str(raised.value))
+            if tls == "default"
+            else ("zipper.example" in str(raised.value))
+        )
         assert zipper.stats.accepted == 0
     finally:
         await source.close()
@@ -79,11 +83,23 @@ async def test_a_wrong_or_missing_token_is_rejected_and_routes_nothing(
         f"auth:\n  type: token\n  token: {TOKEN}\n",
     )
     got: list[bytes] = []
-    sink = Sink("sink", observe=[0x10], handler=got.append, zipper=address, transport=transport,
-                credential=f"token:{TOKEN}")  # fmt: skip
+    sink = Sink(
+        "sink",
+        observe=[0x10],
+        handler=got.append,
+        zipper=address,
+        transport=transport,
+        credential=f"token:{TOKEN}",
+    )
     spied: list[bytes] = []
-    spy = Sink("spy", observe=[0x10], handler=spied.append, zipper=address, transport=transport,
-               credential=credential)  # fmt: skip
+    spy = Sink(
+        "spy",
+        observe=[0x10],
+        handler=spied.append,
+        zipper=address,
+        transport=transport,
+        credential=credential,
+    )
     intruder = Source("intruder", zipper=address, transport=transport, credential=credential)
     try:
         await asyncio.wait_for(sink.connect(), WAIT)
@@ -92,15 +108,20 @@ async def test_a_wrong_or_missing_token_is_rejected_and_routes_nothing(
                 await asyncio.wait_for(client.connect(), WAIT)
         # A raw client pipelines frames behind its bad handshake: none may be routed.
         raw = RawClient()
-        channel = await asyncio.wait_for(transport.connect(*address.split(":")[:1],
-                                                           int(address.split(":")[1]), raw),
-                                         WAIT)  # fmt: skip
-        hello = HandshakeFrame("raw", ClientType.SOURCE, auth_name="token" if credential else "",
-                               auth_payload=credential.partition(":")[2])  # fmt: skip
+        channel = await asyncio.wait_for(
+            transport.connect(*address.split(":")[:1], int(address.split(":")[1]), raw), WAIT
+        )
+        hello = HandshakeFrame(
+            "raw",
+            ClientType.SOURCE,
+            auth_name="token" if credential else "",
+            auth_payload=credential.partition(":")[2],
+        )
         frames = b"".join(encode_frame(DataFrame(0x10, b"smuggled %d" % i)) for i in range(50))
         channel.write(encode_frame(hello) + frames + PROBE)
         assert await raw.until(lambda: raw.lost.done(), WAIT)
-        assert raw.closing_frame is not None and "authentication failed" in str(raw.closing_frame)
+        assert raw.closing_frame is not None
+        assert "authentication failed" in str(raw.closing_frame)
         assert raw.stats_answers == 0
         # The legitimate path still works, and only it.
         legit = Source("legit", zipper=address, transport=transport, credential=f"token:{TOKEN}")
@@ -111,7 +132,8 @@ async def test_a_wrong_or_missing_token_is_rejected_and_routes_nothing(
                 break
             await asyncio.sleep(0.01)
         await asyncio.sleep(0.1)
-        assert got == [b"hello"] and spied == []
+        assert got == [b"hello"]
+        assert spied == []
         # The smuggled frames (and the stats request behind them) were counted, unread,
         # never routed.
         assert zipper.stats.rejected == 3
@@ -139,7 +161,9 @@ HOSTILE = {
 
 async def test_a_hostile_webassembly_function_cannot_take_its_stream_function_down() -> None:
     guest = WasmFunction(
-        FIXTURES / "hostile.wat", "handle", limits=Limits(timeout=0.2, max_memory=16 << 20),
+        FIXTURES / "hostile.wat",
+        "handle",
+        limits=Limits(timeout=0.2, max_memory=16 << 20),
         use_cache=False,
     )
     causes: list[TrapCause] = []
@@ -158,8 +182,9 @@ async def test_a_hostile_webassembly_function_cannot_take_its_stream_function_do
         transport, "name: z\nhost: m\nport: 1\nfunctions:\n  - name: wasm\n  - name: sink\n"
     )
     got: list[bytes] = []
-    function = StreamFunction("wasm", observe=[0x10], handler=handler, zipper=address,
-                              transport=transport)  # fmt: skip
+    function = StreamFunction(
+        "wasm", observe=[0x10], handler=handler, zipper=address, transport=transport
+    )
     sink = Sink("sink", observe=[0x11], handler=got.append, zipper=address, transport=transport)
     source = Source("source", zipper=address, transport=transport)
     try:
@@ -177,7 +202,8 @@ async def test_a_hostile_webassembly_function_cannot_take_its_stream_function_do
             await asyncio.sleep(0.01)
         assert got == expected, "a good frame after a hostile one was not answered"
         assert causes == list(HOSTILE.values())
-        assert function.errors == len(HOSTILE) and function.is_connected
+        assert function.errors == len(HOSTILE)
+        assert function.is_connected
         assert guest.stats.traps == len(HOSTILE)
     finally:
         for client in (source, sink, function):

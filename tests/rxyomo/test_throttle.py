@@ -40,5 +40,6 @@ def test_exceptions_keep_their_traceback(caplog: pytest.LogCaptureFixture) -> No
             except ValueError:
                 throttled.exception("handler", "handler failed")
     [record] = caplog.records
-    assert record.levelno == logging.ERROR and record.exc_info is not None
+    assert record.levelno == logging.ERROR
+    assert record.exc_info is not None
     assert "ValueError: boom" in caplog.text

@@ -63,7 +63,8 @@ def test_wasm_map_wraps_each_outcome_and_keeps_going_after_a_trap(picky: WasmFun
         (b"c", b"c", True),
     ]
     failure = items[1].error
-    assert isinstance(failure, WasmTrap) and failure.cause is TrapCause.GUEST_TRAP
+    assert isinstance(failure, WasmTrap)
+    assert failure.cause is TrapCause.GUEST_TRAP
     assert picky.stats.instances == 2
 
 
@@ -77,7 +78,8 @@ def test_wasm_map_can_end_the_stream_at_the_first_failure(picky: WasmFunction) -
     source = reactivex.from_iterable([b"a", b"!", b"b"])
     items, errors = _collect(source.pipe(wasm_map(picky, errors="raise")))
     assert items == [b"a"]
-    assert len(errors) == 1 and isinstance(errors[0], WasmTrap)
+    assert len(errors) == 1
+    assert isinstance(errors[0], WasmTrap)
 
 
 def test_wasm_map_takes_any_function_and_rejects_unknown_policies() -> None:

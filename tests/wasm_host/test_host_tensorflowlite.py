@@ -163,7 +163,8 @@ def test_sessions_per_instance_are_bounded_and_returned_on_close(
 ) -> None:
     guest = Guest(TensorFlowLiteHost(pool, max_sessions=2), buffer_memory(MEMORY))
     sessions = [guest.session(model_bytes) for _ in range(3)]
-    assert sessions[0] != 0 and sessions[1] != 0
+    assert sessions[0] != 0
+    assert sessions[1] != 0
     assert sessions[2] == 0
     guest.context.close()
     other = Guest(TensorFlowLiteHost(pool), buffer_memory(MEMORY))

@@ -69,7 +69,8 @@ def test_cg_complex_nodes() -> None:
     node, end = y3.decode_node_packet(buf, CG)
     assert end == len(buf)
     first, second = node.children
-    assert isinstance(first, y3.NodePacket) and isinstance(second, y3.NodePacket)
+    assert isinstance(first, y3.NodePacket)
+    assert isinstance(second, y3.NodePacket)
     assert first.primitive(0x01).to_int32() == -1  # type: ignore[union-attr]
     assert first.primitive(0x02).to_str() == "C"  # type: ignore[union-attr]
     assert second.primitive(0x01).to_int32() == -2  # type: ignore[union-attr]
@@ -103,7 +104,9 @@ def test_bool_encoding(dialect: Dialect) -> None:
 def test_cg_tag() -> None:
     # yomorun/y3-codec-golang internal/mark/tag_test.go TestIsNode
     node, _ = y3.decode_node_packet(h("81 00"), CG)
-    assert node.tag == 0x81 and node.key == 0x01 and not node.is_array
+    assert node.tag == 0x81
+    assert node.key == 0x01
+    assert not node.is_array
 
 
 def test_cg_array_node() -> None:
@@ -112,7 +115,8 @@ def test_cg_array_node() -> None:
     encoded = y3.encode_array_packet(0x01, items)
     assert encoded == h("C1 06 00 01 02 00 01 04")
     node, _ = y3.decode_node_packet(encoded, CG)
-    assert node.is_array and node.key == 0x01
+    assert node.is_array
+    assert node.key == 0x01
     assert [c.to_int32() for c in node.children] == [2, 4]  # type: ignore[union-attr]
 
 
@@ -120,7 +124,8 @@ def test_cg_nested_array_example() -> None:
     # yomorun/y3-codec-golang examples/packet/decode.go: 0xc1:[0xc2:["a1", "b2"], 0x05:"c"]
     node, _ = y3.decode_node_packet(h("C1 0D C2 08 00 02 61 31 00 02 62 32 05 01 63"), CG)
     inner = node.node(0x02)
-    assert inner is not None and inner.is_array
+    assert inner is not None
+    assert inner.is_array
     assert [c.to_str() for c in inner.children] == ["a1", "b2"]  # type: ignore[union-attr]
     assert node.primitive(0x05).to_str() == "c"  # type: ignore[union-attr]
 
@@ -158,7 +163,8 @@ def test_v1_zero_length_packet() -> None:
     packet, end = y3.decode_primitive_packet(h("04 00 03"), V1)
     assert (bytes(packet.raw), end) == (b"", 2)
     packet, end = y3.decode_primitive_packet(h("04 00"), V1)
-    assert end == 2 and not packet.is_array
+    assert end == 2
+    assert not packet.is_array
 
 
 @pytest.mark.parametrize("hex_", ["04 74 01 01", "0A 70 01 02"])
@@ -188,7 +194,8 @@ def test_v1_integers_255(kind: y3.Kind, accessor: str) -> None:
     encoded = y3.encode_primitive_packet(0x0A, y3.encode_value(kind, 255, V1))
     assert encoded == h("0A 02 00 FF")
     packet, end = y3.decode_primitive_packet(encoded, V1)
-    assert getattr(packet, accessor)() == 255 and end == 4
+    assert getattr(packet, accessor)() == 255
+    assert end == 4
 
 
 def test_v1_floats() -> None:
@@ -216,7 +223,8 @@ def test_v1_strings(key: int, text: str, hex_: str) -> None:
 def test_v1_bools(hex_: str, value: bool) -> None:
     # yomorun/y3 primitive_test.go TestPrimitivePacketBool, ...Bool2, ...Bool3
     packet, end = y3.decode_primitive_packet(h(hex_), V1)
-    assert packet.to_bool() is value and end == len(h(hex_))
+    assert packet.to_bool() is value
+    assert end == len(h(hex_))
     if value:
         assert y3.encode_primitive_packet(0x2C, y3.encode_value(y3.Kind.BOOL, True, V1)) == h(hex_)
 
@@ -239,7 +247,10 @@ def test_v1_empty_nodes() -> None:
     assert y3.encode_node_packet(0x06, [sub]) == h("86 02 83 00")
     node, end = y3.decode_node_packet(h("86 02 83 00"), V1)
     child = node.node(0x03)
-    assert end == 4 and child is not None and len(child) == 0 and bytes(node.raw) == h("83 00")
+    assert end == 4
+    assert child is not None
+    assert len(child) == 0
+    assert bytes(node.raw) == h("83 00")
 
 
 def test_v1_simple_nodes() -> None:
@@ -249,7 +260,8 @@ def test_v1_simple_nodes() -> None:
     assert y3.encode_node_packet(0x04, [prim]) == h("84 03 01 01 FF")
     node, end = y3.decode_node_packet(h("85 05 84 03 01 01 FF"), V1)
     inner = node.node(0x04)
-    assert end == 7 and inner is not None
+    assert end == 7
+    assert inner is not None
     assert inner.primitive(0x01).to_int32() == -1  # type: ignore[union-attr]
     node, end = y3.decode_node_packet(h("83 06 01 01 FF 02 01 01"), V1)
     assert [c.to_int32() for c in node.children] == [-1, 1]  # type: ignore[union-attr]
@@ -260,7 +272,9 @@ def test_v1_complex_nodes() -> None:
     buf = h("85 0D 84 06 01 01 FF 02 01 43 83 03 01 01 FE")
     node, end = y3.decode_node_packet(buf, V1)
     n1, n2 = node.node(0x04), node.node(0x03)
-    assert end == len(buf) and n1 is not None and n2 is not None
+    assert end == len(buf)
+    assert n1 is not None
+    assert n2 is not None
     assert bytes(n1.raw) == h("01 01 FF 02 01 43")
     assert n1.primitive(0x01).to_int32() == -1  # type: ignore[union-attr]
     assert n1.primitive(0x02).to_str() == "C"  # type: ignore[union-attr]
@@ -345,7 +359,8 @@ def test_long_values_use_multi_byte_lengths() -> None:
     encoded = y3.encode_primitive_packet(0x10, value)
     assert encoded[:4] == bytes((0x10,)) + y3.encode_pvarint(70_000)
     packet, end = y3.decode_primitive_packet(encoded, V1)
-    assert len(packet.raw) == 70_000 and end == len(encoded)
+    assert len(packet.raw) == 70_000
+    assert end == len(encoded)
 
 
 def test_decode_packet_dispatches_on_the_node_bit() -> None:

@@ -64,7 +64,8 @@ def test_primitive_packets_round_trip(kv: tuple[Kind, Any], dialect: Dialect, ke
     kind, value = kv
     wire = y3.encode_primitive_packet(key, y3.encode_value(kind, value, dialect))
     packet, end = y3.decode_primitive_packet(wire, dialect)
-    assert end == len(wire) and packet.key == key
+    assert end == len(wire)
+    assert packet.key == key
     accessor = "to_" + kind.value
     assert same(getattr(packet, accessor)(), bytes(value) if kind is Kind.BYTES else value)
 
@@ -78,7 +79,8 @@ def test_integers_outside_their_width_are_refused(kind: Kind, value: int, dialec
     except y3.ValueOutOfRangeError:
         assert not low <= value <= high
     else:
-        assert low <= value <= high and y3.decode_value(kind, encoded, dialect) == value
+        assert low <= value <= high
+        assert y3.decode_value(kind, encoded, dialect) == value
 
 
 # --- minimal sizes ---------------------------------------------------------------------------
@@ -113,7 +115,8 @@ def test_float_encodings_drop_exactly_the_trailing_zero_bytes(f32: float, f64: f
         (y3.encode_varfloat32(f32), struct.pack(">f", f32)),
         (y3.encode_varfloat64(f64), struct.pack(">d", f64)),
     ]:
-        assert full.startswith(encoded) and not full[len(encoded) :].strip(b"\x00")
+        assert full.startswith(encoded)
+        assert not full[len(encoded) :].strip(b"\x00")
         assert len(encoded) == 1 or encoded[-1] != 0
 
 
@@ -152,7 +155,8 @@ def reencode(packet: y3.Packet) -> bytes:
 @given(trees, DIALECTS)
 def test_packet_trees_round_trip(wire: bytes, dialect: Dialect) -> None:
     packet, end = y3.decode_packet(wire, dialect)
-    assert end == len(wire) and reencode(packet) == wire
+    assert end == len(wire)
+    assert reencode(packet) == wire
 
 
 # --- the Codec ---------------------------------------------------------------------------------

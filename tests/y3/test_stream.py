@@ -82,7 +82,8 @@ def test_observable_first_level_only_by_default() -> None:
     # The only first-level child of each root is 0x30; 0x11 and 0x13 live deeper.
     assert y3.KeyObserver(0x11).feed(OBSERVABLE) == []
     found = y3.KeyObserver(0x30).feed(OBSERVABLE)
-    assert [o.key for o in found] == [0x30] * 3 and bytes(found[0].packet) == OBSERVABLE[2:24]
+    assert [o.key for o in found] == [0x30] * 3
+    assert bytes(found[0].packet) == OBSERVABLE[2:24]
 
 
 def test_keys_are_never_matched_inside_a_value() -> None:
@@ -130,7 +131,9 @@ def test_large_value_across_chunks_is_joined_once() -> None:
     out = []
     for start in range(0, len(wire), 4096):
         out += decoder.feed(wire[start : start + 4096])
-    assert len(out) == 1 and bytes(out[0]) == wire and decoder.pending == 0
+    assert len(out) == 1
+    assert bytes(out[0]) == wire
+    assert decoder.pending == 0
 
 
 def test_max_packet_size_is_enforced_from_the_header() -> None:

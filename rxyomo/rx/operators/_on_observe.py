@@ -65,8 +65,15 @@ def on_observe(
             observer: abc.ObserverBase[_U], scheduler: abc.SchedulerBase | None = None
         ) -> abc.DisposableBase:
             return _Dispatcher(
-                source, observer, scheduler, function, executor, limit, ordered,
-                loop or _running_loop(), report,
+                source,
+                observer,
+                scheduler,
+                function,
+                executor,
+                limit,
+                ordered,
+                loop or _running_loop(),
+                report,
             ).disposable
 
         return Observable(subscribe)

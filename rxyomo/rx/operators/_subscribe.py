@@ -48,9 +48,13 @@ def observe_keys(
         for observation in found:
             emit(observation)
         if watcher.pending and not split_packets:
-            report(name, payload, y3.PacketTooShortError(
-                f"the payload ends inside a packet ({watcher.pending} bytes of it)"
-            ))
+            report(
+                name,
+                payload,
+                y3.PacketTooShortError(
+                    f"the payload ends inside a packet ({watcher.pending} bytes of it)"
+                ),
+            )
             watcher = y3.KeyObserver(keys)
 
     def on_completed() -> None:
@@ -88,7 +92,13 @@ def subscribe(
                 emit(bytes(observation.packet))
 
             return observe_keys(
-                key, on_observation, observer, source, scheduler, report, "subscribe",
+                key,
+                on_observation,
+                observer,
+                source,
+                scheduler,
+                report,
+                "subscribe",
                 split_packets,
             )
 

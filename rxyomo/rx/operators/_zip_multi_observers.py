@@ -67,8 +67,14 @@ def zip_multi_observers(
                     observer.on_next(zipped)
 
             return observe_keys(
-                keys, on_observation, observer, source, scheduler, report,
-                "zip_multi_observers", split_packets,
+                keys,
+                on_observation,
+                observer,
+                source,
+                scheduler,
+                report,
+                "zip_multi_observers",
+                split_packets,
             )
 
         return Observable(subscribe)

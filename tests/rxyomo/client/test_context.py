@@ -15,8 +15,12 @@ from rxyomo.protocol.reserved import BROADCAST
 def test_answers_keep_everything_but_the_routing_keys() -> None:
     incoming = {SOURCE_ID: "s", TID: "t", "user": "u", TARGET: "fn-1", BROADCAST: "1"}
     assert answer_metadata(incoming) == {SOURCE_ID: "s", TID: "t", "user": "u"}
-    assert answer_metadata(incoming, "fn-2") == {SOURCE_ID: "s", TID: "t", "user": "u",
-                                                 TARGET: "fn-2"}  # fmt: skip
+    assert answer_metadata(incoming, "fn-2") == {
+        SOURCE_ID: "s",
+        TID: "t",
+        "user": "u",
+        TARGET: "fn-2",
+    }
 
 
 def test_a_context_exposes_the_frame_and_queues_writes_in_order() -> None:
@@ -73,9 +77,7 @@ def test_cron_schedules_in_yomo_s_forms() -> None:
     assert CronSchedule("@every 1h30m").next_after(start) == start + timedelta(minutes=90)
     assert CronSchedule("@hourly").next_after(start) == start.replace(hour=11, minute=0)
     assert CronSchedule("30 * * * *").next_after(start) == start.replace(minute=30)
-    assert CronSchedule("@daily").next_after(start) == datetime(
-        2026, 12, 3, tzinfo=timezone.utc
-    )
+    assert CronSchedule("@daily").next_after(start) == datetime(2026, 12, 3, tzinfo=timezone.utc)
 
 
 @pytest.mark.parametrize("spec", ["", "every hour", "* * *", "@every soon", "61 * * * *"])

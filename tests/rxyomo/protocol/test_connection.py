@@ -57,7 +57,8 @@ def open_pair(
 def test_extensions_are_agreed_in_the_handshake() -> None:
     client, server = open_pair(supported=frozenset({RECEIPTS, STATS, "future"}))
     assert client.extensions == server.extensions == {RECEIPTS, STATS}
-    assert client.peer_is_rxyomo and server.peer_is_rxyomo
+    assert client.peer_is_rxyomo
+    assert server.peer_is_rxyomo
 
 
 def test_a_server_cannot_impose_an_extension() -> None:
@@ -65,7 +66,8 @@ def test_a_server_cannot_impose_an_extension() -> None:
     client.send_handshake(HandshakeFrame(name="s", client_type=0x5F, extensions={STATS}), 0.0)
     ack = HandshakeAckFrame(frozenset({STATS, HEARTBEAT}))
     [event] = client.receive_data(encode_frame(ack), 0.0)
-    assert event == HandshakeAccepted(frozenset({STATS})) and client.next_timer() is None
+    assert event == HandshakeAccepted(frozenset({STATS}))
+    assert client.next_timer() is None
 
 
 def test_a_yomo_client_gets_yomo_s_empty_ack_and_nothing_of_rxyomo() -> None:
@@ -74,11 +76,13 @@ def test_a_yomo_client_gets_yomo_s_empty_ack_and_nothing_of_rxyomo() -> None:
     shuttle(client, server, 0.0)
     server.accept(0.0, ALL)
     assert server.data_to_send() == bytes.fromhex("A9 00")  # YoMo's own HandshakeAck
-    assert server.extensions == frozenset() and not server.peer_is_rxyomo
+    assert server.extensions == frozenset()
+    assert not server.peer_is_rxyomo
     assert server.next_timer() is None  # no heartbeat: QUIC keeps YoMo peers alive
     beat = encode_frame(DataFrame(tag=HEARTBEAT_TAG, payload=b""))
     [event] = server.receive_data(beat, 1.0)  # not a heartbeat here: a frame to account for
-    assert isinstance(event, DataReceived) and event.frame.tag == HEARTBEAT_TAG
+    assert isinstance(event, DataReceived)
+    assert event.frame.tag == HEARTBEAT_TAG
     server.close("zipper shutting down", 2.0)
     assert server.data_to_send() == b""  # a YoMo client stops for good on a Goaway
 
@@ -88,8 +92,10 @@ def test_a_client_of_a_yomo_zipper_closes_without_goaway() -> None:
     client.send_handshake(HELLO, 0.0)
     client.data_to_send()
     [event] = client.receive_data(encode_frame(HandshakeAckFrame()), 0.0)
-    assert event == HandshakeAccepted(frozenset()) and not client.peer_is_rxyomo
-    assert client.next_timer() is None and client.handle_timer(100.0) == []
+    assert event == HandshakeAccepted(frozenset())
+    assert not client.peer_is_rxyomo
+    assert client.next_timer() is None
+    assert client.handle_timer(100.0) == []
     client.close("client closing", 1.0)
     assert client.data_to_send() == b""  # YoMo's zipper logs a client's Goaway as unexpected
 
@@ -128,28 +134,34 @@ def test_goaway_lets_the_client_come_back() -> None:
     client, server = open_pair()
     server.close("zipper restarting", 1.0)
     [event] = shuttle(server, client, 1.0)
-    assert isinstance(event, ConnectionTerminated) and event.reconnect and event.by_peer
+    assert isinstance(event, ConnectionTerminated)
+    assert event.reconnect
+    assert event.by_peer
 
 
 def test_goaway_reaches_an_rxyomo_client_with_the_reason() -> None:
     _client, server = open_pair()
     server.close("zipper restarting", 1.0)
     [frame] = FrameDecoder().feed(server.data_to_send())
-    assert isinstance(frame, GoawayFrame) and frame.message == "zipper restarting"
+    assert isinstance(frame, GoawayFrame)
+    assert frame.message == "zipper restarting"
 
 
 def test_data_before_handshake_closes_the_connection() -> None:
     server = Connection(Role.SERVER, 0.0, CFG)
     [event] = server.receive_data(encode_frame(DataFrame(tag=1, payload=b"x")), 0.0)
-    assert isinstance(event, ConnectionTerminated) and "before the handshake" in event.reason
+    assert isinstance(event, ConnectionTerminated)
+    assert "before the handshake" in event.reason
     # Who the peer is remains unknown: nothing outside YoMo's protocol is sent to it.
-    assert server.data_to_send() == b"" and server.is_closed
+    assert server.data_to_send() == b""
+    assert server.is_closed
 
 
 def test_malformed_bytes_close_the_connection_with_the_reason() -> None:
     server = Connection(Role.SERVER, 0.0, CFG)
     [event] = server.receive_data(b"\x00\x7f\x7f\x7f garbage", 0.0)
-    assert isinstance(event, ConnectionTerminated) and event.reason.startswith("malformed frame")
+    assert isinstance(event, ConnectionTerminated)
+    assert event.reason.startswith("malformed frame")
     assert server.state is ConnectionState.CLOSED
     assert server.receive_data(b"more", 0.1) == []  # nothing after close
 
@@ -165,9 +177,8 @@ def test_oversized_frame_is_refused() -> None:
 def test_second_handshake_is_a_protocol_error() -> None:
     _client, server = open_pair()
     events = server.receive_data(encode_frame(HELLO), 1.0)
-    assert (
-        isinstance(events[-1], ConnectionTerminated) and "unexpected handshake" in events[-1].reason
-    )
+    assert isinstance(events[-1], ConnectionTerminated)
+    assert "unexpected handshake" in events[-1].reason
 
 
 def test_server_handshake_timeout() -> None:
@@ -175,7 +186,8 @@ def test_server_handshake_timeout() -> None:
     assert server.next_timer() == pytest.approx(1.0)
     assert server.handle_timer(0.5) == []
     [event] = server.handle_timer(1.0)
-    assert isinstance(event, ConnectionTerminated) and "timed out" in event.reason
+    assert isinstance(event, ConnectionTerminated)
+    assert "timed out" in event.reason
     assert server.next_timer() is None
 
 
@@ -183,7 +195,8 @@ def test_client_gives_up_waiting_for_the_ack() -> None:
     client = Connection(Role.CLIENT, 0.0, CFG)
     client.send_handshake(HELLO, 0.0)
     [event] = client.handle_timer(1.0)
-    assert isinstance(event, ConnectionTerminated) and event.reconnect
+    assert isinstance(event, ConnectionTerminated)
+    assert event.reconnect
 
 
 def test_quiet_connection_sends_heartbeats_that_are_not_reported() -> None:
@@ -192,7 +205,8 @@ def test_quiet_connection_sends_heartbeats_that_are_not_reported() -> None:
     assert client.handle_timer(2.0) == []
     beat = client.data_to_send()
     [frame] = FrameDecoder().feed(beat)
-    assert isinstance(frame, DataFrame) and frame.tag == HEARTBEAT_TAG
+    assert isinstance(frame, DataFrame)
+    assert frame.tag == HEARTBEAT_TAG
     assert server.receive_data(beat, 2.0) == []  # heartbeats never surface as data
 
 
@@ -201,7 +215,8 @@ def test_silent_peer_expires() -> None:
     for now in (2.0, 4.0):
         server.handle_timer(now)  # server keeps sending heartbeats, client never answers
     [event] = server.handle_timer(5.0)
-    assert isinstance(event, ConnectionTerminated) and "no heartbeat" in event.reason
+    assert isinstance(event, ConnectionTerminated)
+    assert "no heartbeat" in event.reason
 
 
 def test_connect_to_reaches_the_client() -> None:
@@ -230,7 +245,8 @@ def test_rejected_frame_from_server_mid_session_stops_reconnects() -> None:
 def test_transport_loss_is_reported_once() -> None:
     client, _ = open_pair()
     [event] = client.connection_lost("reset")
-    assert event.reconnect and event.by_peer
+    assert event.reconnect
+    assert event.by_peer
     assert client.connection_lost("again") == []
 
 

@@ -99,7 +99,8 @@ def test_client_types_are_gos_values() -> None:
         0x5D,
     )
     decoded = decode_frame(encode_frame(HandshakeFrame(name="s", client_type=0x5F)))
-    assert isinstance(decoded, HandshakeFrame) and decoded.client_type is ClientType.SOURCE
+    assert isinstance(decoded, HandshakeFrame)
+    assert decoded.client_type is ClientType.SOURCE
 
 
 def test_frame_types_are_gos_values() -> None:
@@ -282,7 +283,8 @@ def test_decoder_gives_the_same_frames_however_the_stream_is_cut(
     out: list[Frame] = []
     for start, end in itertools.pairwise(bounds):
         out += decoder.feed(wire[start:end])
-    assert out == frames and decoder.pending == 0
+    assert out == frames
+    assert decoder.pending == 0
 
 
 @PATIENT
@@ -327,7 +329,8 @@ def test_mutated_frames_raise_only_frame_errors(frame: Frame, data: st.DataObjec
 def test_a_decoded_data_frame_re_encodes_to_the_bytes_it_came_from() -> None:
     wire = encode_frame(DataFrame(tag=0x15, payload=b"yomo", metadata=b"metadata"))
     frame = decode_frame(wire)
-    assert isinstance(frame, DataFrame) and frame.raw == wire
+    assert isinstance(frame, DataFrame)
+    assert frame.raw == wire
     assert encode_frame(frame) == wire
 
 

@@ -65,13 +65,16 @@ def test_frames_settle_in_arrival_order_once_every_delivery_is_done() -> None:
     second.hold()  # and this one to two
     for ticket in (first, second, third):
         ticket.placed()  # routed
-    assert book.advance() is None and book.pending == 3  # nothing confirmed yet
+    assert book.advance() is None
+    assert book.pending == 3
     second.release()
     second.release()
     assert book.advance() is None  # the first still holds the line
     first.release()
     due = book.advance()  # the third went nowhere: settled
-    assert due is not None and decode_receipt(due) == (3, {}) and book.pending == 0
+    assert due is not None
+    assert decode_receipt(due) == (3, {})
+    assert book.pending == 0
     assert book.advance() is None  # reported once
 
 
@@ -99,7 +102,8 @@ def test_a_frame_dropped_on_any_of_its_ways_settles_as_dropped_with_the_first_re
     later.mark("a second reason is not kept")
     later.release()
     due = book.advance()
-    assert due is not None and decode_receipt(due) == (4, {"destination closed": [3]})
+    assert due is not None
+    assert decode_receipt(due) == (4, {"destination closed": [3]})
 
 
 def test_a_frame_every_mesh_peer_passed_over_settles_as_unobserved() -> None:
@@ -116,7 +120,8 @@ def test_a_frame_every_mesh_peer_passed_over_settles_as_unobserved() -> None:
     due = book.advance()
     assert due is not None
     assert decode_receipt(due) == (2, {"no observer for tag 0x10 anywhere in the mesh": [1]})
-    assert is_no_observer(no_observer(0x10)) and not is_no_observer("destination closed")
+    assert is_no_observer(no_observer(0x10))
+    assert not is_no_observer("destination closed")
 
 
 def _open_client() -> Connection:
@@ -134,9 +139,11 @@ def test_the_ledger_settles_by_count_and_names_each_key() -> None:
         client.send_data(DataFrame(tag=0x10, payload=b"x"), 0.0, key)
     client.send_control(receipt(0), 0.0)  # outside the ledger
     named: list[object] = []
-    assert client.settle(3, named.append) == 3 and named == ["a", "b", "c"]
+    assert client.settle(3, named.append) == 3
+    assert named == ["a", "b", "c"]
     assert client.settle(5) == 1  # never more than were in flight
-    assert client.frames_confirmed == 4 and client.frames_unconfirmed == 0
+    assert client.frames_confirmed == 4
+    assert client.frames_unconfirmed == 0
 
 
 def test_the_ledger_hands_frames_the_peer_dropped_to_on_dropped() -> None:
@@ -152,8 +159,10 @@ def test_the_ledger_hands_frames_the_peer_dropped_to_on_dropped() -> None:
     # Indices count from the connection's first data frame, across receipts.
     assert client.settle(2, named.append, dropped={1: "gone"}, on_dropped=on_dropped) == 1
     assert client.settle(3, named.append, dropped={3: "lost"}, on_dropped=on_dropped) == 2
-    assert named == ["a", "c", "e"] and dropped == [("gone", "b"), ("lost", "d")]
-    assert client.frames_confirmed == 3 and client.frames_settled == 5
+    assert named == ["a", "c", "e"]
+    assert dropped == [("gone", "b"), ("lost", "d")]
+    assert client.frames_confirmed == 3
+    assert client.frames_settled == 5
 
 
 def test_unconfirmed_frames_split_at_what_the_transport_acknowledged() -> None:
@@ -164,4 +173,5 @@ def test_unconfirmed_frames_split_at_what_the_transport_acknowledged() -> None:
         ends.append(client.bytes_queued)
     assert client.unconfirmed_split(ends[1]) == (["a", "b"], ["c"])
     named: list[object] = []
-    assert client.confirm(ends[0], named.append) == 1 and named == ["a"]
+    assert client.confirm(ends[0], named.append) == 1
+    assert named == ["a"]

@@ -175,7 +175,8 @@ def test_serve_reports_a_bad_workflow_with_its_line(tmp_path: Path, env: dict[st
         timeout=30,
     )
     assert result.returncode == 2
-    assert "line 2" in result.stderr and "'port' must be a int" in result.stderr
+    assert "line 2" in result.stderr
+    assert "'port' must be a int" in result.stderr
 
 
 async def test_serve_stops_promptly_when_a_client_vanished(

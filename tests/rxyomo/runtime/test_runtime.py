@@ -76,7 +76,9 @@ async def test_async_handler_and_failures_do_not_stop_the_function(
     for item in (b"a", b"bad", b"c"):
         await source.write(0x10, item)
     await eventually(lambda: len(got) == 2)
-    assert got == [b"a", b"c"] and fn.errors == 1 and fn.handled == 2
+    assert got == [b"a", b"c"]
+    assert fn.errors == 1
+    assert fn.handled == 2
     for client in (source, fn, sink):
         await client.close()
 
@@ -398,8 +400,14 @@ async def test_with_receipts_frames_are_confirmed_once_passed_on(
         await release.wait()
         got.append(data)
 
-    sink = Sink("printer", observe=[0x10], handler=blocked, max_pending=1,
-                zipper=addr(zipper), transport=transport)  # fmt: skip
+    sink = Sink(
+        "printer",
+        observe=[0x10],
+        handler=blocked,
+        max_pending=1,
+        zipper=addr(zipper),
+        transport=transport,
+    )
     source = Source("src", zipper=addr(zipper), transport=transport, receipts=True)
     plain = Source("plain", zipper=addr(zipper), transport=transport)
     for client in (sink, source, plain):
@@ -409,7 +417,8 @@ async def test_with_receipts_frames_are_confirmed_once_passed_on(
     await source.write(0x99, b"unobserved", metadata={TID: "lost"})  # settled, as dropped
     unobserved = f"{BY_ZIPPER}no observer for tag 0x99"
     await eventually(lambda: source.delivery.drops[unobserved] == 1)
-    assert source.delivery.confirmed == 1 and list(source.delivery.dropped_keys) == ["lost"]
+    assert source.delivery.confirmed == 1
+    assert list(source.delivery.dropped_keys) == ["lost"]
     for _ in range(48):
         # 3 MiB: more than the sink's receive window, less than every buffer on the way.
         await plain.write(0x10, bytes(64 * 1024))
@@ -419,13 +428,17 @@ async def test_with_receipts_frames_are_confirmed_once_passed_on(
     for i in range(3):
         await source.write(0x10, b"late %d" % i)
     await asyncio.sleep(0.3)
-    assert source.delivery.confirmed == 1 and source.delivery.in_flight == 3
+    assert source.delivery.confirmed == 1
+    assert source.delivery.in_flight == 3
     release.set()
     await eventually(lambda: source.delivery.confirmed == 4, timeout=20)
     await source.close()
     assert source.delivery.as_dict() == {
-        "written": 5, "confirmed": 4, "in_flight": 0, "drops": {unobserved: 1}
-    }  # fmt: skip
+        "written": 5,
+        "confirmed": 4,
+        "in_flight": 0,
+        "drops": {unobserved: 1},
+    }
     await eventually(lambda: len(got) == 52, timeout=20)
     for client in (plain, sink):
         await client.close()

@@ -45,28 +45,53 @@ async def test_a_context_handler_sees_the_frame_and_its_answers_carry_the_metada
     def record(ctx: Context) -> None:
         got.append(ctx)
 
-    fn = StreamFunction("fn", observe=[0x10], handler=handler, zipper=addr(zipper),
-                        transport=transport, reconnect=FAST)  # fmt: skip
-    sink = Sink("sink", observe=[0x11], handler=record, zipper=addr(zipper),
-                transport=transport, want_target="user-2", reconnect=FAST)  # fmt: skip
+    fn = StreamFunction(
+        "fn",
+        observe=[0x10],
+        handler=handler,
+        zipper=addr(zipper),
+        transport=transport,
+        reconnect=FAST,
+    )
+    sink = Sink(
+        "sink",
+        observe=[0x11],
+        handler=record,
+        zipper=addr(zipper),
+        transport=transport,
+        want_target="user-2",
+        reconnect=FAST,
+    )
     elsewhere: list[bytes] = []
-    other = Sink("other", observe=[0x11], handler=elsewhere.append, zipper=addr(zipper),
-                 transport=transport, want_target="user-3", reconnect=FAST)  # fmt: skip
+    other = Sink(
+        "other",
+        observe=[0x11],
+        handler=elsewhere.append,
+        zipper=addr(zipper),
+        transport=transport,
+        want_target="user-3",
+        reconnect=FAST,
+    )
     source = Source("src", zipper=addr(zipper), transport=transport, reconnect=FAST)
     for client in (fn, sink, other, source):
         await client.connect()
     await source.write(0x10, b"hello", metadata={"user-key": "v"})
     await eventually(lambda: len(got) == 2 and len(elsewhere) == 1, "the answers")
     [ctx] = seen
-    assert (ctx.tag, ctx.data, ctx.source_id, ctx.tid) == (0x10, b"hello", source.id,
-                                                           source.last_tid)  # fmt: skip
+    assert (ctx.tag, ctx.data, ctx.source_id, ctx.tid) == (
+        0x10,
+        b"hello",
+        source.id,
+        source.last_tid,
+    )
     assert [a.data for a in got] == [b"HELLO", b"for-user-2"]  # in the order written
     for answer in got:
         assert answer.metadata[TID] == source.last_tid
         assert (answer.metadata[SOURCE_ID], answer.metadata["user-key"]) == (source.id, "v")
     # The targeted answer reached only the function that wants its target; handlers
     # never see a target, as YoMo's do not.
-    assert elsewhere == [b"HELLO"] and all(TARGET not in a.metadata for a in got)
+    assert elsewhere == [b"HELLO"]
+    assert all(TARGET not in a.metadata for a in got)
     for client in (source, fn, sink, other):
         await client.close()
 
@@ -80,8 +105,14 @@ async def test_init_runs_once_before_the_first_connection(
     async def init() -> None:
         calls.append(fn.is_connected)
 
-    fn = StreamFunction("fn", observe=[0x10], handler=lambda d: None, init=init,
-                        zipper=addr(zipper), transport=transport)  # fmt: skip
+    fn = StreamFunction(
+        "fn",
+        observe=[0x10],
+        handler=lambda d: None,
+        init=init,
+        zipper=addr(zipper),
+        transport=transport,
+    )
     await fn.connect()
     await fn.connect()
     assert calls == [False]
@@ -90,8 +121,14 @@ async def test_init_runs_once_before_the_first_connection(
     def broken() -> None:
         raise RuntimeError("model file missing")
 
-    failing = StreamFunction("fn", observe=[0x10], handler=lambda d: None, init=broken,
-                             zipper=addr(zipper), transport=transport)  # fmt: skip
+    failing = StreamFunction(
+        "fn",
+        observe=[0x10],
+        handler=lambda d: None,
+        init=broken,
+        zipper=addr(zipper),
+        transport=transport,
+    )
     with pytest.raises(RuntimeError, match="model file missing"):
         await failing.connect()
     assert not failing.is_connected
@@ -109,8 +146,14 @@ async def test_a_cron_handler_writes_on_its_schedule(
 
     fn = StreamFunction("fn", zipper=addr(zipper), transport=transport)
     fn.set_cron_handler("@every 50ms", tick)
-    sink = Sink("sink", observe=[0x11], handler=got.append, zipper=addr(zipper),
-                transport=transport, context=True)  # fmt: skip
+    sink = Sink(
+        "sink",
+        observe=[0x11],
+        handler=got.append,
+        zipper=addr(zipper),
+        transport=transport,
+        context=True,
+    )
     await sink.connect()
     await fn.connect()
     await eventually(lambda: len(got) >= 3, "three ticks")
@@ -130,21 +173,28 @@ async def test_the_error_handler_hears_of_failed_frames_and_rejections(
     def handler(data: bytes) -> None:
         raise ValueError(f"cannot handle {data!r}")
 
-    fn = StreamFunction("fn", observe=[0x10], handler=handler, zipper=addr(zipper),
-                        transport=transport)  # fmt: skip
+    fn = StreamFunction(
+        "fn", observe=[0x10], handler=handler, zipper=addr(zipper), transport=transport
+    )
     fn.set_error_handler(errors.append)
     source = Source("src", zipper=addr(zipper), transport=transport)
     for client in (fn, source):
         await client.connect()
     await source.write(0x10, b"bad")
     await eventually(lambda: errors, "the handler's error")
-    assert isinstance(errors[0], ValueError) and fn.errors == 1
+    assert isinstance(errors[0], ValueError)
+    assert fn.errors == 1
     for client in (source, fn):
         await client.close()
 
-    stranger = StreamFunction("not-listed", observe=[0x10], handler=lambda d: None,
-                              zipper=addr(zipper), transport=transport,
-                              reconnect=ReconnectPolicy(max_attempts=1))  # fmt: skip
+    stranger = StreamFunction(
+        "not-listed",
+        observe=[0x10],
+        handler=lambda d: None,
+        zipper=addr(zipper),
+        transport=transport,
+        reconnect=ReconnectPolicy(max_attempts=1),
+    )
     heard: list[BaseException] = []
     stranger.set_error_handler(heard.append)
     with pytest.raises(ConnectionRejected):
@@ -167,10 +217,12 @@ async def test_an_answer_on_a_bad_tag_is_the_handler_s_error_and_the_function_go
         return (-1 if data == b"bad" else 0x11, data)
 
     for shape in (handler, returns_bad):
-        fn = StreamFunction("fn", observe=[0x10], handler=shape, zipper=addr(zipper),
-                            transport=transport)  # fmt: skip
-        sink = Sink("sink", observe=[0x11], handler=got.append, zipper=addr(zipper),
-                    transport=transport)  # fmt: skip
+        fn = StreamFunction(
+            "fn", observe=[0x10], handler=shape, zipper=addr(zipper), transport=transport
+        )
+        sink = Sink(
+            "sink", observe=[0x11], handler=got.append, zipper=addr(zipper), transport=transport
+        )
         source = Source("src", zipper=addr(zipper), transport=transport)
         for client in (fn, sink, source):
             await client.connect()

@@ -32,23 +32,33 @@ class Marbles:
         self.item_errors: list[ItemError] = []
         self.reporter.add_handler(self.item_errors.append)
 
-    def hot(self, marbles: str, lookup: dict[Any, Any] | None = None,
-            error: Exception | None = None) -> Observable[Any]:
-        return reactivex.hot(marbles, timespan=1.0, duetime=SUBSCRIBED, lookup=lookup,
-                             error=error, scheduler=self.scheduler)
+    def hot(
+        self, marbles: str, lookup: dict[Any, Any] | None = None, error: Exception | None = None
+    ) -> Observable[Any]:
+        return reactivex.hot(
+            marbles,
+            timespan=1.0,
+            duetime=SUBSCRIBED,
+            lookup=lookup,
+            error=error,
+            scheduler=self.scheduler,
+        )
 
-    def cold(self, marbles: str, lookup: dict[Any, Any] | None = None,
-             error: Exception | None = None) -> Observable[Any]:
+    def cold(
+        self, marbles: str, lookup: dict[Any, Any] | None = None, error: Exception | None = None
+    ) -> Observable[Any]:
         return reactivex.from_marbles(marbles, timespan=1.0, lookup=lookup, error=error)
 
     def stream(self, observable: Observable[Any]) -> RxStream[Any]:
         return RxStream(observable, scheduler=self.scheduler, reporter=self.reporter)
 
-    def exp(self, marbles: str, lookup: dict[Any, Any] | None = None,
-            error: Exception | None = None) -> list[Recorded[Any]]:
+    def exp(
+        self, marbles: str, lookup: dict[Any, Any] | None = None, error: Exception | None = None
+    ) -> list[Recorded[Any]]:
         records: list[Recorded[Any]] = []
-        for at, note in parse(marbles, timespan=1.0, time_shift=SUBSCRIBED, lookup=lookup,
-                              error=error):
+        for at, note in parse(
+            marbles, timespan=1.0, time_shift=SUBSCRIBED, lookup=lookup, error=error
+        ):
             if isinstance(note, OnNext):
                 records.append(ReactiveTest.on_next(at, note.value))
             elif isinstance(note, OnError):
@@ -57,14 +67,16 @@ class Marbles:
                 records.append(ReactiveTest.on_completed(at))
         return records
 
-    def start(self, create: Callable[[], RxStream[Any] | Observable[Any]],
-              disposed: float = 1000.0) -> list[Recorded[Any]]:
+    def start(
+        self, create: Callable[[], RxStream[Any] | Observable[Any]], disposed: float = 1000.0
+    ) -> list[Recorded[Any]]:
         def observable() -> Observable[Any]:
             made = create()
             return made.observable if isinstance(made, RxStream) else made
 
-        return self.scheduler.start(observable, created=100.0, subscribed=SUBSCRIBED,
-                                    disposed=disposed).messages
+        return self.scheduler.start(
+            observable, created=100.0, subscribed=SUBSCRIBED, disposed=disposed
+        ).messages
 
     def errors_of(self, operator: str) -> list[tuple[Any, str]]:
         """(item, message) of each item error ``operator`` reported."""
@@ -74,4 +86,3 @@ class Marbles:
 @pytest.fixture
 def marbles() -> Marbles:
     return Marbles()
-

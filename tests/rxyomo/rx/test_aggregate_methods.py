@@ -6,7 +6,9 @@ import pytest
 from reactivex.testing import ReactiveTest
 
 on_next, on_completed, on_error = (
-    ReactiveTest.on_next, ReactiveTest.on_completed, ReactiveTest.on_error
+    ReactiveTest.on_next,
+    ReactiveTest.on_completed,
+    ReactiveTest.on_error,
 )
 BOOM = RuntimeError("boom")
 
@@ -85,9 +87,7 @@ def test_reduce_leaves_out_an_item_its_accumulator_raises_on(marbles):
 
 def test_to_map_with_value_selector(marbles):
     xs = marbles.hot("-a-bb-|")
-    results = marbles.start(
-        lambda: marbles.stream(xs).to_map_with_value_selector(len, str.upper)
-    )
+    results = marbles.start(lambda: marbles.stream(xs).to_map_with_value_selector(len, str.upper))
     assert results == [on_next(206, {1: "A", 2: "BB"}), on_completed(206)]
 
 

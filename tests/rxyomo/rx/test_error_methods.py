@@ -6,7 +6,9 @@ import reactivex
 from reactivex.testing import ReactiveTest
 
 on_next, on_completed, on_error = (
-    ReactiveTest.on_next, ReactiveTest.on_completed, ReactiveTest.on_error
+    ReactiveTest.on_next,
+    ReactiveTest.on_completed,
+    ReactiveTest.on_error,
 )
 BOOM = RuntimeError("boom")
 

@@ -22,8 +22,11 @@ def double(stream: RxStream[bytes]) -> RxStream[object]:
 def test_encoded_items_are_written_as_frames():
     frames: list[tuple[int, bytes]] = []
     ended: list[str] = []
-    feeder, _ = run_handler(double, lambda tag, payload: frames.append((tag, payload)),
-                            on_completed=lambda: ended.append("done"))
+    feeder, _ = run_handler(
+        double,
+        lambda tag, payload: frames.append((tag, payload)),
+        on_completed=lambda: ended.append("done"),
+    )
     feeder.feed(FRAME)
     feeder.complete()
     assert frames == [(0x11, y3.Codec(0x11).marshal(42, type_=y3.Kind.INT32))]
@@ -32,6 +35,7 @@ def test_encoded_items_are_written_as_frames():
 
 def test_a_sinks_values_go_to_consume():
     values: list[object] = []
+
     def as_int(packet: bytes) -> int:
         return y3.decode_primitive_packet(packet)[0].to_int32()
 

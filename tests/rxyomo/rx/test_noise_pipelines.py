@@ -19,7 +19,8 @@ EXAMPLE = Path(__file__).resolve().parents[3] / "examples" / "noise" / "app.py"
 
 def _load_example() -> ModuleType:
     spec = importlib.util.spec_from_file_location("noise_example_app_rx", EXAMPLE)
-    assert spec is not None and spec.loader is not None
+    assert spec is not None
+    assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module  # dataclasses look their module up while defining
     spec.loader.exec_module(module)
@@ -117,4 +118,5 @@ def test_the_flow_feeds_the_sink(item_errors):
         sink.handler, [(at, item.payload) for at, item in flow_out], TestScheduler(), reporter
     )
     assert sink.stored == pytest.approx([10.0, 11.0, 12.0, 13.0])
-    assert len(sink_out) == 4 and ended == ["completed"]
+    assert len(sink_out) == 4
+    assert ended == ["completed"]

@@ -74,7 +74,8 @@ async def test_a_stream_made_on_a_running_loop_sets_its_timers_there():
 
 def test_without_a_loop_there_is_no_default_scheduler():
     stream, _ = RxStream.from_source()
-    assert stream.scheduler is None and stream.loop is None
+    assert stream.scheduler is None
+    assert stream.loop is None
 
 
 def test_a_given_loop_or_scheduler_is_kept_through_the_pipeline():
@@ -82,7 +83,8 @@ def test_a_given_loop_or_scheduler_is_kept_through_the_pipeline():
     try:
         stream, _ = RxStream.from_source(loop=loop)
         derived = stream.map(bytes.upper).debounce(50)
-        assert derived.loop is loop and derived.scheduler is stream.scheduler
+        assert derived.loop is loop
+        assert derived.scheduler is stream.scheduler
     finally:
         loop.close()
     scheduler = TestScheduler()
@@ -131,7 +133,8 @@ async def test_the_timers_of_rxyomos_own_operators_run_on_the_loop():
     loop.call_later(0.05, feeder.complete)
     await asyncio.wait_for(done.wait(), 5.0)
     assert seen == [b"b"]
-    assert windows and all(window == [b"a", b"b"] for window in windows)
+    assert windows
+    assert all(window == [b"a", b"b"] for window in windows)
 
 
 def test_rxstream_wraps_only_observables():

@@ -45,7 +45,8 @@ def test_send_puts_notifications_in_a_queue():
     queue: asyncio.Queue[object] = asyncio.Queue()
     RxStream.from_iterable(["a"]).send(queue)
     first, last = queue.get_nowait(), queue.get_nowait()
-    assert isinstance(first, OnNext) and first.value == "a"
+    assert isinstance(first, OnNext)
+    assert first.value == "a"
     assert isinstance(last, OnCompleted)
 
 
@@ -55,7 +56,8 @@ def test_send_puts_the_failure_too():
     stream.send(queue)
     feeder.error(EOFError("eof"))
     note = queue.get_nowait()
-    assert isinstance(note, OnError) and isinstance(note.exception, EOFError)
+    assert isinstance(note, OnError)
+    assert isinstance(note.exception, EOFError)
 
 
 async def test_to_slice_collects_what_the_loop_feeds():

@@ -9,7 +9,9 @@ from reactivex.testing import ReactiveTest
 from rxyomo.rx import operators as yops
 
 on_next, on_completed, on_error = (
-    ReactiveTest.on_next, ReactiveTest.on_completed, ReactiveTest.on_error
+    ReactiveTest.on_next,
+    ReactiveTest.on_completed,
+    ReactiveTest.on_error,
 )
 BOOM = RuntimeError("boom")
 
@@ -47,7 +49,10 @@ def test_buffer_with_time_or_count_closes_on_whichever_comes_first(marbles):
     xs = marbles.hot("-a-b-c-------d-|")
     results = marbles.start(lambda: marbles.stream(xs).buffer_with_time_or_count(6000, 2))
     assert results == [
-        on_next(203, ["a", "b"]), on_next(209, ["c"]), on_next(215, ["d"]), on_completed(215)
+        on_next(203, ["a", "b"]),
+        on_next(209, ["c"]),
+        on_next(215, ["d"]),
+        on_completed(215),
     ]
 
 
@@ -70,9 +75,11 @@ def test_window_with_time(marbles):
 def test_window_with_time_or_count(marbles):
     xs = marbles.hot("-1-2-3-|")
     results = marbles.start(
-        lambda: marbles.stream(xs)
-        .window_with_time_or_count(10000, 2)
-        .flat_map(lambda w: w.pipe(ops.to_list()))
+        lambda: (
+            marbles.stream(xs)
+            .window_with_time_or_count(10000, 2)
+            .flat_map(lambda w: w.pipe(ops.to_list()))
+        )
     )
     assert results == [on_next(203, [1, 2]), on_next(207, [3]), on_completed(207)]
 
@@ -92,9 +99,13 @@ def test_sample_by_another_stream(marbles):
 
 def test_timestamp_and_time_interval_read_the_scheduler(marbles):
     xs = marbles.hot("-a--b-|")
-    stamped = marbles.start(lambda: marbles.stream(xs).time_interval().map(
-        lambda ti: (ti.value, ti.interval.total_seconds())
-    ))
+    stamped = marbles.start(
+        lambda: (
+            marbles.stream(xs)
+            .time_interval()
+            .map(lambda ti: (ti.value, ti.interval.total_seconds()))
+        )
+    )
     assert stamped == [on_next(201, ("a", 1.0)), on_next(204, ("b", 3.0)), on_completed(206)]
 
 

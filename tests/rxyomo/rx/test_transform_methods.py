@@ -7,7 +7,9 @@ from reactivex import operators as ops
 from reactivex.testing import ReactiveTest
 
 on_next, on_completed, on_error = (
-    ReactiveTest.on_next, ReactiveTest.on_completed, ReactiveTest.on_error
+    ReactiveTest.on_next,
+    ReactiveTest.on_completed,
+    ReactiveTest.on_error,
 )
 BOOM = RuntimeError("boom")
 
@@ -17,6 +19,7 @@ def fail_on(bad):
         if x == bad:
             raise ValueError(f"bad {x}")
         return x
+
     return check
 
 
@@ -89,15 +92,15 @@ def test_distinct_reports_a_failing_key(marbles):
 def test_skip_then_take(marbles):
     xs = marbles.hot("-1-2-3-4-|")
     assert marbles.start(lambda: marbles.stream(xs).skip(1).take(2)) == [
-        on_next(203, 2), on_next(205, 3), on_completed(205)
+        on_next(203, 2),
+        on_next(205, 3),
+        on_completed(205),
     ]
 
 
 def test_skip_last_and_take_last(marbles):
     xs = marbles.hot("-1-2-3-|")
-    results = marbles.start(
-        lambda: marbles.stream(xs).skip_last(1).pipe(ops.to_list())
-    )
+    results = marbles.start(lambda: marbles.stream(xs).skip_last(1).pipe(ops.to_list()))
     assert results == [on_next(207, [1, 2]), on_completed(207)]
 
 
@@ -116,7 +119,9 @@ def test_take_until_includes_the_matching_item(marbles):
 def test_take_while_and_skip_while(marbles):
     xs = marbles.hot("-1-2-3-1-|")
     assert marbles.start(lambda: marbles.stream(xs).take_while(lambda x: x < 3)) == [
-        on_next(201, 1), on_next(203, 2), on_completed(205)
+        on_next(201, 1),
+        on_next(203, 2),
+        on_completed(205),
     ]
 
 
@@ -136,7 +141,10 @@ def test_a_predicate_that_raises_drops_the_item(marbles):
 def test_start_with_values_or_a_stream(marbles):
     xs = marbles.hot("-1-|")
     assert marbles.start(lambda: marbles.stream(xs).start_with([7, 8])) == [
-        on_next(200, 7), on_next(200, 8), on_next(201, 1), on_completed(203)
+        on_next(200, 7),
+        on_next(200, 8),
+        on_next(201, 1),
+        on_completed(203),
     ]
 
 
@@ -149,14 +157,16 @@ def test_start_with_a_stream_runs_it_first(marbles):
 def test_element_at_picks_by_index(marbles):
     xs = marbles.hot("-a-b-|")
     assert marbles.start(lambda: marbles.stream(xs).element_at(1)) == [
-        on_next(203, "b"), on_completed(203)
+        on_next(203, "b"),
+        on_completed(203),
     ]
 
 
 def test_element_at_beyond_the_end_fails(marbles):
     xs = marbles.hot("-a-|")
     results = marbles.start(lambda: marbles.stream(xs).element_at(3))
-    assert len(results) == 1 and results[0].value.kind == "E"
+    assert len(results) == 1
+    assert results[0].value.kind == "E"
 
 
 @pytest.mark.parametrize(
@@ -198,22 +208,29 @@ def test_ignore_elements_keeps_only_the_end(marbles):
 def test_group_by_dynamic_keys_each_group(marbles):
     xs = marbles.hot("-a-B-c-D-|")
     results = marbles.start(
-        lambda: marbles.stream(xs)
-        .group_by_dynamic(str.isupper)
-        .flat_map(lambda group: group.pipe(ops.map(lambda x: (group.key, x))))
+        lambda: (
+            marbles.stream(xs)
+            .group_by_dynamic(str.isupper)
+            .flat_map(lambda group: group.pipe(ops.map(lambda x: (group.key, x))))
+        )
     )
     assert results == [
-        on_next(201, (False, "a")), on_next(203, (True, "B")),
-        on_next(205, (False, "c")), on_next(207, (True, "D")), on_completed(209),
+        on_next(201, (False, "a")),
+        on_next(203, (True, "B")),
+        on_next(205, (False, "c")),
+        on_next(207, (True, "D")),
+        on_completed(209),
     ]
 
 
 def test_group_by_with_a_fixed_number_of_groups(marbles):
     xs = marbles.hot("-1-2-3-|")
     results = marbles.start(
-        lambda: marbles.stream(xs)
-        .group_by(2, lambda x: x % 2)
-        .flat_map(lambda group: group.pipe(ops.count()))
+        lambda: (
+            marbles.stream(xs)
+            .group_by(2, lambda x: x % 2)
+            .flat_map(lambda group: group.pipe(ops.count()))
+        )
     )
     assert results == [on_next(207, 1), on_next(207, 2), on_completed(207)]
 
@@ -230,9 +247,11 @@ def test_do_on_hooks_run_and_pass_everything_on(marbles):
     seen = []
     xs = marbles.hot("-1-2-|")
     results = marbles.start(
-        lambda: marbles.stream(xs)
-        .do_on_next(lambda x: seen.append(fail_on(2)(x)))
-        .do_on_completed(lambda: seen.append("done"))
+        lambda: (
+            marbles.stream(xs)
+            .do_on_next(lambda x: seen.append(fail_on(2)(x)))
+            .do_on_completed(lambda: seen.append("done"))
+        )
     )
     assert results == marbles.exp("-1-2-|")
     assert seen == [1, "done"]

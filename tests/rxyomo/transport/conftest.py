@@ -60,9 +60,7 @@ async def open_pair() -> AsyncIterator[PairFactory]:
     """Opens connected pairs and tears them all down after the test."""
     opened: list[Pair] = []
 
-    async def factory(
-        transport: Transport, *, host: str = "127.0.0.1", echo: bool = False
-    ) -> Pair:
+    async def factory(transport: Transport, *, host: str = "127.0.0.1", echo: bool = False) -> Pair:
         accepted = Accepted(echo=echo)
         listener = await within(transport.serve(host, 0, accepted))
         client = Recorder()

@@ -45,7 +45,8 @@ def test_server_certificate_names_loopback_and_is_signed_by_the_ca(tmp_path: Pat
     names = server.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
     assert names.get_values_for_type(x509.DNSName) == ["localhost"]
     assert set(names.get_values_for_type(x509.IPAddress)) == {
-        ipaddress.ip_address("127.0.0.1"), ipaddress.ip_address("::1"),
+        ipaddress.ip_address("127.0.0.1"),
+        ipaddress.ip_address("::1"),
     }
     assert ca.extensions.get_extension_for_class(x509.BasicConstraints).value.ca
 

@@ -34,9 +34,7 @@ async def test_echo_round_trip(transport_name: str, open_pair: PairFactory) -> N
     assert await pair.client.wait_bytes(13) == b"hello, zipper"
 
 
-async def test_many_chunks_arrive_in_order(
-    transport_name: str, open_pair: PairFactory
-) -> None:
+async def test_many_chunks_arrive_in_order(transport_name: str, open_pair: PairFactory) -> None:
     pair = await open_pair(make_transport(transport_name))
     chunks = _numbered_chunks(3000)
     for chunk in chunks:
@@ -45,9 +43,7 @@ async def test_many_chunks_arrive_in_order(
     assert await pair.server.wait_bytes(len(expected)) == expected
 
 
-async def test_large_payload_crosses_both_ways(
-    transport_name: str, open_pair: PairFactory
-) -> None:
+async def test_large_payload_crosses_both_ways(transport_name: str, open_pair: PairFactory) -> None:
     pair = await open_pair(make_transport(transport_name))
     payload = os.urandom(2 * 1024 * 1024)
     pair.client_channel.write(payload)
@@ -151,9 +147,7 @@ async def test_many_connections_each_keep_their_own_bytes(
     assert echoes == [n.to_bytes(2, "big") * 5000 for n in range(20)]
 
 
-async def test_write_after_close_is_ignored(
-    transport_name: str, open_pair: PairFactory
-) -> None:
+async def test_write_after_close_is_ignored(transport_name: str, open_pair: PairFactory) -> None:
     pair = await open_pair(make_transport(transport_name))
     pair.client_channel.close()
     pair.client_channel.write(b"too late")

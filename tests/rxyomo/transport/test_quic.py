@@ -198,7 +198,8 @@ async def test_a_long_paused_reader_does_not_idle_the_connection_out(
     payload = os.urandom(64 * 1024)
     pair.client_channel.write(payload)
     await asyncio.sleep(1.5)
-    assert not pair.client.lost.done() and not pair.server.lost.done()
+    assert not pair.client.lost.done()
+    assert not pair.server.lost.done()
     pair.server_channel.resume_reading()
     assert await pair.server.wait_bytes(len(payload)) == payload
 
@@ -245,7 +246,7 @@ async def test_every_byte_arrives_over_a_lossy_reordering_path(serve: ServeFacto
         channel = await within(transport.connect(*relay.address, client))
         payload = os.urandom(256 * 1024)
         for offset in range(0, len(payload), 1000):
-            channel.write(payload[offset:offset + 1000])
+            channel.write(payload[offset : offset + 1000])
         await within(started.wait())
         assert await accepted[0].wait_bytes(len(payload), 60.0) == payload
         assert relay.stats.dropped > 0
@@ -258,8 +259,14 @@ async def test_every_byte_arrives_over_a_lossy_reordering_path(serve: ServeFacto
 
 @pytest.mark.parametrize(
     ("argument", "value"),
-    [("max_datagram_size", 1000), ("receive_window", 0), ("idle_timeout", -1.0),
-     ("max_connections", 0), ("keepalive", 60.0), ("close_timeout", 0)],
+    [
+        ("max_datagram_size", 1000),
+        ("receive_window", 0),
+        ("idle_timeout", -1.0),
+        ("max_connections", 0),
+        ("keepalive", 60.0),
+        ("close_timeout", 0),
+    ],
 )
 def test_bad_settings_are_rejected(argument: str, value: float) -> None:
     with pytest.raises(ValueError, match=argument):

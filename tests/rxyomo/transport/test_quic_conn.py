@@ -109,7 +109,8 @@ def test_crypto_frames_use_the_wide_length_too(tmp_path: Path) -> None:
     # The handshake itself runs through the overridden CRYPTO writer.
     client, server = _pair(tmp_path, MAX_DATAGRAM_SIZE)
     _exchange(client, server, [], until=1.0)
-    assert client._handshake_complete and server._handshake_complete
+    assert client._handshake_complete
+    assert server._handshake_complete
 
 
 @pytest.mark.parametrize(
@@ -134,7 +135,8 @@ def test_no_datagram_exceeds_what_the_peer_announced(
     now = _exchange(client, server, sizes, now=now, until=now + 5.0, server_sizes=server_sizes)
     server.send_stream_data(DATA_STREAM, payload)  # once the client opened the stream
     _exchange(client, server, sizes, now=now, until=now + 5.0, server_sizes=server_sizes)
-    assert _received(server) == payload and _received(client) == payload
+    assert _received(server) == payload
+    assert _received(client) == payload
     # The handshake's first flights included: before the parameters arrive, 1200 bytes.
     assert max(sizes) == max(server_sizes) == expected
 

@@ -32,7 +32,8 @@ async def test_untrusted_certificate_names_the_problem_and_the_fix(
     message = str(failure.value)
     assert "certificate" in message
     assert "issuer" in message  # the verifier's own words for an unknown CA
-    assert "cafile" in message and "verify=False" in message
+    assert "cafile" in message
+    assert "verify=False" in message
     assert accepted.handlers == []
 
 
@@ -44,9 +45,7 @@ async def test_hostname_mismatch_is_reported(tls_transport_name: str, serve: Ser
         await within(client.connect("127.0.0.1", port, Recorder()))
 
 
-async def test_verification_can_be_turned_off(
-    tls_transport_name: str, serve: ServeFactory
-) -> None:
+async def test_verification_can_be_turned_off(tls_transport_name: str, serve: ServeFactory) -> None:
     _, port, _ = await serve_echo(serve, tls_transport_name)
     client = make_transport(tls_transport_name, tls=TlsConfig(verify=False))
     await check_echo(client, "127.0.0.1", port, b"ping")

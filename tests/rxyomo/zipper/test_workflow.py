@@ -50,10 +50,13 @@ transport: tcp
 
 def test_seed_workflow_orders_flows_and_collects_sinks() -> None:
     wf = parse_workflow(SEED)
-    assert wf.name == "Service" and wf.port == 9000 and wf.is_sequential
+    assert wf.name == "Service"
+    assert wf.port == 9000
+    assert wf.is_sequential
     assert [(f.name, f.index) for f in wf.flows] == [("image-recognition", 0), ("second", 1)]
     assert [f.name for f in wf.sinks] == ["mqtt-sink", "db-sink"]
-    assert wf.function("db-sink") is not None and wf.function("nobody") is None
+    assert wf.function("db-sink") is not None
+    assert wf.function("nobody") is None
 
 
 def test_modern_workflow_reads_auth_mesh_limits_and_policy() -> None:
@@ -61,11 +64,13 @@ def test_modern_workflow_reads_auth_mesh_limits_and_policy() -> None:
     assert not wf.is_sequential
     assert all(f.stage is Stage.FUNCTION for f in wf.functions)
     assert wf.auth_token == "s3cret"
-    assert wf.mesh[0].name == "europe" and wf.mesh[0].port == 9002
+    assert wf.mesh[0].name == "europe"
+    assert wf.mesh[0].port == 9002
     assert wf.mesh[0].credential == "token:s3cret"
     assert (wf.limits.max_frame_size, wf.limits.max_connections) == (1024, 5)
     assert wf.limits.handshake_timeout == 1.5
-    assert wf.instances is InstancePolicy.REPLACE and wf.transport == "tcp"
+    assert wf.instances is InstancePolicy.REPLACE
+    assert wf.transport == "tcp"
 
 
 def test_load_workflow_reads_a_file(tmp_path: Path) -> None:

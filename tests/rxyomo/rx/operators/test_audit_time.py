@@ -6,14 +6,20 @@ from reactivex.testing import ReactiveTest
 from rxyomo.rx import operators as yops
 
 on_next, on_completed, on_error = (
-    ReactiveTest.on_next, ReactiveTest.on_completed, ReactiveTest.on_error
+    ReactiveTest.on_next,
+    ReactiveTest.on_completed,
+    ReactiveTest.on_error,
 )
 
 
 def test_audit_time_emits_the_latest_item_of_each_period(marbles):
     xs = marbles.scheduler.create_hot_observable(
-        on_next(201, "a"), on_next(202, "b"), on_next(205, "c"), on_next(207, "d"),
-        on_next(213, "e"), on_completed(214),
+        on_next(201, "a"),
+        on_next(202, "b"),
+        on_next(205, "c"),
+        on_next(207, "d"),
+        on_next(213, "e"),
+        on_completed(214),
     )
     results = marbles.start(lambda: xs.pipe(yops.audit_time(3000)))
     # Periods end at 203, 206, 209, 212; the one ending at 212 had no item.

@@ -8,17 +8,19 @@ from reactivex.testing import ReactiveTest
 from rxyomo.rx import operators as yops
 
 on_next, on_completed, on_error = (
-    ReactiveTest.on_next, ReactiveTest.on_completed, ReactiveTest.on_error
+    ReactiveTest.on_next,
+    ReactiveTest.on_completed,
+    ReactiveTest.on_error,
 )
 
 
 def test_back_off_retry_waits_each_back_off_then_gives_up(marbles):
-    xs = marbles.scheduler.create_cold_observable(
-        on_next(1, "a"), on_error(3, TimeoutError("t"))
-    )
+    xs = marbles.scheduler.create_cold_observable(on_next(1, "a"), on_error(3, TimeoutError("t")))
     results = marbles.start(lambda: xs.pipe(yops.back_off_retry([1000, 2000])))
     assert results == [
-        on_next(201, "a"), on_next(205, "a"), on_next(210, "a"),
+        on_next(201, "a"),
+        on_next(205, "a"),
+        on_next(210, "a"),
         on_error(212, TimeoutError("t")),
     ]
     assert [s.subscribe for s in xs.subscriptions] == [200, 204, 209]
@@ -35,8 +37,9 @@ def test_a_policy_gives_fresh_waits_per_subscription(marbles):
 
 def test_an_endless_policy_retries_until_disposed(marbles):
     xs = marbles.scheduler.create_cold_observable(on_error(1, OSError("o")))
-    marbles.start(lambda: xs.pipe(yops.back_off_retry(yops.exponential_backoff(1000, 1.0))),
-                  disposed=210)
+    marbles.start(
+        lambda: xs.pipe(yops.back_off_retry(yops.exponential_backoff(1000, 1.0))), disposed=210
+    )
     assert [s.subscribe for s in xs.subscriptions] == [200, 202, 204, 206, 208]
 
 

@@ -10,7 +10,9 @@ from rxyomo.rx import Encoded
 from rxyomo.rx import operators as yops
 
 on_next, on_completed, on_error = (
-    ReactiveTest.on_next, ReactiveTest.on_completed, ReactiveTest.on_error
+    ReactiveTest.on_next,
+    ReactiveTest.on_completed,
+    ReactiveTest.on_error,
 )
 
 
@@ -18,8 +20,10 @@ def test_encode_marshals_each_item_under_the_key_as_go_did(marbles):
     xs = marbles.hot("-a-|", {"a": 456})
     results = marbles.start(lambda: xs.pipe(yops.encode(0x10, type_=y3.Kind.INT32)))
     # NewCodec(0x10).Marshal(int32(456)), without signals.
-    assert results == [on_next(201, Encoded(0x10, bytes.fromhex("8104 10028348"))),
-                       on_completed(203)]
+    assert results == [
+        on_next(201, Encoded(0x10, bytes.fromhex("8104 10028348"))),
+        on_completed(203),
+    ]
 
 
 def test_encoded_items_decode_back(marbles):
@@ -49,8 +53,7 @@ def test_the_dialect_can_be_chosen(marbles):
 def test_an_item_the_codec_cannot_write_is_reported_and_dropped(marbles):
     xs = marbles.hot("-a-b-|", {"a": object(), "b": "ok"})
     results = marbles.start(lambda: xs.pipe(yops.encode(0x11, reporter=marbles.reporter)))
-    assert results == [on_next(203, Encoded(0x11, y3.Codec(0x11).marshal("ok"))),
-                       on_completed(205)]
+    assert results == [on_next(203, Encoded(0x11, y3.Codec(0x11).marshal("ok"))), on_completed(205)]
     assert len(marbles.errors_of("encode")) == 1
 
 

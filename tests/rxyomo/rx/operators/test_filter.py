@@ -5,7 +5,9 @@ from reactivex.testing import ReactiveTest
 from rxyomo.rx import operators as yops
 
 on_next, on_completed, on_error = (
-    ReactiveTest.on_next, ReactiveTest.on_completed, ReactiveTest.on_error
+    ReactiveTest.on_next,
+    ReactiveTest.on_completed,
+    ReactiveTest.on_error,
 )
 
 

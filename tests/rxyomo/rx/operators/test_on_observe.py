@@ -149,7 +149,8 @@ async def test_a_failing_call_is_reported_and_the_rest_keep_their_order():
 
 async def test_a_source_failure_waits_for_the_calls_in_flight():
     recorder, subject, _ = run_through(
-        yops.on_observe(lambda x: (time.sleep(0.01), x)[1], max_concurrency=2), [1, 2],
+        yops.on_observe(lambda x: (time.sleep(0.01), x)[1], max_concurrency=2),
+        [1, 2],
         complete=False,
     )
     subject.on_error(ConnectionResetError("peer"))
@@ -171,7 +172,8 @@ async def test_a_given_executor_is_used_and_left_running():
 async def test_disposal_stops_results_from_being_emitted():
     release = threading.Event()
     recorder, _, subscription = run_through(
-        yops.on_observe(lambda x: release.wait(WAIT) and x, max_concurrency=1), [1, 2, 3],
+        yops.on_observe(lambda x: release.wait(WAIT) and x, max_concurrency=1),
+        [1, 2, 3],
         complete=False,
     )
     subscription.dispose()

@@ -12,7 +12,9 @@ def test_raw_bytes_passes_payloads_as_bytes(marbles):
     xs = marbles.hot("-a-b-c-d-|", lookup)
     results = marbles.start(lambda: xs.pipe(yops.raw_bytes(reporter=marbles.reporter)))
     assert results == [
-        on_next(201, b"\x81\x00"), on_next(203, b"\x01"), on_next(205, b"\x02"),
+        on_next(201, b"\x81\x00"),
+        on_next(203, b"\x01"),
+        on_next(205, b"\x02"),
         on_completed(209),
     ]
     assert all(type(r.value.value) is bytes for r in results[:3])

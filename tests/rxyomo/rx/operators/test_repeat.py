@@ -6,7 +6,9 @@ from reactivex.testing import ReactiveTest
 from rxyomo.rx import operators as yops
 
 on_next, on_completed, on_error = (
-    ReactiveTest.on_next, ReactiveTest.on_completed, ReactiveTest.on_error
+    ReactiveTest.on_next,
+    ReactiveTest.on_completed,
+    ReactiveTest.on_error,
 )
 
 
@@ -14,9 +16,12 @@ def test_repeat_replays_the_recorded_items_after_each_interval(marbles):
     xs = marbles.cold("-a-b|")
     results = marbles.start(lambda: xs.pipe(yops.repeat(2, 3000)))
     assert results == [
-        on_next(201, "a"), on_next(203, "b"),
-        on_next(207, "a"), on_next(207, "b"),
-        on_next(210, "a"), on_next(210, "b"),
+        on_next(201, "a"),
+        on_next(203, "b"),
+        on_next(207, "a"),
+        on_next(207, "b"),
+        on_next(210, "a"),
+        on_next(210, "b"),
         on_completed(210),
     ]
 

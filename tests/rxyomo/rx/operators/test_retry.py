@@ -6,7 +6,9 @@ from reactivex.testing import ReactiveTest
 from rxyomo.rx import operators as yops
 
 on_next, on_completed, on_error = (
-    ReactiveTest.on_next, ReactiveTest.on_completed, ReactiveTest.on_error
+    ReactiveTest.on_next,
+    ReactiveTest.on_completed,
+    ReactiveTest.on_error,
 )
 
 
@@ -14,7 +16,9 @@ def test_retry_subscribes_again_up_to_count_times_then_fails(marbles):
     xs = marbles.cold("-a-#", error=ConnectionError("reset"))
     results = marbles.start(lambda: xs.pipe(yops.retry(2)))
     assert results == [
-        on_next(201, "a"), on_next(204, "a"), on_next(207, "a"),
+        on_next(201, "a"),
+        on_next(204, "a"),
+        on_next(207, "a"),
         on_error(209, ConnectionError("reset")),
     ]
 
@@ -28,9 +32,9 @@ def test_retry_stops_at_a_success(marbles):
 
     import reactivex
 
-    results = marbles.start(lambda: reactivex.defer(lambda _: source_once_broken()).pipe(
-        yops.retry(5)
-    ))
+    results = marbles.start(
+        lambda: reactivex.defer(lambda _: source_once_broken()).pipe(yops.retry(5))
+    )
     assert results == [on_next(201, "a"), on_next(204, "b"), on_completed(205)]
 
 

@@ -5,7 +5,9 @@ from reactivex.testing import ReactiveTest
 from rxyomo.rx import operators as yops
 
 on_next, on_completed, on_error = (
-    ReactiveTest.on_next, ReactiveTest.on_completed, ReactiveTest.on_error
+    ReactiveTest.on_next,
+    ReactiveTest.on_completed,
+    ReactiveTest.on_error,
 )
 
 
@@ -17,8 +19,10 @@ def test_serialize_holds_early_items_until_their_turn(marbles):
     xs = marbles.hot("-b-a-d-c-|", {"a": (0, "a"), "b": (1, "b"), "c": (2, "c"), "d": (3, "d")})
     results = marbles.start(lambda: xs.pipe(yops.serialize(0, number)))
     assert results == [
-        on_next(203, (0, "a")), on_next(203, (1, "b")),
-        on_next(207, (2, "c")), on_next(207, (3, "d")),
+        on_next(203, (0, "a")),
+        on_next(203, (1, "b")),
+        on_next(207, (2, "c")),
+        on_next(207, (3, "d")),
         on_completed(209),
     ]
 
@@ -40,7 +44,9 @@ def test_items_still_waiting_at_the_end_are_emitted_in_order_not_lost(marbles):
     xs = marbles.hot("-d-a-c-|", {"a": (0, "a"), "c": (2, "c"), "d": (3, "d")})
     results = marbles.start(lambda: xs.pipe(yops.serialize(0, number)))
     assert results == [
-        on_next(203, (0, "a")), on_next(207, (2, "c")), on_next(207, (3, "d")),
+        on_next(203, (0, "a")),
+        on_next(207, (2, "c")),
+        on_next(207, (3, "d")),
         on_completed(207),
     ]
 

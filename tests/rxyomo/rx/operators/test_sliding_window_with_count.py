@@ -30,9 +30,7 @@ def test_a_failing_handler_is_reported_and_the_stream_goes_on(marbles):
 
     xs = marbles.hot("-1-2-3-|")
     results = marbles.start(
-        lambda: xs.pipe(
-            yops.sliding_window_with_count(2, 1, handler, reporter=marbles.reporter)
-        )
+        lambda: xs.pipe(yops.sliding_window_with_count(2, 1, handler, reporter=marbles.reporter))
     )
     assert results == marbles.exp("-1-2-3-|")
     assert marbles.errors_of("sliding_window_with_count") == [([1, 2], "sum 3"), ([2, 3], "sum 5")]
