@@ -22,9 +22,9 @@ from rxyomo.transport import (
     TransportOptions,
     dev_certificates,
 )
-from rxyomo.transport import quic as quic_module
 from rxyomo.transport.base import Channel
 from rxyomo.transport.quic import LOOPBACK_DATAGRAM_SIZE
+from rxyomo.transport.quic import transport as quic_module
 from tests.reliability.udp_relay import Impairment, UdpRelay
 from tests.rxyomo.transport._support import (
     Accepted,

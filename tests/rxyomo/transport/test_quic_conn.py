@@ -8,9 +8,9 @@ import pytest
 from aioquic.quic.configuration import QuicConfiguration
 from aioquic.quic.events import StreamDataReceived
 
-from rxyomo.transport._quic_conn import DATA_STREAM, MAX_UDP_PAYLOAD_SIZE, StreamConnection
 from rxyomo.transport.certs import dev_certificates
 from rxyomo.transport.quic import MAX_DATAGRAM_SIZE
+from rxyomo.transport.quic.connection import DATA_STREAM, MAX_UDP_PAYLOAD_SIZE, StreamConnection
 
 CLIENT_ADDRESS = ("127.0.0.1", 4000)
 SERVER_ADDRESS = ("127.0.0.1", 9000)

@@ -27,13 +27,13 @@ from aioquic.quic.packet import (
 from aioquic.quic.packet_builder import QuicPacketBuilder
 
 from rxyomo.transport._common import format_address
-from rxyomo.transport._quic_channel import QuicChannel
-from rxyomo.transport._quic_conn import StreamConnection
-from rxyomo.transport._udp import Address, UdpEndpoint
 from rxyomo.transport.base import HandlerFactory, Listener, TransportError
+from rxyomo.transport.quic.channel import QuicChannel
+from rxyomo.transport.quic.connection import StreamConnection
+from rxyomo.transport.quic.udp import Address, UdpEndpoint
 
 if TYPE_CHECKING:
-    from rxyomo.transport.quic import QuicTransport
+    from rxyomo.transport.quic.transport import QuicTransport
 
 logger = logging.getLogger("rxyomo.transport.quic")
 

@@ -30,11 +30,7 @@ from aioquic._crypto import AEAD, CryptoError
 from aioquic.quic.configuration import SMALLEST_MAX_DATAGRAM_SIZE, QuicConfiguration
 
 from rxyomo.transport._common import check_port, check_positive, format_address
-from rxyomo.transport._quic_channel import QuicChannel
-from rxyomo.transport._quic_conn import StreamConnection
-from rxyomo.transport._quic_server import QuicServer
 from rxyomo.transport._tls import check_cafile, server_credentials
-from rxyomo.transport._udp import Address, UdpEndpoint
 from rxyomo.transport.base import (
     ALPN,
     Channel,
@@ -45,13 +41,17 @@ from rxyomo.transport.base import (
     TransportError,
     TransportOptions,
 )
+from rxyomo.transport.quic.channel import QuicChannel
+from rxyomo.transport.quic.connection import StreamConnection
+from rxyomo.transport.quic.server import QuicServer
+from rxyomo.transport.quic.udp import Address, UdpEndpoint
 
 __all__ = ["QuicTransport"]
 
 logger = logging.getLogger("rxyomo.transport.quic")
 
 #: The largest UDP payload over IPv4 (65535 less the IP and UDP headers). Frames are
-#: written with four-byte lengths (see ``_quic_conn``), so a packet may fill it.
+#: written with four-byte lengths (see ``quic.connection``), so a packet may fill it.
 MAX_DATAGRAM_SIZE = 65507
 #: The datagram size chosen for loopback peers (their MTU is 64 KiB): aioquic's
 #: cost is per packet, so larger packets carry large frames several times faster.
@@ -69,7 +69,7 @@ class QuicTransport(Transport):
     (safe on every path) unless the peer is a loopback address, where
     :data:`LOOPBACK_DATAGRAM_SIZE` is used. Either way a connection never sends
     more than the peer's ``max_udp_payload_size`` allows, and 1200 bytes to a peer
-    that announces none (see ``_quic_conn``). ``receive_window`` is
+    that announces none (see ``quic.connection``). ``receive_window`` is
     how many unread bytes a connection accepts before its sender must wait.
 
     Liveness is QUIC's own: a connection that hears nothing for the lower of both

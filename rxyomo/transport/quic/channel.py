@@ -8,7 +8,7 @@ connection's ``get_timer``/``handle_timer``.
 
 Flow control both ways: the write buffer is what the peer has not acknowledged
 (watermarks drive ``pause_writing``/``resume_writing``), and a paused reader
-holds what arrives and stops granting credit (see :mod:`._quic_conn`).
+holds what arrives and stops granting credit (see :mod:`.connection`).
 """
 
 from __future__ import annotations
@@ -22,9 +22,6 @@ from aioquic.quic.packet import QuicErrorCode
 
 from rxyomo.transport._common import ChannelState, check_bytes_like
 from rxyomo.transport._flow import ReadGate, WriteWatermarks
-from rxyomo.transport._quic_conn import DATA_STREAM, StreamConnection
-from rxyomo.transport._quic_errors import ERROR_ABORTED, ERROR_PROTOCOL, termination_error
-from rxyomo.transport._udp import Address
 from rxyomo.transport.base import (
     ALPN,
     FlowControl,
@@ -32,6 +29,9 @@ from rxyomo.transport.base import (
     StreamHandler,
     TransportError,
 )
+from rxyomo.transport.quic.connection import DATA_STREAM, StreamConnection
+from rxyomo.transport.quic.errors import ERROR_ABORTED, ERROR_PROTOCOL, termination_error
+from rxyomo.transport.quic.udp import Address
 
 logger = logging.getLogger("rxyomo.transport.quic")
 
