@@ -6,6 +6,7 @@ import asyncio
 import logging
 from collections import deque
 from collections.abc import Callable
+from typing import Any
 
 from rxyomo.transport.base import FlowControl, StreamHandler
 
@@ -32,17 +33,18 @@ class WriteWatermarks:
             if buffered <= self._flow.low_watermark:
                 self.paused = False
                 if self.handler is not None:
-                    _call_hook(self.handler.resume_writing)
+                    call_hook(self.handler.resume_writing)
         elif buffered > self._flow.high_watermark:
             self.paused = True
             if self.handler is not None:
-                _call_hook(self.handler.pause_writing)
+                call_hook(self.handler.pause_writing)
 
 
-def _call_hook(hook: Callable[[], None]) -> None:
-    # A failing flow-control hook must not break the transport's bookkeeping.
+def call_hook(hook: Callable[..., None], *args: Any) -> None:
+    """Call a handler's flow-control hook; one that fails is logged, because it must not
+    break the transport's bookkeeping."""
     try:
-        hook()
+        hook(*args)
     except Exception:
         logger.exception("flow-control hook %r failed", hook)
 

@@ -8,6 +8,8 @@ callback driven (no task and no StreamReader per connection), which is what
 makes the QUIC adapter fast, and because it carries flow control both ways:
 ``pause_writing``/``resume_writing`` tell the protocol side that a peer is slow,
 ``pause_reading``/``resume_reading`` let it stop accepting bytes from one.
+``write_confirmed`` tells it how much of what it wrote the other end has, so that it
+never has to poll for acknowledgements or for an empty buffer.
 """
 
 from __future__ import annotations
@@ -52,6 +54,16 @@ class StreamHandler(abc.ABC):
 
     def resume_writing(self) -> None:  # noqa: B027 - optional hook
         """The channel's write buffer drained below its low watermark."""
+
+    def write_confirmed(self, confirmed: int) -> None:  # noqa: B027 - optional hook
+        """More of what was written is confirmed: ``confirmed`` bytes so far, counted from
+        the first ``write`` (what :meth:`Channel.confirmed_bytes` answers).
+
+        Called from the event loop, never from inside ``write``, each time the count
+        grows: when the peer's transport acknowledges bytes (QUIC), the peer's handler
+        reads them (in memory), or the kernel takes them (TLS over TCP). Once it equals
+        the bytes written, the write buffer is empty.
+        """
 
 
 class Channel(abc.ABC):

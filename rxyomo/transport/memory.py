@@ -18,7 +18,7 @@ from collections import deque
 from dataclasses import dataclass, field
 
 from rxyomo.transport._common import MAX_PORT, ChannelState, check_bytes_like, check_port
-from rxyomo.transport._flow import WriteWatermarks
+from rxyomo.transport._flow import WriteWatermarks, call_hook
 from rxyomo.transport.base import (
     Channel,
     HandlerFactory,
@@ -159,6 +159,8 @@ class _MemoryChannel(ChannelState):
         self._reading_paused = False
         # Bytes handed to the peer's handler: what this end may consider acknowledged.
         self._delivered = 0
+        # What ``write_confirmed`` last told the handler.
+        self._confirmed = 0
         self.peer_channel: _MemoryChannel | None = None
 
     def start(self, factory: HandlerFactory) -> None:
@@ -244,8 +246,14 @@ class _MemoryChannel(ChannelState):
         if self._gone:
             return  # a handler aborted from inside data_received
         self._watermarks.update(self._buffered)
-        if self._closing and not self._outgoing:
+        self._tell_confirmed()
+        if self._closing and not self._outgoing and not self._gone:
             self._finish_close()
+
+    def _tell_confirmed(self) -> None:
+        if self._delivered > self._confirmed and self._handler is not None:
+            self._confirmed = self._delivered
+            call_hook(self._handler.write_confirmed, self._delivered)
 
     @property
     def _gone(self) -> bool:

@@ -22,7 +22,7 @@ from rxyomo.transport._common import (
     check_positive,
     format_address,
 )
-from rxyomo.transport._flow import ReadGate
+from rxyomo.transport._flow import ReadGate, WriteWatermarks, call_hook
 from rxyomo.transport._tls import (
     UNTRUSTED_HINT,
     check_cafile,
@@ -153,6 +153,11 @@ class _TcpChannel(asyncio.Protocol, ChannelState):
         self._transport: asyncio.Transport | None = None
         self._gate: ReadGate | None = None
         self._lost_pending: tuple[Exception | None] | None = None
+        self._watermarks = WriteWatermarks(options.flow, handler)
+        # Bytes written, and the count ``write_confirmed`` last told the handler.
+        self._written = 0
+        self._confirmed = 0
+        self._confirm_handle: asyncio.Handle | None = None
         #: Why a client refused the connection after the handshake (ALPN).
         self.refusal: str | None = None
 
@@ -176,12 +181,15 @@ class _TcpChannel(asyncio.Protocol, ChannelState):
             self._closing = True
             transport.abort()
             return
-        flow = self._options.flow
-        transport.set_write_buffer_limits(high=flow.high_watermark, low=flow.low_watermark)
+        # asyncio tells of a drained buffer only through resume_writing: with these limits
+        # it pauses on any byte left buffered and resumes once none is, which is when
+        # everything written is confirmed. The handler's own watermarks are kept here.
+        transport.set_write_buffer_limits(high=1, low=0)
         try:
             if self._handler is None:
                 assert self._factory is not None
                 self._handler = self._factory()
+                self._watermarks.handler = self._handler
             self._handler.connection_made(self)
         except Exception as exc:
             logger.exception("starting the connection's handler failed; dropping it")
@@ -213,12 +221,12 @@ class _TcpChannel(asyncio.Protocol, ChannelState):
         self._report_lost(reason)
 
     def pause_writing(self) -> None:
-        if self._handler is not None:
-            self._handler.pause_writing()
+        self._watermarks.update(self.get_write_buffer_size())
 
     def resume_writing(self) -> None:
-        if self._handler is not None:
-            self._handler.resume_writing()
+        # The buffer is empty (see the limits set in connection_made).
+        self._watermarks.update(0)
+        self._report_confirmed()
 
     # Channel
 
@@ -228,6 +236,12 @@ class _TcpChannel(asyncio.Protocol, ChannelState):
         if self.is_closing() or self._transport is None or not data:
             return
         self._transport.write(data)
+        self._written += len(data)
+        buffered = self._transport.get_write_buffer_size()
+        self._watermarks.update(buffered)
+        if not buffered and self._confirm_handle is None:
+            # Taken at once; told from the loop, never from inside write().
+            self._confirm_handle = asyncio.get_running_loop().call_soon(self._report_confirmed)
 
     def close(self) -> None:
         if self._closing or self._transport is None:
@@ -271,6 +285,15 @@ class _TcpChannel(asyncio.Protocol, ChannelState):
         return self._transport.get_write_buffer_size()
 
     # internals
+
+    def _report_confirmed(self) -> None:
+        self._confirm_handle = None
+        if self._handler is None or self._lost:
+            return
+        confirmed = self._written - self.get_write_buffer_size()
+        if confirmed > self._confirmed:
+            self._confirmed = confirmed
+            call_hook(self._handler.write_confirmed, confirmed)
 
     def _deliver(self, data: bytes) -> None:
         if self._handler is None or self._lost:

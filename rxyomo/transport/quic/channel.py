@@ -21,7 +21,7 @@ from aioquic.quic import events
 from aioquic.quic.packet import QuicErrorCode
 
 from rxyomo.transport._common import ChannelState, check_bytes_like
-from rxyomo.transport._flow import ReadGate, WriteWatermarks
+from rxyomo.transport._flow import ReadGate, WriteWatermarks, call_hook
 from rxyomo.transport.base import (
     ALPN,
     FlowControl,
@@ -93,6 +93,8 @@ class QuicChannel(ChannelState):
         self._close_handle: asyncio.TimerHandle | None = None
         self._last_sent = loop.time()
         self._close_timeout = close_timeout
+        # The acknowledged byte count last told to the handler (``write_confirmed``).
+        self._confirmed = 0
 
     # driving (owner side)
 
@@ -351,6 +353,10 @@ class QuicChannel(ChannelState):
         if self._lost:
             return
         self._watermarks.update(self.get_write_buffer_size())
+        acknowledged = self.quic.acknowledged_bytes()
+        if acknowledged > self._confirmed and self._handler is not None and self.established:
+            self._confirmed = acknowledged
+            call_hook(self._handler.write_confirmed, acknowledged)
         if self._fin_sent and not self._close_sent and self.quic.data_stream_finished():
             # Everything we wrote was acknowledged: the close is complete.
             self._shutdown(QuicErrorCode.NO_ERROR, "")

@@ -47,6 +47,8 @@ class Recorder(StreamHandler):
         self.writing_paused = False
         self.pauses = 0
         self.resumes = 0
+        #: Each count ``write_confirmed`` gave, in order.
+        self.confirmations: list[int] = []
         self._changed = asyncio.Event()
 
     def connection_made(self, channel: Channel) -> None:
@@ -74,6 +76,10 @@ class Recorder(StreamHandler):
     def resume_writing(self) -> None:
         self.writing_paused = False
         self.resumes += 1
+        self._changed.set()
+
+    def write_confirmed(self, confirmed: int) -> None:
+        self.confirmations.append(confirmed)
         self._changed.set()
 
     async def until(self, condition: Callable[[], bool], seconds: float = TIMEOUT) -> None:

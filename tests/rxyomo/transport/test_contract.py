@@ -196,6 +196,44 @@ async def test_slow_reader_pauses_writer_within_watermark_bound(
     assert received == chunk * (written // len(chunk))
 
 
+async def test_write_confirmed_counts_up_to_every_byte_written(
+    transport_name: str, open_pair: PairFactory
+) -> None:
+    pair = await open_pair(make_transport(transport_name))
+    chunks = _numbered_chunks(200)
+    for chunk in chunks:
+        told = len(pair.client.confirmations)
+        pair.client_channel.write(chunk)
+        # Never told from inside write(): a handler may write from its own hook.
+        assert len(pair.client.confirmations) == told
+    # Counted from the first write, the byte open_pair writes to start the connection.
+    total = 1 + sum(len(chunk) for chunk in chunks)
+    await pair.client.until(lambda: total in pair.client.confirmations)
+    confirmations = pair.client.confirmations
+    assert confirmations == sorted(set(confirmations)), "the count only grows"
+    assert confirmations[-1] == total
+    assert pair.client_channel.confirmed_bytes(total) == total
+    assert pair.client_channel.get_write_buffer_size() == 0
+    assert await pair.server.wait_bytes(total - 1) == b"".join(chunks)
+
+
+async def test_write_confirmed_waits_for_a_paused_reader_where_the_transport_can_tell(
+    transport_name: str, open_pair: PairFactory
+) -> None:
+    pair = await open_pair(make_transport(transport_name))
+    pair.server_channel.pause_reading()
+    payload = os.urandom(64 * 1024)
+    pair.client_channel.write(payload)
+    await _settle(pair.client_channel)
+    # QUIC acknowledges what its peer's transport holds; in memory the peer must read it.
+    # TLS over TCP can only tell what the kernel took, which a paused reader does not stop.
+    if transport_name == "memory":
+        assert pair.client.confirmations == [1]
+    pair.server_channel.resume_reading()
+    await pair.client.until(lambda: 1 + len(payload) in pair.client.confirmations)
+    assert await pair.server.wait_bytes(len(payload)) == payload
+
+
 async def test_connect_failure_raises_transport_error(transport_name: str) -> None:
     transport = make_transport(transport_name)
     port = _unused_port(socket.SOCK_STREAM if transport_name == "tcp" else socket.SOCK_DGRAM)
