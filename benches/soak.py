@@ -103,8 +103,9 @@ async def soak(
         for i in range(SOURCES)
     ]
     for source in sources:
-        # The books are checked frame by frame: keep every dropped frame's key.
+        # The books are checked frame by frame: keep every counted frame's key.
         source.delivery.dropped_keys = deque(source.delivery.dropped_keys)
+        source.delivery.unknown_keys = deque(source.delivery.unknown_keys)
     written = dict.fromkeys((s.name for s in sources), 0)
     counted_by_zippers = 0
     events: list[str] = []
@@ -155,15 +156,17 @@ async def soak(
     while time.monotonic() < deadline and delivered != sum(map(len, got.values())):
         delivered = sum(map(len, got.values()))
         await asyncio.sleep(2)
-    duplicates = out_of_order = uncounted = dropped_but_delivered = 0
+    duplicates = out_of_order = uncounted = dropped_but_delivered = unknown_delivered = 0
     for source in sources:
         seqs = got[source.name]
         duplicates += len(seqs) - len(set(seqs))
         out_of_order += sum(1 for a, b in itertools.pairwise(seqs) if b <= a)
         dropped = {int(str(key)) for key in source.delivery.dropped_keys}
+        unknown = {int(str(key)) for key in source.delivery.unknown_keys}
         missing = set(range(written[source.name])) - set(seqs)
         dropped_but_delivered += len(dropped - missing)
-        uncounted += len(missing - dropped)
+        unknown_delivered += len(unknown - missing)
+        uncounted += len(missing - dropped - unknown)
     if not receipts:
         # Without receipts the zipper's drops are not named to the sources: they should
         # cover what the sources did not count. A connection the zipper gave up on is
@@ -187,6 +190,7 @@ async def soak(
     # zipper after it had acknowledged it (see docs/architecture.md, "No silent loss").
     died_uncounted = uncounted if receipts else max(0, uncounted - counted_by_zippers)
     drops: Counter[str] = sum((s.delivery.drops for s in sources), Counter())
+    unknowns: Counter[str] = sum((s.delivery.unknowns for s in sources), Counter())
     return {
         "minutes": minutes,
         "seed": seed,
@@ -196,13 +200,20 @@ async def soak(
         "dropped_by_sources": sum(s.delivery.dropped for s in sources),
         "drops_by_reason": dict(drops.most_common()),
         "dropped_by_sources_yet_delivered": dropped_but_delivered,
+        "unknown_to_sources": sum(s.delivery.unknown for s in sources),
+        "unknown_by_reason": dict(unknowns.most_common()),
+        "unknown_to_sources_and_delivered": unknown_delivered,
         "counted_by_zippers": counted_by_zippers,
         "missing_not_counted_by_sources": uncounted,
         "uncounted_died_with_a_zipper": died_uncounted,
         "receipts": receipts,
         "duplicates": duplicates,
         "out_of_order": out_of_order,
-        "ok": duplicates == 0 and out_of_order == 0 and not (receipts and died_uncounted),
+        # Dropped means not delivered: a frame counted so and delivered is a false book.
+        "ok": duplicates == 0
+        and out_of_order == 0
+        and dropped_but_delivered == 0
+        and not (receipts and died_uncounted),
     }
 
 

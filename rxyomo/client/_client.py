@@ -7,36 +7,18 @@ import contextlib
 import logging
 import signal
 import uuid
-from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from rxyomo._timer import CoreTimer
-from rxyomo.client.delivery import (
-    BY_ZIPPER,
-    CLOSED_UNCONFIRMED,
-    LOST_UNCONFIRMED,
-    UNSETTLED,
-    DeliveryStats,
-)
+from rxyomo.client._link import ConnectionRejected, Link, LinkHooks
+from rxyomo.delivery.link import Outcome
+from rxyomo.delivery.stats import BY_ZIPPER, CLOSED_UNCONFIRMED, DeliveryStats
 from rxyomo.protocol.auth import parse_credential
-from rxyomo.protocol.connection import Connection, ConnectionConfig, ConnectionState, Role
-from rxyomo.protocol.errors import ProtocolError
-from rxyomo.protocol.events import (
-    ConnectionTerminated,
-    ConnectToReceived,
-    DataReceived,
-    Event,
-    HandshakeAccepted,
-)
+from rxyomo.protocol.connection import ConnectionConfig, ConnectionState
 from rxyomo.protocol.extensions import HEARTBEAT, RECEIPTS, STATS
 from rxyomo.protocol.frames import DataFrame, HandshakeFrame
-from rxyomo.protocol.receipts import decode_receipt
-from rxyomo.protocol.reserved import RECEIPT_TAG
 from rxyomo.transport.base import (
     CertificateError,
-    Channel,
-    StreamHandler,
     TlsConfig,
     Transport,
     TransportError,
@@ -45,15 +27,8 @@ from rxyomo.transport.base import (
 
 log = logging.getLogger("rxyomo.client")
 
-#: Bytes of frames a link queues before it hands them to the transport regardless.
-_COALESCE_BYTES = 64 * 1024
-
 #: The protocol version this client announces in its handshake.
 PROTOCOL_VERSION = "2024-01-03"
-
-
-class ConnectionRejected(Exception):
-    """The zipper refused this client (bad token, unknown name); it will not retry."""
 
 
 class ClientClosed(Exception):
@@ -103,213 +78,9 @@ def parse_address(address: str) -> tuple[str, int]:
     return host, number
 
 
-class _Link(StreamHandler):
-    """One connection attempt: a protocol core bound to a transport channel."""
-
-    def __init__(self, client: ZipperClient) -> None:
-        self.client = client
-        self.loop = asyncio.get_running_loop()
-        self.core = Connection(Role.CLIENT, self.loop.time(), client.connection_config)
-        self.channel: Channel | None = None
-        self.opened: asyncio.Future[None] = self.loop.create_future()
-        self.ended: asyncio.Future[ConnectionTerminated] = self.loop.create_future()
-        self.writable = asyncio.Event()
-        #: Resolved once the transport reported the connection gone.
-        self.lost: asyncio.Future[None] = self.loop.create_future()
-        self._settled = False
-        self._timer = CoreTimer(self.loop, self._on_timer)
-        self._flush_handle: asyncio.Handle | None = None
-        self._flushed_at = 0
-        #: The count of the latest receipt (when the client asked for receipts).
-        self._receipted = 0
-        #: Whether receipts confirm this connection's frames (the client asked for them
-        #: and the zipper agreed in its HandshakeAck); known once the connection is open.
-        self.receipts = False
-
-    def connection_made(self, channel: Channel) -> None:
-        self.channel = channel
-        self.core.send_handshake(self.client._handshake(), self.loop.time())
-        self._after()
-
-    def data_received(self, data: bytes) -> None:
-        discarded = self.core.frames_discarded
-        self._handle(self.core.receive_data(data, self.loop.time()))
-        self.client.discarded += self.core.frames_discarded - discarded
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        reason = f"connection lost: {exc}" if exc else "connection closed"
-        self._handle(self.core.connection_lost(reason))
-        self.settle(LOST_UNCONFIRMED)
-        if not self.lost.done():
-            self.lost.set_result(None)
-
-    def pause_writing(self) -> None:
-        self.writable.clear()
-
-    def resume_writing(self) -> None:
-        if self.core.state is ConnectionState.OPEN:
-            self.writable.set()
-
-    def send(self, frame: DataFrame, key: object = None) -> None:
-        self.core.send_data(frame, self.loop.time(), key)
-        self._queued()
-
-    def send_encoded(self, encoded_frame: bytes, key: object = None) -> None:
-        self.core.send_encoded(encoded_frame, self.loop.time(), key)
-        self._queued()
-
-    def _queued(self) -> None:
-        # A burst of writes reaches the transport as one write: flushed once the
-        # writer yields to the loop, or at once when enough has piled up (which
-        # also bounds what sits here before the transport's watermarks see it).
-        self.client.delivery.written += 1
-        if self.core.bytes_queued - self._flushed_at >= _COALESCE_BYTES:
-            self.flush()
-        elif self._flush_handle is None:
-            self._flush_handle = self.loop.call_soon(self.flush)
-
-    def flush(self) -> None:
-        """Hand every queued frame to the transport now."""
-        if self._flush_handle is not None:
-            self._flush_handle.cancel()
-            self._flush_handle = None
-        self._flushed_at = self.core.bytes_queued
-        self._after()
-        self._confirm()
-
-    def _acknowledged(self) -> int | None:
-        channel = self.channel
-        return None if channel is None else channel.confirmed_bytes(self.core.bytes_queued)
-
-    def _confirm(self) -> None:
-        # With receipts only the zipper's receipts confirm frames.
-        if self._settled or self.receipts:
-            return
-        acknowledged = self._acknowledged()
-        if acknowledged is not None:
-            self.client.delivery.confirmed += self.core.confirm(
-                acknowledged, self.client._confirmation_hook
-            )
-
-    def _on_receipt(self, frame: DataFrame) -> None:
-        try:
-            count, drops = decode_receipt(frame)
-        except ProtocolError as exc:
-            log.warning("%s: ignored a malformed receipt: %s", self.client.name, exc)
-            return
-        if not self.receipts:
-            log.warning("%s: ignored a receipt the zipper did not agree to send", self.client.name)
-            return
-        if count <= self._receipted or self._settled:
-            return  # stale or repeated: counts only grow
-        delta, self._receipted = count - self._receipted, count
-        by_index = {index: reason for reason, indices in drops.items() for index in indices}
-        dropped: defaultdict[str, list[object]] = defaultdict(list)
-        before = self.core.frames_unconfirmed
-        self.client.delivery.confirmed += self.core.settle(
-            delta,
-            self.client._confirmation_hook,
-            dropped=by_index,
-            on_dropped=lambda reason, key: dropped[reason].append(key),
-        )
-        for reason, keys in dropped.items():
-            self.client._on_dropped_by_zipper(reason, keys)
-        if before - self.core.frames_unconfirmed != delta:
-            log.warning(
-                "%s: the zipper settled %d frames more than were in flight",
-                self.client.name,
-                delta - before + self.core.frames_unconfirmed,
-            )
-
-    def settle(self, reason: str) -> None:
-        """The connection is over: count what it did not confirm as dropped, once."""
-        if self._settled:
-            return
-        self._confirm()
-        self._settled = True
-        acknowledged = self._acknowledged() if self.receipts else None
-        if acknowledged is not None:
-            # The zipper's transport had these, but the zipper never said it passed them
-            # on: they may have arrived, or died with it.
-            accepted, unconfirmed = self.core.unconfirmed_split(acknowledged)
-            self._count_unconfirmed(UNSETTLED, accepted)
-        else:
-            unconfirmed = self.core.unconfirmed()
-        self._count_unconfirmed(reason, unconfirmed)
-
-    def _count_unconfirmed(self, reason: str, keys: list[object]) -> None:
-        if keys:
-            log.warning(
-                "%s: %d frames were in flight when the connection ended (%s)",
-                self.client.name,
-                len(keys),
-                reason,
-            )
-            self.client._on_unconfirmed(reason, keys)
-
-    def close(self, message: str) -> None:
-        self.core.close(message, self.loop.time())
-        self._after()
-
-    def _handle(self, events: list[Event]) -> None:
-        for event in events:
-            if isinstance(event, HandshakeAccepted):
-                self.receipts = RECEIPTS in event.extensions
-                if self.client.receipts and not self.receipts:
-                    self.client._without_receipts(self.core.peer_is_rxyomo)
-                self.writable.set()
-                if not self.opened.done():
-                    self.opened.set_result(None)
-            elif isinstance(event, DataReceived):
-                if event.frame.tag == RECEIPT_TAG:
-                    self._on_receipt(event.frame)
-                else:
-                    self.client._on_frame(event.frame)
-            elif isinstance(event, ConnectToReceived):
-                log.info("%s: zipper asks to move to %s", self.client.name, event.endpoint)
-                self.client._redirect = event.endpoint
-            elif isinstance(event, ConnectionTerminated):
-                self.writable.clear()
-                if not self.ended.done():
-                    self.ended.set_result(event)
-                if not self.opened.done():
-                    self.opened.set_exception(
-                        ConnectionRejected(event.reason)
-                        if not event.reconnect
-                        else TransportError(event.reason)
-                    )
-                    self.opened.exception()  # retrieved here; the run loop reads `ended`
-        self._after()
-
-    def _after(self) -> None:
-        data = self.core.data_to_send()
-        if data and self.channel is not None and not self.channel.is_closing():
-            self.channel.write(data)
-        if self.core.state is ConnectionState.CLOSED:
-            self._timer.cancel()
-            channel = self.channel
-            if channel is not None and not channel.is_closing():
-                channel.abort() if self.core.peer_expired else channel.close()
-            return
-        # Re-armed when the deadline comes earlier (the handshake's timeout gives way to
-        # the heartbeat once open); a later one is left to the early timer's re-check.
-        self._timer.arm(self.core.next_timer())
-
-    def _on_timer(self) -> None:
-        self._handle(self.core.handle_timer(self.loop.time()))
-
-
 def _resolve(future: asyncio.Future[None]) -> None:
     if not future.done():
         future.set_result(None)
-
-
-async def _poll_until(done: Callable[[], bool], deadline: float) -> None:
-    """Wait until ``done()`` or the loop's clock passes ``deadline``. Polled: the transport
-    interface announces neither an empty buffer nor acknowledgements."""
-    loop = asyncio.get_running_loop()
-    while not done() and loop.time() < deadline:  # noqa: ASYNC110
-        await asyncio.sleep(0.005)
 
 
 class ZipperClient:
@@ -364,7 +135,16 @@ class ZipperClient:
         #: transport has them.
         self.receipts = receipts
         self._told_no_receipts = False
-        self._link: _Link | None = None
+        self._link: Link | None = None
+        # Set while the current link takes frames, and to wake writers on close or failure.
+        self._writable = asyncio.Event()
+        self._hooks = LinkHooks(
+            frame=self._on_frame,
+            outcome=self._count,
+            opened=self._on_opened,
+            redirect=self._on_redirect,
+            discarded=self._on_discarded,
+        )
         self._run_task: asyncio.Task[None] | None = None
         self._first: asyncio.Future[None] | None = None
         self._closing = False
@@ -429,14 +209,14 @@ class ZipperClient:
         self._closing = True
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
+        self._writable.set()  # writers waiting for a connection learn of the close
         link = self._link
         if link is not None and link.channel is not None and self.is_connected:
             link.flush()
-            channel = link.channel
-            await _poll_until(lambda: channel.get_write_buffer_size() == 0, deadline)
-            if link.receipts:
+            await link.until(lambda: link.all_confirmed_by_transport, deadline)
+            if link.delivery.receipts:
                 # Give the zipper the rest of the time to confirm what it was sent.
-                await _poll_until(lambda: not link.core.frames_unconfirmed, deadline)
+                await link.until(lambda: not link.delivery.in_flight, deadline)
             link.close("client closing")
         if self._run_task is not None:
             self._run_task.cancel()
@@ -450,7 +230,7 @@ class ZipperClient:
                 # Out of time: cut the connection, so what is counted dropped stays dropped.
                 link.channel.abort()
         if link is not None:
-            link.settle(CLOSED_UNCONFIRMED)
+            link.finish(CLOSED_UNCONFIRMED)
         await self._on_closed()
 
     async def wait(self) -> None:
@@ -503,14 +283,41 @@ class ZipperClient:
             link = self._link
             if (
                 link is not None
-                and link.writable.is_set()
+                and self._writable.is_set()
                 and link.core.state is ConnectionState.OPEN
             ):
                 link.send(frame, key)
+                self.delivery.written += 1
                 return
-            waiter = link.writable.wait() if link is not None else asyncio.sleep(0.05)
-            with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(waiter, 0.1)
+            # Set again when a connection opens or drains, or the client closes or fails.
+            self._writable.clear()
+            await self._writable.wait()
+
+    def send_encoded_now(self, encoded_frame: bytes, key: object = None) -> bool:
+        """Queue an encoded data frame on the open connection without waiting.
+
+        There is no back-pressure here: the caller bounds what it sends (a zipper's mesh
+        link forwards what it reads, and its own readers pause). Returns False, having
+        queued nothing, when no connection is open.
+        """
+        link = self._link
+        if link is None or link.core.state is not ConnectionState.OPEN:
+            return False
+        link.send_encoded(encoded_frame, key)
+        self.delivery.written += 1
+        return True
+
+    def _pause_reading(self) -> None:
+        """Stop reading from the zipper (a subclass whose inbox is full)."""
+        link = self._link
+        if link is not None and link.channel is not None:
+            link.channel.pause_reading()
+
+    def _resume_reading(self) -> None:
+        """Undo :meth:`_pause_reading`."""
+        link = self._link
+        if link is not None and link.channel is not None:
+            link.channel.resume_reading()
 
     def _handshake(self) -> HandshakeFrame:
         return HandshakeFrame(
@@ -551,18 +358,47 @@ class ZipperClient:
     def _on_confirmed(self, key: object) -> None:
         """A frame sent with ``key`` was confirmed (called when ``_tracks_keys``)."""
 
-    @property
-    def _confirmation_hook(self) -> Callable[[object], None] | None:
-        # None spares the ledger a call per confirmed frame when nobody listens.
-        return self._on_confirmed if self._tracks_keys else None
+    def _count(self, outcome: Outcome[object]) -> None:
+        """Some of this client's frames were confirmed, dropped or lost track of."""
+        self.delivery.confirmed += len(outcome.confirmed)
+        if self._tracks_keys:
+            for key in outcome.confirmed:
+                if key is not None:
+                    self._on_confirmed(key)
+        for reason, keys in outcome.by_zipper.items():
+            self._on_dropped_by_zipper(reason, keys)
+        for reason, keys in outcome.dropped.items():
+            self._on_unconfirmed(reason, keys, dropped=True)
+        for reason, keys in outcome.unknown.items():
+            self._on_unconfirmed(reason, keys, dropped=False)
 
-    def _on_unconfirmed(self, reason: str, keys: list[object]) -> None:
-        """Frames (named by their keys) were in flight when a connection ended."""
-        self.delivery.drop(reason, keys)
+    def _on_unconfirmed(self, reason: str, keys: list[object], *, dropped: bool) -> None:
+        """Frames (named by their keys) were in flight when a connection ended: certainly
+        not delivered (``dropped``), or of unknown fate."""
+        log.warning(
+            "%s: %d frames were in flight when the connection ended (%s)",
+            self.name,
+            len(keys),
+            reason,
+        )
+        if dropped:
+            self.delivery.drop(reason, keys)
+        else:
+            self.delivery.lose_track(reason, keys)
 
     def _on_dropped_by_zipper(self, reason: str, keys: list[object]) -> None:
         """The zipper's receipt says it dropped these frames, for ``reason``."""
         self.delivery.drop(f"{BY_ZIPPER}{reason}", keys)
+
+    def _on_opened(self, receipts: bool, rxyomo_zipper: bool) -> None:
+        if self.receipts and not receipts:
+            self._without_receipts(rxyomo_zipper)
+
+    def _on_redirect(self, endpoint: str) -> None:
+        self._redirect = endpoint
+
+    def _on_discarded(self, count: int) -> None:
+        self.discarded += count
 
     async def _on_closed(self) -> None:
         """The client stopped (subclasses release their resources)."""
@@ -581,7 +417,13 @@ class ZipperClient:
         failures = 0
         try:
             while not self._closing:
-                link = _Link(self)
+                link = Link(
+                    self.name,
+                    self._handshake(),
+                    self.connection_config,
+                    self._hooks,
+                    self._writable,
+                )
                 self._link = link
                 host, port = self.address
                 try:
@@ -628,10 +470,11 @@ class ZipperClient:
             if channel is not None and not channel.is_closing():
                 channel.abort()
                 assert self._link is not None
-                self._link.settle(CLOSED_UNCONFIRMED)
+                self._link.finish(CLOSED_UNCONFIRMED)
 
     def _fail(self, exc: BaseException) -> None:
         self.error = exc
+        self._writable.set()  # writers waiting for a connection learn of the failure
         log.warning("%s: giving up: %s", self.name, exc)
         self._report_error(exc)
         if self._first is not None and not self._first.done():

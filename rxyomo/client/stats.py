@@ -25,6 +25,10 @@ class _StatsClient(ZipperClient):
         if frame.tag == STATS_TAG and not self.answer.done():
             self.answer.set_result(frame.payload)
 
+    async def request(self) -> None:
+        """Ask the zipper for its snapshot; it comes to :attr:`answer`."""
+        await self._send(DataFrame(tag=STATS_TAG, payload=b""))
+
 
 async def fetch_stats(
     zipper: str,
@@ -49,7 +53,7 @@ async def fetch_stats(
         await asyncio.wait_for(client.connect(), timeout)
         if STATS not in client.extensions:
             raise LookupError(f"the zipper at {zipper} does not offer stats (not an rxyomo zipper)")
-        await client._send(DataFrame(tag=STATS_TAG, payload=b""))
+        await client.request()
         payload = await asyncio.wait_for(client.answer, timeout)
     finally:
         await client.close(timeout=1.0)

@@ -274,10 +274,9 @@ class StreamFunction(ZipperClient):
             return
         assert self._inbox is not None
         self._inbox.put_nowait(Received(frame.tag, frame.payload, meta))
-        link = self._link
-        if self._inbox.qsize() >= self._max_pending and link is not None and link.channel:
+        if self._inbox.qsize() >= self._max_pending:
             self._paused = True
-            link.channel.pause_reading()
+            self._pause_reading()
 
     async def _work(self) -> None:
         assert self._inbox is not None
@@ -289,9 +288,7 @@ class StreamFunction(ZipperClient):
                 self._inbox.task_done()
             if self._paused and self._inbox.qsize() <= self._max_pending // 2:
                 self._paused = False
-                link = self._link
-                if link is not None and link.channel is not None:
-                    link.channel.resume_reading()
+                self._resume_reading()
 
     async def _handle(self, item: Received) -> None:
         if self._handler is None:  # a cron-only function observes nothing to handle

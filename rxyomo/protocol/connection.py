@@ -33,10 +33,9 @@ TCP, in memory; QUIC has PING and its idle timeout): a Data frame with the reser
 ``heartbeat_interval``; a peer from which nothing arrived for ``idle_timeout`` is
 considered dead.
 
-Delivery is accounted for (see docs/architecture.md, "No silent loss"): the core knows
-where in the byte stream each data frame it sent ends, so when the caller reports how many
-bytes the peer's transport acknowledged (:meth:`Connection.confirm`), it knows which frames
-are confirmed and which were still in flight (:meth:`Connection.unconfirmed`).
+Delivery is accounted for beside the core, not in it (:mod:`rxyomo.delivery`): sending a
+data frame answers where in the byte stream it ends, which the caller's ledger keeps to
+tell, from the bytes the peer's transport confirmed, which frames are delivered.
 
 Outcomes never depend on how the transport chunks the bytes: frames pipelined behind a
 handshake wait for the decision (``accept()`` returns their events), and bytes that fail
@@ -47,8 +46,6 @@ from __future__ import annotations
 
 import contextlib
 import enum
-from collections import deque
-from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from rxyomo.protocol.errors import LocalProtocolError, ProtocolError
@@ -151,12 +148,6 @@ class Connection:
         self._held: list[Frame] = []
         #: Bytes queued for the transport since the connection began.
         self.bytes_queued = 0
-        #: Data frames sent that the peer's transport has confirmed (see :meth:`confirm`).
-        self.frames_confirmed = 0
-        #: Data frames confirmed or settled as dropped by the peer (:meth:`settle`).
-        self.frames_settled = 0
-        # (end offset in the byte stream, key) of each data frame sent and not yet confirmed.
-        self._in_flight: deque[tuple[int, object]] = deque()
         #: Data frames that arrived once this end had closed (or behind a rejected
         #: handshake) and were dropped unread: the peer's transport counts them delivered,
         #: so the caller must count them here.
@@ -221,93 +212,25 @@ class Connection:
         self._terminate(message, reconnect=False, by_peer=False)
         return self._drain_events()
 
-    def send_data(self, frame: DataFrame, now: float, key: object = None) -> None:
-        """Send a Data frame on an open connection.
-
-        ``key`` names the frame in :meth:`unconfirmed` (a source passes its transaction id).
-        """
+    def send_data(self, frame: DataFrame, now: float) -> int:
+        """Send a Data frame on an open connection; returns where it ends in the byte
+        stream (:attr:`bytes_queued` after it), which the delivery ledger keeps."""
         self._require(ConnectionState.OPEN, "send data")
         self._queue(encode_frame(frame), now)
-        self._in_flight.append((self.bytes_queued, key))
+        return self.bytes_queued
 
-    def send_encoded(self, encoded_frame: bytes, now: float, key: object = None) -> None:
-        """Send an already encoded Data frame (the zipper fans one encoding out)."""
+    def send_encoded(self, encoded_frame: bytes, now: float) -> int:
+        """Send an already encoded Data frame (the zipper fans one encoding out); returns
+        where it ends, as :meth:`send_data`."""
         self._require(ConnectionState.OPEN, "send data")
         self._queue(encoded_frame, now)
-        self._in_flight.append((self.bytes_queued, key))
+        return self.bytes_queued
 
     def send_control(self, frame: DataFrame, now: float) -> None:
         """Send a Data frame on a reserved tag outside the delivery ledger (receipts and
-        their requests: frames about delivery are not themselves accounted)."""
+        stats: frames about delivery are not themselves accounted)."""
         self._require(ConnectionState.OPEN, "send a control frame")
         self._queue(encode_frame(frame), now)
-
-    def confirm(
-        self, acknowledged_bytes: int, on_key: Callable[[object], None] | None = None
-    ) -> int:
-        """The peer's transport has the first ``acknowledged_bytes`` bytes sent.
-
-        Returns how many more data frames that confirms; ``on_key`` is called with the
-        key of each (None keys skipped). Call it with what the transport says
-        (``Channel.acknowledged_bytes``) while sending, and once more when the
-        connection is lost, before asking for :meth:`unconfirmed`.
-        """
-        count = 0
-        for end, _ in self._in_flight:
-            if end > acknowledged_bytes:
-                break
-            count += 1
-        return self.settle(count, on_key) if count else 0
-
-    def settle(
-        self,
-        count: int,
-        on_key: Callable[[object], None] | None = None,
-        *,
-        dropped: Mapping[int, str] | None = None,
-        on_dropped: Callable[[str, object], None] | None = None,
-    ) -> int:
-        """The peer settled the oldest ``count`` data frames sent (a receipt).
-
-        Like :meth:`confirm`, by frames rather than bytes. ``dropped`` names frames the
-        peer settled by counting them as dropped, by index (the n-th data frame sent on
-        this connection, from 0) and reason: each goes to ``on_dropped(reason, key)``
-        instead of being confirmed. Returns how many were confirmed; never more than
-        are in flight are settled.
-        """
-        in_flight = self._in_flight
-        done = min(count, len(in_flight))
-        confirmed = done
-        for _ in range(done):
-            key = in_flight.popleft()[1]
-            reason = dropped.get(self.frames_settled) if dropped else None
-            self.frames_settled += 1
-            if reason is not None:
-                confirmed -= 1
-                if on_dropped is not None:
-                    on_dropped(reason, key)
-            elif on_key is not None and key is not None:
-                on_key(key)
-        self.frames_confirmed += confirmed
-        return confirmed
-
-    @property
-    def frames_unconfirmed(self) -> int:
-        """Data frames sent that the peer has not confirmed (yet)."""
-        return len(self._in_flight)
-
-    def unconfirmed(self) -> list[object]:
-        """The keys of the data frames sent and not confirmed, oldest first."""
-        return [key for _, key in self._in_flight]
-
-    def unconfirmed_split(self, acknowledged_bytes: int) -> tuple[list[object], list[object]]:
-        """:meth:`unconfirmed` in two: the frames whose bytes the peer's transport
-        acknowledged (awaiting a receipt), and the rest."""
-        received: list[object] = []
-        unreceived: list[object] = []
-        for end, key in self._in_flight:
-            (received if end <= acknowledged_bytes else unreceived).append(key)
-        return received, unreceived
 
     def connect_to(self, endpoint: str, now: float) -> None:
         """Server: ask the client to move to another endpoint."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from rxyomo.transport._common import format_address
 from rxyomo.transport.base import (
     ALPN,
     CertificateError,
@@ -46,6 +47,7 @@ __all__ = [
     "TransportOptions",
     "dev_certificates",
     "dev_client_tls",
+    "format_address",
     "get_transport",
 ]
 

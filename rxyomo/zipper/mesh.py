@@ -10,12 +10,15 @@ no loops, and no zipper sees a frame twice.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
-from rxyomo.client._client import ZipperClient
-from rxyomo.protocol.connection import ConnectionState
+from rxyomo.client import ZipperClient
+from rxyomo.delivery.link import Outcome
+from rxyomo.delivery.settlement import Ticket, release
 from rxyomo.protocol.frames import ClientType
-from rxyomo.protocol.receipts import Ticket, is_no_observer, release
+from rxyomo.protocol.receipts import is_no_observer
+from rxyomo.transport import format_address
 from rxyomo.zipper.stats import ZipperStats
 from rxyomo.zipper.workflow import MeshPeer
 
@@ -28,10 +31,18 @@ class MeshLink(ZipperClient):
     client_type = ClientType.UPSTREAM_ZIPPER
     _tracks_keys = True
 
-    def __init__(self, zipper_name: str, peer: MeshPeer, stats: ZipperStats, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        zipper_name: str,
+        peer: MeshPeer,
+        stats: ZipperStats,
+        *,
+        on_release: Callable[[], None] = lambda: None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(
             zipper_name,
-            zipper=f"[{peer.host}]:{peer.port}" if ":" in peer.host else f"{peer.host}:{peer.port}",
+            zipper=format_address((peer.host, peer.port)),
             credential=peer.credential,
             # A frame forwarded here is settled for its writer once the peer passed it on.
             receipts=True,
@@ -39,6 +50,8 @@ class MeshLink(ZipperClient):
         )
         self.peer = peer
         self.stats = stats
+        # Told after tickets were released here, so that the zipper sends their receipts.
+        self._on_release = on_release
         self.forwarded = 0
 
     def forward(self, encoded_frame: bytes, ticket: Ticket | None = None) -> None:
@@ -47,8 +60,7 @@ class MeshLink(ZipperClient):
         ``ticket`` (the frame's, when its writer asked for receipts) is held until the
         peer zipper's receipt confirms the frame, or the frame is counted as dropped.
         """
-        link = self._link
-        if link is None or link.core.state is not ConnectionState.OPEN:
+        if not self.send_encoded_now(encoded_frame, ticket):
             reason = f"mesh peer {self.peer.name} unreachable"
             self.stats.drop(reason)
             if ticket is not None:
@@ -56,14 +68,17 @@ class MeshLink(ZipperClient):
             return
         if ticket is not None:
             ticket.hold()
-        link.send_encoded(encoded_frame, ticket)
         self.forwarded += 1
 
     def _on_confirmed(self, key: object) -> None:
         release(key)
 
-    def _on_unconfirmed(self, reason: str, keys: list[object]) -> None:
-        super()._on_unconfirmed(reason, keys)
+    def _count(self, outcome: Outcome[object]) -> None:
+        super()._count(outcome)
+        self._on_release()
+
+    def _on_unconfirmed(self, reason: str, keys: list[object], *, dropped: bool) -> None:
+        super()._on_unconfirmed(reason, keys, dropped=dropped)
         reason = f"mesh peer {self.peer.name}: {reason}"
         self.stats.drop(reason, len(keys))
         for key in keys:  # counted: settled as dropped for their writers

@@ -13,6 +13,9 @@ import msgpack
 
 from rxyomo._throttle import ThrottledLog
 from rxyomo._timer import CoreTimer
+from rxyomo.delivery.backpressure import BackPressure
+from rxyomo.delivery.ledger import Ledger
+from rxyomo.delivery.settlement import Settlement, Ticket
 from rxyomo.protocol.auth import check_credential
 from rxyomo.protocol.connection import (
     Connection,
@@ -25,7 +28,7 @@ from rxyomo.protocol.extensions import ALL as ALL_EXTENSIONS
 from rxyomo.protocol.extensions import HEARTBEAT, RECEIPTS, STATS
 from rxyomo.protocol.frames import DataFrame, encode_frame, is_reserved_tag
 from rxyomo.protocol.metadata import TARGET, MetadataError, decode_metadata
-from rxyomo.protocol.receipts import Settlement, Ticket, no_observer, release
+from rxyomo.protocol.receipts import no_observer
 from rxyomo.protocol.reserved import BROADCAST, STATS_TAG
 from rxyomo.transport.base import Channel, Listener, StreamHandler, Transport
 from rxyomo.zipper.mesh import MeshLink
@@ -43,7 +46,8 @@ _BROADCAST_KEY = BROADCAST.encode()
 LOST_IN_FLIGHT = "in flight to a lost connection"
 #: Drop reason: frames that arrived on a connection already closed (or rejected).
 ARRIVED_CLOSED = "arrived on a closed connection"
-#: Seconds between looks at destinations' acknowledgements while receipts are owed.
+#: At most one receipt per client every this many seconds: one covers many frames,
+#: sparing a packet each way per frame.
 SETTLE_INTERVAL = 0.02
 
 
@@ -57,11 +61,9 @@ class _Peer(StreamHandler):
         self.core = Connection(Role.SERVER, self.loop.time(), zipper.connection_config)
         self.channel: Channel | None = None
         self.stats = ConnectionStats(name="", peer="")
-        self.congested = False
-        #: Senders paused because this peer could not keep up.
-        self.blocked: set[_Peer] = set()
-        #: How many congested destinations hold this peer paused.
-        self.paused_by = 0
+        #: The frames sent to this peer that its transport has not confirmed, by ticket
+        #: (None for frames whose writer did not ask for receipts).
+        self.ledger: Ledger[Ticket | None] = Ledger()
         #: This client's frames until they are settled, when it agreed to receipts.
         self.settlement: Settlement | None = None
         #: Why this connection is turned away once its handshake arrives (the zipper was
@@ -96,30 +98,41 @@ class _Peer(StreamHandler):
         self._handle(self.core.connection_lost(reason))
         self._forget()
         # Nothing more will be acknowledged: what was not is counted, never lost silently.
-        self._confirm()
-        if self.core.frames_unconfirmed:
-            self.zipper.stats.drop(LOST_IN_FLIGHT, self.core.frames_unconfirmed)
+        if self.channel is not None:
+            self._release(self.ledger.confirm(self.channel.confirmed_bytes(self.core.bytes_queued)))
+        lost = self.ledger.clear()
+        if lost:
+            self.zipper.stats.drop(LOST_IN_FLIGHT, len(lost))
             log.warning(
                 "%d frames were in flight to %s (%s) when it was lost",
-                self.core.frames_unconfirmed,
+                len(lost),
                 self.conn_id,
                 self.stats.name,
             )
             # Counted: for receipts, those frames are settled as dropped.
-            for key in self.core.unconfirmed():
-                release(key, LOST_IN_FLIGHT)
+            for ticket in lost:
+                if ticket is not None:
+                    ticket.release(LOST_IN_FLIGHT)
             self.zipper._settle()
 
     def pause_writing(self) -> None:
-        self.congested = True
+        self.zipper.pressure.congested(self.conn_id)
 
     def resume_writing(self) -> None:
-        self.congested = False
-        blocked, self.blocked = self.blocked, set()
-        for sender in blocked:
-            sender.paused_by -= 1
-            if sender.paused_by == 0 and sender.channel is not None:
-                sender.channel.resume_reading()
+        self.zipper._resume(self.zipper.pressure.drained(self.conn_id))
+
+    def write_confirmed(self, confirmed: int) -> None:
+        if self._release(self.ledger.confirm(confirmed)):
+            self.zipper._settle_later()
+
+    def _release(self, tickets: list[Ticket | None]) -> bool:
+        # One delivery of each of these frames is done; True if any had a ticket.
+        released = False
+        for ticket in tickets:
+            if ticket is not None:
+                ticket.release()
+                released = True
+        return released
 
     # protocol events
 
@@ -148,21 +161,14 @@ class _Peer(StreamHandler):
         """
         if ticket is not None:
             ticket.hold()
-        self.core.send_encoded(encoded, self.loop.time(), ticket)
+        self.ledger.sent(self.core.send_encoded(encoded, self.loop.time()), ticket)
         self.stats.frames_out += 1
         self.stats.bytes_out += size
         self.zipper._unflushed.add(self)
 
     def flush(self) -> None:
-        """Hand what is queued to the transport and settle delivery accounting."""
+        """Hand what is queued to the transport (``write_confirmed`` tells the rest)."""
         self._flush()
-        self._confirm()
-
-    def _confirm(self) -> None:
-        channel = self.channel
-        if channel is None:
-            return
-        self.core.confirm(channel.confirmed_bytes(self.core.bytes_queued), release)
 
     def _flush(self) -> None:
         data = self.core.data_to_send()
@@ -206,6 +212,8 @@ class Zipper:
         self.routing = RoutingTable(workflow)
         self.stats = ZipperStats()
         self.peers: dict[int, _Peer] = {}
+        #: Which senders are held paused for which slow destinations.
+        self.pressure = BackPressure()
         #: Peers with frames queued during the current batch of input.
         self._unflushed: set[_Peer] = set()
         #: Peers that asked for receipts and have frames not settled yet.
@@ -238,7 +246,13 @@ class Zipper:
         )
         loop = asyncio.get_running_loop()
         for peer in self.workflow.mesh:
-            link = MeshLink(self.workflow.name, peer, self.stats, transport=self.transport)
+            link = MeshLink(
+                self.workflow.name,
+                peer,
+                self.stats,
+                on_release=self._settle_later,
+                transport=self.transport,
+            )
             self.mesh.append(link)
             # Peers may start later than this zipper: the link retries by itself.
             self._mesh_tasks.append(loop.create_task(self._join_mesh(link)))
@@ -379,7 +393,7 @@ class Zipper:
             frame.tag,
             target=target,
             broadcast=broadcast,
-            congested=lambda c: self.peers[c].congested if c in self.peers else True,
+            congested=lambda c: self.pressure.is_congested(c) if c in self.peers else True,
         )
         if not route.connections and not (route.to_mesh and self.mesh):
             self._drop(no_observer(frame.tag), ticket)
@@ -391,13 +405,10 @@ class Zipper:
                 self._drop("destination closed", ticket)
                 continue
             dest.send(encoded, size, ticket)
-            if dest.congested and peer not in dest.blocked and peer.channel is not None:
+            if self.pressure.routed(peer.conn_id, conn_id) and peer.channel is not None:
                 # The destination is slow: stop reading from this sender until
                 # it drains, so memory stays bounded instead of queueing more.
-                dest.blocked.add(peer)
-                peer.paused_by += 1
-                if peer.paused_by == 1:
-                    peer.channel.pause_reading()
+                peer.channel.pause_reading()
         if route.to_mesh:
             for link in self.mesh:
                 link.forward(encoded, ticket)
@@ -413,7 +424,8 @@ class Zipper:
             self._unflushed.pop().flush()
 
     def _settle(self) -> None:
-        """Send the receipts that are due; look again soon while some are owed."""
+        """Send the receipts that are due. Every release of a ticket (a destination's
+        confirmation, a mesh peer's receipt, a loss) asks for this again."""
         for peer in list(self._settling):
             settlement = peer.settlement
             if settlement is None or peer.core.state is not ConnectionState.OPEN:
@@ -425,22 +437,16 @@ class Zipper:
                 peer._flush()
             if not settlement.pending:
                 self._settling.discard(peer)
-        self._settle_later()
 
     def _settle_later(self) -> None:
-        # Receipts go out every SETTLE_INTERVAL while some are owed, not after every
-        # input: one receipt covers many frames, sparing a packet each way per frame.
+        # Receipts go out at most every SETTLE_INTERVAL, not after every release: one
+        # receipt covers many frames, sparing a packet each way per frame.
         if self._settling and self._settle_handle is None:
             loop = asyncio.get_running_loop()
             self._settle_handle = loop.call_later(SETTLE_INTERVAL, self._on_settle_timer)
 
     def _on_settle_timer(self) -> None:
-        # The transport interface does not announce acknowledgements: look for them
-        # (a mesh peer's receipts release their tickets as they come).
         self._settle_handle = None
-        for peer in list(self.peers.values()):
-            if peer.core.frames_unconfirmed:
-                peer._confirm()
         self._settle()
 
     def _on_reserved(self, peer: _Peer, frame: DataFrame, ticket: Ticket | None) -> None:
@@ -460,10 +466,13 @@ class Zipper:
         self.routing.remove(peer.conn_id)
         if self.stats.connections.pop(peer.conn_id, None) is not None:
             self.stats.closed += 1
-        peer.resume_writing()  # release anyone it held paused
-        for other in self.peers.values():
-            if peer in other.blocked:
-                other.blocked.discard(peer)
+        self._resume(self.pressure.forget(peer.conn_id))  # release anyone it held paused
+
+    def _resume(self, senders: list[int]) -> None:
+        for conn_id in senders:
+            sender = self.peers.get(conn_id)
+            if sender is not None and sender.channel is not None:
+                sender.channel.resume_reading()
 
     async def _join_mesh(self, link: MeshLink) -> None:
         try:

@@ -171,6 +171,7 @@ async def test_rxyomo_clients_on_yomo_s_zipper(
         "confirmed": 200,
         "in_flight": 0,
         "drops": {},
+        "unknown": {},
     }
     meta = sink_got.metadata[0]
     assert meta["user-key"] == "kept"

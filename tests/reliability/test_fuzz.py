@@ -16,8 +16,8 @@ import psutil
 import pytest
 
 from rxyomo.client import Sink, Source
-from rxyomo.client.delivery import BY_ZIPPER
 from rxyomo.client.stats import fetch_stats
+from rxyomo.delivery.stats import BY_ZIPPER
 from rxyomo.transport.base import TransportOptions
 from rxyomo.transport.certs import dev_client_tls
 from rxyomo.transport.quic import QuicTransport

@@ -1,0 +1,13 @@
+"""Delivery accounting, as pure objects beside the protocol core.
+
+Nothing here does I/O or reads a clock: the client and zipper adapters feed these
+objects what happened (a frame written, bytes confirmed, a receipt, a connection ended)
+and act on what they answer. ``docs/architecture.md`` ("No silent loss") describes the
+whole accounting.
+
+- :mod:`.ledger`: the frames one connection wrote and its peer has not confirmed;
+- :mod:`.link`: a client connection's half (transport confirmations or receipts);
+- :mod:`.settlement`: the zipper's half (when a received frame is settled, receipts);
+- :mod:`.backpressure`: which senders a zipper holds paused for which slow destinations;
+- :mod:`.stats`: what became of every frame a client wrote, across its connections.
+"""
