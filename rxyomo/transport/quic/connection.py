@@ -44,7 +44,11 @@ from aioquic._crypto import AEAD, CryptoError
 from aioquic.buffer import size_uint_var
 from aioquic.quic.configuration import SMALLEST_MAX_DATAGRAM_SIZE, QuicConfiguration
 from aioquic.quic.congestion.base import create_congestion_control
-from aioquic.quic.connection import MAX_STREAM_DATA_FRAME_CAPACITY, QuicConnection
+from aioquic.quic.connection import (
+    MAX_STREAM_DATA_FRAME_CAPACITY,
+    QuicConnection,
+    QuicConnectionState,
+)
 from aioquic.quic.events import ConnectionTerminated
 from aioquic.quic.packet import (
     QuicFrameType,
@@ -188,7 +192,15 @@ class StreamConnection(QuicConnection):
 
     def receive_datagram(self, data: bytes, addr: Any, now: float) -> None:
         """aioquic's, asking for an ACK once :data:`ACK_EVERY` packets await one."""
-        super().receive_datagram(data, addr, now)
+        try:
+            super().receive_datagram(data, addr, now)
+        except AssertionError:
+            # aioquic 1.3 asserts when a server connection that has decrypted no Initial
+            # yet meets a packet of another type (anyone can send that, coalesced behind a
+            # bogus Initial); later releases drop the rest of the datagram, as this does.
+            if self._is_client or self._state is not QuicConnectionState.FIRSTFLIGHT:
+                raise
+            return
         if any(space.ack_at is not None for space in self._spaces.values()):
             self._packets_unacked += 1
             if self._packets_unacked >= ACK_EVERY:

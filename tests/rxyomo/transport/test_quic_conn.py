@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -178,3 +179,38 @@ def test_packets_stay_within_what_aioquic_can_encrypt(
     _exchange(client, server, sizes, now=now, until=now + 5.0)
     assert _received(server) == payload
     assert max(sizes) == CLASSIC_PACKET_LIMIT
+
+
+def _long_header_packet(first_byte: int, destination: bytes, body: bytes) -> bytes:
+    """A QUIC v1 long-header packet with ``body`` as its (unprotected) payload."""
+    is_initial = first_byte & 0x30 == 0
+    return (
+        bytes([first_byte])
+        + (1).to_bytes(4, "big")
+        + bytes([len(destination)])
+        + destination
+        + b"\x00"  # no source connection id
+        + (b"\x00" if is_initial else b"")  # an Initial's empty token
+        + (0x4000 | len(body)).to_bytes(2, "big")
+        + body
+    )
+
+
+def test_garbage_behind_a_bogus_initial_is_dropped(tmp_path: Path) -> None:
+    # An Initial that cannot be decrypted, then a 0-RTT packet in the same datagram: aioquic
+    # 1.3 raised AssertionError out of receive_datagram for it, stopping its caller.
+    certs = dev_certificates(tmp_path)
+    config = QuicConfiguration(is_client=False, alpn_protocols=["yomo"])
+    config.load_cert_chain(certs.certfile, certs.keyfile)
+    destination = os.urandom(8)
+    server = StreamConnection(
+        configuration=config,
+        receive_window=1 << 20,
+        original_destination_connection_id=destination,
+    )
+    datagram = _long_header_packet(0xC3, destination, os.urandom(40))
+    datagram += _long_header_packet(0xD3, destination, os.urandom(40))
+    datagram += bytes(1200 - len(datagram))
+    server.receive_datagram(datagram, CLIENT_ADDRESS, now=0.0)
+    assert list(server.datagrams_to_send(now=0.0)) == []
+    assert server.close_event is None
