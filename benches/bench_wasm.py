@@ -9,7 +9,7 @@ Measured in one run, with ratios taken between medians of this run only:
   Target: at least 4x faster.
 - ``engines``: the same round trip and the image-recognition guest on wasmer and wasmtime,
   both under Python 3.10 (wasmer's only Python), in a child process run with ``.venv310``
-  (``scripts/test_wasmer.sh`` creates it); skipped with the reason when it is absent.
+  (``scripts/test_py310.sh`` creates it); skipped with the reason when it is absent.
 - ``classify``: the Rust guest classifying scikit-image's photos through wasmtime and the
   WasmEdge-compatible host, against the same model called directly from Python on the same
   images (Pillow decode, the same resize, the same interpreter settings). Target: at least
@@ -218,7 +218,7 @@ def engines_in_child(quick: bool) -> dict[str, Any]:
     """Runs this file with .venv310's Python, which has wasmer, and returns its figures."""
     python = ROOT / ".venv310" / "bin" / "python"
     if not python.exists():
-        return {"skipped": ".venv310 does not exist (scripts/test_wasmer.sh creates it)"}
+        return {"skipped": ".venv310 does not exist (scripts/test_py310.sh creates it)"}
     command = [str(python), __file__, "--worker"] + (["--quick"] if quick else [])
     done = subprocess.run(command, capture_output=True, text=True, timeout=600, check=False)
     if done.returncode != 0:

@@ -1,11 +1,16 @@
 #!/usr/bin/env bash
 # The whole check, as CI runs it: lint, type-check and test in a fresh virtual
-# environment that this script creates and fills itself.
+# environment that this script creates and fills itself (Python 3.11), then the
+# type check and tests again under Python 3.10 (scripts/test_py310.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/_venv.sh
 
-PY311="$(find_python 3.11 || find_python 3.12 || command -v python3)"
+if ! PY311="$(find_python 3.11 || find_python 3.12)"; then
+    PY311="$(command -v python3)"
+    python_missing "no Python 3.11 or 3.12 interpreter found; install Python 3.11 \
+(pyenv install 3.11, or the system's python3.11)" "going on with $PY311 ($("$PY311" -V 2>&1))"
+fi
 ensure_venv .venv "$PY311" test
 export PATH="$PWD/.venv/bin:$PATH"
 
@@ -16,4 +21,4 @@ echo "== mypy (strict on the library)"
 mypy -p y3 -p rxyomo -p wasm_host
 echo "== pytest"
 pytest -q "$@"
-bash scripts/test_wasmer.sh
+bash scripts/test_py310.sh "$@"

@@ -1,7 +1,8 @@
 """Shared fixtures: every engine test runs once per engine selected and installed.
 
-``WASM_HOST_TEST_ENGINES`` (comma-separated) selects the engines; by default both, and
-wasmer skips where it cannot run (it has no wheels for Python >= 3.11).
+``WASM_HOST_TEST_ENGINES`` (comma-separated) selects the engines. By default both, and
+wasmer skips where it cannot run (it has no wheels for Python >= 3.11); an engine named in
+the variable must be there, and its tests fail where it is not.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ FIXTURES = Path(__file__).parent / "fixtures"
 REPO = Path(__file__).resolve().parents[2]
 GUEST_WASM = REPO / "examples" / "image_recognition" / "guest" / "image_recognition.wasm"
 
+_EXPLICIT = "WASM_HOST_TEST_ENGINES" in os.environ
 _SELECTED = os.environ.get("WASM_HOST_TEST_ENGINES", "wasmtime,wasmer").split(",")
 
 
@@ -37,7 +39,7 @@ def _skip_reason(name: str) -> str | None:
     if name == "wasmer" and sys.version_info >= (3, 11):
         return (
             "wasmer-python has no wheels for Python >= 3.11; "
-            "scripts/test_wasmer.sh runs these tests under Python 3.10"
+            "scripts/test_py310.sh runs these tests under Python 3.10"
         )
     return f"the {name} engine is not installed"
 
@@ -60,6 +62,8 @@ def engine_name(request: pytest.FixtureRequest) -> str:
     name: str = request.param
     reason = _skip_reason(name)
     if reason is not None:
+        if _EXPLICIT:
+            pytest.fail(f"WASM_HOST_TEST_ENGINES names {name}, but {reason}", pytrace=False)
         pytest.skip(reason)
     return name
 

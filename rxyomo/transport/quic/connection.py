@@ -26,7 +26,9 @@ The peer's ``max_udp_payload_size`` transport parameter is honoured (RFC 9000 se
 bytes, the size every QUIC path carries, and raises its packets to the configured
 ``max_datagram_size`` only up to what the peer announced. A peer that announces nothing
 gets 1200-byte packets: its limit is unknown (quic-go announces, and reads, 1452 bytes).
-This end announces :data:`MAX_UDP_PAYLOAD_SIZE`, since it reads datagrams whole.
+This end announces :data:`MAX_UDP_PAYLOAD_SIZE`, since it reads datagrams whole. Packets
+never exceed what the installed aioquic can encrypt either (see
+:func:`largest_packet_supported`).
 
 Everything here stays sans-I/O, like the class it extends.
 """
@@ -34,13 +36,19 @@ Everything here stays sans-I/O, like the class it extends.
 from __future__ import annotations
 
 import dataclasses
+import functools
 from typing import Any
 
 from aioquic._buffer import Buffer
+from aioquic._crypto import AEAD, CryptoError
 from aioquic.buffer import size_uint_var
 from aioquic.quic.configuration import SMALLEST_MAX_DATAGRAM_SIZE, QuicConfiguration
 from aioquic.quic.congestion.base import create_congestion_control
-from aioquic.quic.connection import MAX_STREAM_DATA_FRAME_CAPACITY, QuicConnection
+from aioquic.quic.connection import (
+    MAX_STREAM_DATA_FRAME_CAPACITY,
+    QuicConnection,
+    QuicConnectionState,
+)
 from aioquic.quic.events import ConnectionTerminated
 from aioquic.quic.packet import (
     QuicFrameType,
@@ -66,6 +74,21 @@ ACK_EVERY = 2
 #: The ``max_udp_payload_size`` this end announces: the largest RFC 9000 allows (the
 #: UDP endpoints read 65535-byte datagrams).
 MAX_UDP_PAYLOAD_SIZE = 65527
+#: The largest packet aioquic builds whose packet protection is C code can encrypt (1.3,
+#: the newest release for Python 3.10, is one); later builds encrypt any size.
+CLASSIC_PACKET_LIMIT = 1500
+
+
+@functools.lru_cache(maxsize=8)
+def largest_packet_supported(size: int) -> int:
+    """``size`` if the installed aioquic can encrypt a packet that large, else
+    :data:`CLASSIC_PACKET_LIMIT`."""
+    aead = AEAD(b"aes-128-gcm", bytes(16), bytes(12))
+    try:
+        aead.encrypt(bytes(size), b"", 0)
+    except CryptoError:
+        return CLASSIC_PACKET_LIMIT
+    return size
 
 
 class StreamConnection(QuicConnection):
@@ -79,8 +102,9 @@ class StreamConnection(QuicConnection):
         max_udp_payload_size: int | None = MAX_UDP_PAYLOAD_SIZE,
         **kwargs: Any,
     ) -> None:
-        #: The datagram size this end would use; sent only once the peer allows it.
-        self.wanted_datagram_size = configuration.max_datagram_size
+        #: The datagram size this end would use; sent only once the peer allows it. A larger
+        #: packet than aioquic can encrypt would fail the connection when it is written.
+        self.wanted_datagram_size = largest_packet_supported(configuration.max_datagram_size)
         # The first flight (padded to the datagram size) must reach any peer.
         start = min(configuration.max_datagram_size, SMALLEST_MAX_DATAGRAM_SIZE)
         super().__init__(
@@ -168,7 +192,15 @@ class StreamConnection(QuicConnection):
 
     def receive_datagram(self, data: bytes, addr: Any, now: float) -> None:
         """aioquic's, asking for an ACK once :data:`ACK_EVERY` packets await one."""
-        super().receive_datagram(data, addr, now)
+        try:
+            super().receive_datagram(data, addr, now)
+        except AssertionError:
+            # aioquic 1.3 asserts when a server connection that has decrypted no Initial
+            # yet meets a packet of another type (anyone can send that, coalesced behind a
+            # bogus Initial); later releases drop the rest of the datagram, as this does.
+            if self._is_client or self._state is not QuicConnectionState.FIRSTFLIGHT:
+                raise
+            return
         if any(space.ack_at is not None for space in self._spaces.values()):
             self._packets_unacked += 1
             if self._packets_unacked >= ACK_EVERY:

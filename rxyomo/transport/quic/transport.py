@@ -20,13 +20,11 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import functools
 import ipaddress
 import logging
 import socket
 import ssl
 
-from aioquic._crypto import AEAD, CryptoError
 from aioquic.quic.configuration import SMALLEST_MAX_DATAGRAM_SIZE, QuicConfiguration
 
 from rxyomo.transport._common import check_port, check_positive, format_address
@@ -42,7 +40,7 @@ from rxyomo.transport.base import (
     TransportOptions,
 )
 from rxyomo.transport.quic.channel import QuicChannel
-from rxyomo.transport.quic.connection import StreamConnection
+from rxyomo.transport.quic.connection import StreamConnection, largest_packet_supported
 from rxyomo.transport.quic.server import QuicServer
 from rxyomo.transport.quic.udp import Address, UdpEndpoint
 
@@ -55,9 +53,9 @@ logger = logging.getLogger("rxyomo.transport.quic")
 MAX_DATAGRAM_SIZE = 65507
 #: The datagram size chosen for loopback peers (their MTU is 64 KiB): aioquic's
 #: cost is per packet, so larger packets carry large frames several times faster.
-LOOPBACK_DATAGRAM_SIZE = MAX_DATAGRAM_SIZE
-# aioquic releases whose packet crypto is written in C cap packets at this size.
-_CLASSIC_PACKET_LIMIT = 1500
+#: It is 1500 where the installed aioquic cannot encrypt larger packets (see
+#: ``quic.connection.largest_packet_supported``).
+LOOPBACK_DATAGRAM_SIZE = largest_packet_supported(MAX_DATAGRAM_SIZE)
 
 
 class QuicTransport(Transport):
@@ -243,7 +241,7 @@ class QuicTransport(Transport):
             return self.max_datagram_size
         host = address[0]
         if isinstance(host, str) and ipaddress.ip_address(host.split("%")[0]).is_loopback:
-            return _largest_packet_supported(LOOPBACK_DATAGRAM_SIZE)
+            return LOOPBACK_DATAGRAM_SIZE
         return SMALLEST_MAX_DATAGRAM_SIZE
 
     def _configuration(self, *, is_client: bool) -> QuicConfiguration:
@@ -265,22 +263,12 @@ def _check_datagram_size(size: int) -> None:
             f"max_datagram_size must be in {SMALLEST_MAX_DATAGRAM_SIZE}.."
             f"{MAX_DATAGRAM_SIZE}, got {size}"
         )
-    if size > _largest_packet_supported(size):
+    if size > largest_packet_supported(size):
         raise ValueError(
-            f"max_datagram_size {size} is more than this aioquic build can "
-            "encrypt (older builds stop at 1500 bytes); upgrade aioquic or lower it"
+            f"max_datagram_size {size} is more than this aioquic build can encrypt (builds "
+            "with C packet protection, such as 1.3 on Python 3.10, stop at 1500 bytes); "
+            "upgrade aioquic or lower it"
         )
-
-
-@functools.lru_cache(maxsize=8)
-def _largest_packet_supported(size: int) -> int:
-    """``size`` if aioquic can encrypt a packet that large, else the classic 1500."""
-    aead = AEAD(b"aes-128-gcm", bytes(16), bytes(12))
-    try:
-        aead.encrypt(bytes(size), b"", 0)
-    except CryptoError:
-        return _CLASSIC_PACKET_LIMIT
-    return size
 
 
 class _Refused(TransportError):

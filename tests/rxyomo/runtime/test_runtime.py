@@ -424,8 +424,10 @@ async def test_with_receipts_frames_are_confirmed_once_passed_on(
         # 3 MiB: more than the sink's receive window, less than every buffer on the way.
         await plain.write(0x10, bytes(64 * 1024))
     printer = next(p for p in zipper.peers.values() if p.stats.name == "printer")
-    # Wait for the zipper to hold a backlog for the sink; the next frames queue behind it.
-    await eventually(lambda: len(printer.ledger) > 1)
+    # Wait for the zipper to hold the whole backlog for the sink (the first frame and the
+    # 48), not just its start: the next frames queue behind more than the sink's window.
+    await eventually(lambda: printer.stats.frames_out == 1 + 48)
+    assert len(printer.ledger) > 1
     for i in range(3):
         await source.write(0x10, b"late %d" % i)
     await asyncio.sleep(0.3)

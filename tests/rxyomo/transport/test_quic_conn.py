@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -9,8 +10,14 @@ from aioquic.quic.configuration import QuicConfiguration
 from aioquic.quic.events import StreamDataReceived
 
 from rxyomo.transport.certs import dev_certificates
-from rxyomo.transport.quic import MAX_DATAGRAM_SIZE
-from rxyomo.transport.quic.connection import DATA_STREAM, MAX_UDP_PAYLOAD_SIZE, StreamConnection
+from rxyomo.transport.quic import MAX_DATAGRAM_SIZE, connection
+from rxyomo.transport.quic.connection import (
+    CLASSIC_PACKET_LIMIT,
+    DATA_STREAM,
+    MAX_UDP_PAYLOAD_SIZE,
+    StreamConnection,
+    largest_packet_supported,
+)
 
 CLIENT_ADDRESS = ("127.0.0.1", 4000)
 SERVER_ADDRESS = ("127.0.0.1", 9000)
@@ -101,8 +108,10 @@ def test_stream_frames_fill_datagrams_of_any_allowed_size(
     _exchange(client, server, sizes, now=now, until=now + 5.0)
     assert _received(server) == payload
     assert client.acknowledged_bytes() == len(payload)
-    assert max(sizes) > datagram_size - 100  # packets are filled, not capped lower
-    assert max(sizes) <= datagram_size
+    # Packets above what this aioquic build can encrypt are not allowed (1500 bytes on 1.3).
+    allowed = largest_packet_supported(datagram_size)
+    assert max(sizes) > allowed - 100  # packets are filled, not capped lower
+    assert max(sizes) <= allowed
 
 
 def test_crypto_frames_use_the_wide_length_too(tmp_path: Path) -> None:
@@ -117,7 +126,11 @@ def test_crypto_frames_use_the_wide_length_too(tmp_path: Path) -> None:
     ("announced", "expected"),
     # quic-go announces (and reads) 1452 bytes; a peer that announces nothing is kept at
     # 1200, the size every path carries; an rxyomo peer announces 65527.
-    [(1452, 1452), (None, 1200), (MAX_UDP_PAYLOAD_SIZE, MAX_DATAGRAM_SIZE)],
+    [
+        (1452, 1452),
+        (None, 1200),
+        (MAX_UDP_PAYLOAD_SIZE, largest_packet_supported(MAX_DATAGRAM_SIZE)),
+    ],
 )
 def test_no_datagram_exceeds_what_the_peer_announced(
     tmp_path: Path, announced: int | None, expected: int
@@ -147,3 +160,57 @@ def test_this_end_announces_its_payload_size_and_learns_the_idle_timeout(tmp_pat
     assert client.peer_max_udp_payload_size == MAX_UDP_PAYLOAD_SIZE
     # aioquic's default idle timeout on both ends (60 s): the lower of the two.
     assert client.peer_idle_timeout == server.peer_idle_timeout == client.idle_timeout() == 60.0
+
+
+def test_packets_stay_within_what_aioquic_can_encrypt(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # As on aioquic builds whose C packet protection stops at 1500 bytes: a larger packet
+    # would fail the connection once written.
+    monkeypatch.setattr(
+        connection, "largest_packet_supported", lambda size: min(size, CLASSIC_PACKET_LIMIT)
+    )
+    client, server = _pair(tmp_path, MAX_DATAGRAM_SIZE)
+    sizes: list[int] = []
+    now = _exchange(client, server, sizes, until=1.0)
+    assert client.datagram_size == server.datagram_size == CLASSIC_PACKET_LIMIT
+    payload = bytes(range(256)) * 1000
+    client.send_stream_data(DATA_STREAM, payload)
+    _exchange(client, server, sizes, now=now, until=now + 5.0)
+    assert _received(server) == payload
+    assert max(sizes) == CLASSIC_PACKET_LIMIT
+
+
+def _long_header_packet(first_byte: int, destination: bytes, body: bytes) -> bytes:
+    """A QUIC v1 long-header packet with ``body`` as its (unprotected) payload."""
+    is_initial = first_byte & 0x30 == 0
+    return (
+        bytes([first_byte])
+        + (1).to_bytes(4, "big")
+        + bytes([len(destination)])
+        + destination
+        + b"\x00"  # no source connection id
+        + (b"\x00" if is_initial else b"")  # an Initial's empty token
+        + (0x4000 | len(body)).to_bytes(2, "big")
+        + body
+    )
+
+
+def test_garbage_behind_a_bogus_initial_is_dropped(tmp_path: Path) -> None:
+    # An Initial that cannot be decrypted, then a 0-RTT packet in the same datagram: aioquic
+    # 1.3 raised AssertionError out of receive_datagram for it, stopping its caller.
+    certs = dev_certificates(tmp_path)
+    config = QuicConfiguration(is_client=False, alpn_protocols=["yomo"])
+    config.load_cert_chain(certs.certfile, certs.keyfile)
+    destination = os.urandom(8)
+    server = StreamConnection(
+        configuration=config,
+        receive_window=1 << 20,
+        original_destination_connection_id=destination,
+    )
+    datagram = _long_header_packet(0xC3, destination, os.urandom(40))
+    datagram += _long_header_packet(0xD3, destination, os.urandom(40))
+    datagram += bytes(1200 - len(datagram))
+    server.receive_datagram(datagram, CLIENT_ADDRESS, now=0.0)
+    assert list(server.datagrams_to_send(now=0.0)) == []
+    assert server.close_event is None
