@@ -35,10 +35,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from _bench import RESULTS, pyplot, save_figure, write_report
 from aioquic.asyncio import connect as aioquic_connect
 from aioquic.asyncio import serve as aioquic_serve
-from quic_baselines import (
+
+from benches._bench import RESULTS, pyplot, save_figure, write_report
+from benches.quic_baselines import (
     ECHO,
     SINK,
     FrameParser,
@@ -54,7 +55,6 @@ from quic_baselines import (
     stop_server,
     time_phases,
 )
-
 from rxyomo.transport import (
     Channel,
     QuicTransport,

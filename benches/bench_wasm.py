@@ -15,7 +15,7 @@ Measured in one run, with ratios taken between medians of this run only:
   images (Pillow decode, the same resize, the same interpreter settings). Target: at least
   0.9x the direct throughput.
 
-    .venv/bin/python benches/bench_wasm.py [--quick]
+    .venv/bin/python -m benches.bench_wasm [--quick]
 
 Writes ``benches/results/wasm.json`` (and ``wasm.png`` when matplotlib is there) and prints a
 table. Bounded: fixed numbers of calls and rounds.
@@ -39,9 +39,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from _bench import RESULTS, interleaved_medians, pyplot, save_figure, write_report
 from PIL import Image
 
+from benches._bench import RESULTS, interleaved_medians, pyplot, save_figure, write_report
 from wasm_host import (
     BindgenCaller,
     ModuleCache,
@@ -219,8 +219,10 @@ def engines_in_child(quick: bool) -> dict[str, Any]:
     python = ROOT / ".venv310" / "bin" / "python"
     if not python.exists():
         return {"skipped": ".venv310 does not exist (scripts/test_wasmer.sh creates it)"}
-    command = [str(python), __file__, "--worker"] + (["--quick"] if quick else [])
-    done = subprocess.run(command, capture_output=True, text=True, timeout=600, check=False)
+    command = [str(python), "-m", "benches.bench_wasm", "--worker"] + (["--quick"] if quick else [])
+    done = subprocess.run(
+        command, cwd=ROOT, capture_output=True, text=True, timeout=600, check=False
+    )
     if done.returncode != 0:
         return {"skipped": f"the Python 3.10 run failed: {done.stderr.strip()[-500:]}"}
     figures: dict[str, Any] = json.loads(done.stdout)

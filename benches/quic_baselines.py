@@ -15,7 +15,7 @@ per readiness event, one transmit per burst. Other benches import
 :func:`run_baseline` and the helpers (:class:`FrameParser`, :func:`spawn_server`,
 :class:`Result`) to measure their own stacks the same way.
 
-Run ``python benches/quic_baselines.py`` for a quick look at both.
+Run ``python -m benches.quic_baselines`` for a quick look at both.
 """
 
 from __future__ import annotations

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from devtools.processes import ProcessGroup, free_udp_port
 from rxyomo.client import ReconnectPolicy, Sink, Source, StreamFunction
 from rxyomo.client.delivery import BY_ZIPPER, UNSETTLED
 from rxyomo.client.stats import fetch_stats
@@ -24,7 +25,6 @@ from rxyomo.transport.memory import MemoryRegistry, MemoryTransport
 from rxyomo.transport.quic import QuicTransport
 from rxyomo.zipper import Zipper, parse_workflow
 from rxyomo.zipper.server import LOST_IN_FLIGHT
-from tests.reliability.processes import ProcessGroup, free_udp_port
 from tests.waiting import eventually
 
 pytestmark = pytest.mark.network

@@ -16,6 +16,8 @@ import psutil
 import pytest
 import y3
 
+from devtools.fuzzing import PROBE, RawClient
+from devtools.processes import Child, ProcessGroup, free_udp_port
 from rxyomo.client import Sink, Source
 from rxyomo.client.stats import fetch_stats
 from rxyomo.protocol.extensions import STATS
@@ -27,8 +29,6 @@ from rxyomo.transport.memory import MemoryRegistry, MemoryTransport
 from rxyomo.transport.quic import QuicTransport
 from rxyomo.zipper import Zipper, parse_workflow
 from rxyomo.zipper.stats import MAX_DROP_REASONS, OTHER_REASONS
-from tests.reliability.fuzzing import PROBE, RawClient
-from tests.reliability.processes import Child, ProcessGroup, free_udp_port
 
 pytestmark = pytest.mark.network
 

@@ -14,13 +14,13 @@ from pathlib import Path
 
 import pytest
 
+from devtools.processes import free_udp_port
+from devtools.udp_relay import Impairment, UdpRelay
 from rxyomo.client import ReconnectPolicy, Sink, Source
 from rxyomo.transport.base import TransportOptions
 from rxyomo.transport.certs import dev_client_tls
 from rxyomo.transport.quic import QuicTransport
 from rxyomo.zipper import Zipper, parse_workflow
-from tests.reliability.processes import free_udp_port
-from tests.reliability.udp_relay import Impairment, UdpRelay
 from tests.waiting import eventually
 
 pytestmark = pytest.mark.network

@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from tests.reliability.udp_relay import Impairment, UdpRelay
+from devtools.udp_relay import Impairment, UdpRelay
 
 pytestmark = pytest.mark.network
 

@@ -15,6 +15,7 @@ from aioquic.asyncio import connect as aioquic_connect
 from aioquic.asyncio import serve as aioquic_serve
 from aioquic.quic.configuration import QuicConfiguration
 
+from devtools.udp_relay import Impairment, UdpRelay
 from rxyomo.transport import (
     QuicTransport,
     TlsConfig,
@@ -25,7 +26,6 @@ from rxyomo.transport import (
 from rxyomo.transport.base import Channel
 from rxyomo.transport.quic import LOOPBACK_DATAGRAM_SIZE
 from rxyomo.transport.quic import transport as quic_module
-from tests.reliability.udp_relay import Impairment, UdpRelay
 from tests.rxyomo.transport._support import (
     Accepted,
     PairFactory,
