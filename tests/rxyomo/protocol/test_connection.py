@@ -259,5 +259,5 @@ def test_transport_loss_is_reported_once() -> None:
     ],
 )
 def test_config_rejects_impossible_values(kwargs: dict[str, float]) -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"must be positive|must exceed heartbeat_interval"):
         ConnectionConfig(**kwargs)  # type: ignore[arg-type]

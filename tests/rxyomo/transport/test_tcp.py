@@ -66,8 +66,8 @@ async def test_client_refuses_a_server_speaking_another_alpn() -> None:
     try:
         port = server.sockets[0].getsockname()[1]
         client = Recorder()
+        tcp = make_transport("tcp", tls=TlsConfig(cafile=dev.ca_certfile))
         with pytest.raises(TransportError, match="ALPN"):
-            tcp = make_transport("tcp", tls=TlsConfig(cafile=dev.ca_certfile))
             await within(tcp.connect("127.0.0.1", port, client))
         assert not client.made.done()
     finally:

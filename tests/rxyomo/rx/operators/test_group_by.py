@@ -61,5 +61,5 @@ def test_a_failure_reaches_every_group_and_the_outer_stream(marbles):
 
 
 def test_group_by_needs_at_least_one_group():
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="length must be >= 1, got 0"):
         yops.group_by(0, int)

@@ -199,7 +199,7 @@ def test_without_an_event_loop_results_still_arrive_in_order_and_complete():
 
 @pytest.mark.parametrize("bad", [0, -1])
 def test_max_concurrency_must_be_positive(bad):
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=f"max_concurrency must be >= 1, got {bad}"):
         yops.on_observe(str, max_concurrency=bad)
 
 

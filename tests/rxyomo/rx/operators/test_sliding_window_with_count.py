@@ -46,5 +46,5 @@ def test_a_failure_is_passed_on(marbles):
 
 @pytest.mark.parametrize(("window", "slide"), [(0, 1), (1, 0), (-1, 1)])
 def test_sizes_must_be_positive(window, slide):
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"(window|slide)_size must be >= 1"):
         yops.sliding_window_with_count(window, slide, print)

@@ -47,5 +47,5 @@ def test_the_last_window_is_handed_over_before_a_failure(marbles):
 
 @pytest.mark.parametrize(("window", "slide"), [(0, 10), (10, 0)])
 def test_times_must_be_positive(window, slide):
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"(window|slide)_ms must be a period > 0 ms"):
         yops.sliding_window_with_time(window, slide, print)
