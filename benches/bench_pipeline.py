@@ -36,7 +36,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -494,7 +494,7 @@ def main() -> None:
         if not args.quick:
             quic += [(1200, 1), (sizes[0], 0)]
         n = args.instances
-        variants: list[Callable[[], Awaitable[Run]]] = [
+        variants: list[Callable[[], Coroutine[Any, Any, Run]]] = [
             *(
                 functools.partial(run_processes, frames, rounds, n, size, workers, env)
                 for size, workers in quic

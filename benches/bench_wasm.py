@@ -85,6 +85,10 @@ def _naive_echo(payload: bytes) -> Callable[[], bytes]:
     exports = wasmtime.Instance(store, module, []).exports(store)
     malloc, free, echo = exports["__wbindgen_malloc"], exports["__wbindgen_free"], exports["echo"]
     memory = exports["memory"]
+    assert isinstance(malloc, wasmtime.Func)
+    assert isinstance(free, wasmtime.Func)
+    assert isinstance(echo, wasmtime.Func)
+    assert isinstance(memory, wasmtime.Memory)
 
     def call() -> bytes:
         ptr = malloc(store, len(payload))
@@ -230,7 +234,7 @@ def engines_in_child(quick: bool) -> dict[str, Any]:
 
 
 def worker(quick: bool, cache: ModuleCache) -> dict[str, Any]:
-    names = [name for name in ("wasmtime", "wasmer") if name in available_engines()]
+    names: list[str] = [name for name in ("wasmtime", "wasmer") if name in available_engines()]
     if "wasmer" not in names:
         return {"skipped": f"wasmer is not available on Python {platform.python_version()}"}
     rounds, calls = (3, 300) if quick else (7, 2000)

@@ -103,7 +103,7 @@ def main() -> None:
         plain(int(sys.argv[2]) if len(sys.argv) > 2 else 100_000)
         return
     try:
-        import atheris  # type: ignore[import-not-found]
+        import atheris
     except ImportError:
         sys.exit("atheris is not installed: pip install atheris, or run with --plain N")
     atheris.instrument_all()

@@ -154,7 +154,7 @@ async def test_a_mesh_over_impaired_links_delivers_each_frame_once_everywhere(
             watcher = Sink(
                 f"watcher-{name}",
                 observe=[TAG],
-                handler=lambda d, n=name: got[n].append(parse(d)),  # type: ignore[misc]
+                handler=lambda d, n=name: got[n].append(parse(d)),
                 zipper=f"127.0.0.1:{ports[name]}",
                 transport=quic,
             )

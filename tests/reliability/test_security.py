@@ -108,9 +108,8 @@ async def test_a_wrong_or_missing_token_is_rejected_and_routes_nothing(
                 await asyncio.wait_for(client.connect(), WAIT)
         # A raw client pipelines frames behind its bad handshake: none may be routed.
         raw = RawClient()
-        channel = await asyncio.wait_for(
-            transport.connect(*address.split(":")[:1], int(address.split(":")[1]), raw), WAIT
-        )
+        host, port = address.rsplit(":", 1)
+        channel = await asyncio.wait_for(transport.connect(host, int(port), raw), WAIT)
         hello = HandshakeFrame(
             "raw",
             ClientType.SOURCE,

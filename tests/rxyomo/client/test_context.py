@@ -46,7 +46,7 @@ def _plain(data: bytes) -> None: ...
 def _yomo(ctx: Context) -> None: ...
 
 
-def _unannotated(ctx):  # type: ignore[no-untyped-def]
+def _unannotated(ctx):
     return None
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ssl
+from typing import Any
 
 import pytest
 
@@ -90,5 +91,6 @@ async def test_a_close_the_peer_never_completes_becomes_an_abort(
 
 @pytest.mark.parametrize("argument", ["handshake_timeout", "close_timeout"])
 def test_timeouts_must_be_positive(argument: str) -> None:
+    settings: dict[str, Any] = {argument: 0}
     with pytest.raises(ValueError, match=argument):
-        TcpTransport(**{argument: 0})  # type: ignore[arg-type]
+        TcpTransport(**settings)
