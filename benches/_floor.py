@@ -8,8 +8,8 @@ own ``ImageRecognition.decode``. Messages are a four-byte length, a one-byte kin
 payload. What this variant costs above the model is what this machine charges for moving
 frames between four Python processes; what rxyomo costs above it is the framework's.
 
-    python benches/_floor.py relay PORT
-    python benches/_floor.py worker PORT
+    python -m benches._floor relay PORT
+    PYTHONPATH=examples/image_recognition python -m benches._floor worker PORT
 """
 
 from __future__ import annotations
@@ -18,14 +18,9 @@ import argparse
 import asyncio
 import signal
 import struct
-import sys
 from collections.abc import Callable
-from pathlib import Path
 
 import y3
-
-ROOT = Path(__file__).resolve().parents[1]
-EXAMPLE = ROOT / "examples" / "image_recognition"
 
 _LENGTH = struct.Struct("!I")
 #: Message kinds: a worker or the sink says hello; an image; a result.
@@ -101,8 +96,9 @@ async def relay(port: int) -> None:
 
 async def worker(port: int) -> None:
     """Classify every image the relay sends, on a thread of its own; answer each with the
-    y3 ``Recognition`` the example's flow would write."""
-    sys.path.insert(0, str(EXAMPLE))
+    y3 ``Recognition`` the example's flow would write. The example's directory must be on
+    the path (``benches/bench_pipeline.py`` starts the workers so)."""
+    # Here rather than at the top: the relay and the bench's end need none of the example.
     from frames import LABEL_KEY
     from pipeline import ImageRecognition
     from recognizer import Recognizer

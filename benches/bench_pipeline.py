@@ -21,7 +21,7 @@ frame's latency minus the time its flow spent classifying it), which other work 
 machine disturbs far less. Also reported: CPU time a frame for every process. Writes
 benches/results/pipeline.json and pipeline.png.
 
-    python benches/bench_pipeline.py [--quick] [--instances N]
+    PYTHONPATH=examples/image_recognition python -m benches.bench_pipeline [--quick] [--instances N]
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -45,27 +45,35 @@ from typing import Any
 import numpy as np
 import psutil
 import y3
-from _bench import RESULTS, pyplot, save_figure, write_report
+
+# The example's modules import each other by their bare names, as its scripts do: its
+# directory comes on the path from outside, through PYTHONPATH (see the command above).
+try:
+    from _processes import Supervisor
+    from frames import IMAGE_KEY, LABEL_KEY, ImageFrame, Recognition, encode_frame
+    from pipeline import FLOW_NAME, SINK_NAME, ImageRecognition
+    from recognizer import Recognizer
+    from video import make_sample_video, pictures
+except ModuleNotFoundError as exc:
+    if exc.name not in {"_processes", "frames", "pipeline", "recognizer", "video"}:
+        raise
+    raise SystemExit(
+        f"{exc}: run PYTHONPATH=examples/image_recognition python -m benches.bench_pipeline"
+        " from the repository root"
+    ) from exc
+
+from benches import _floor
+from benches._bench import RESULTS, pyplot, save_figure, write_report
+from devtools.processes import free_tcp_port, free_udp_port
+from rxyomo import Sink, Source, StreamFunction, Zipper, load_workflow
+from rxyomo.transport import Transport, TransportOptions
+from rxyomo.transport.certs import dev_client_tls
+from rxyomo.transport.memory import MemoryRegistry, MemoryTransport
+from rxyomo.transport.quic import LOOPBACK_DATAGRAM_SIZE, QuicTransport
+from rxyomo.transport.tcp import TcpTransport
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "examples" / "image_recognition"
-sys.path.insert(0, str(EXAMPLE))
-sys.path.insert(0, str(ROOT))  # the process helpers live with the tests
-
-import _floor  # noqa: E402
-from _processes import Supervisor  # noqa: E402
-from frames import IMAGE_KEY, LABEL_KEY, ImageFrame, Recognition, encode_frame  # noqa: E402
-from pipeline import FLOW_NAME, SINK_NAME, ImageRecognition  # noqa: E402
-from recognizer import Recognizer  # noqa: E402
-from video import make_sample_video, pictures  # noqa: E402
-
-from rxyomo import Sink, Source, StreamFunction, Zipper, load_workflow  # noqa: E402
-from rxyomo.transport import Transport, TransportOptions  # noqa: E402
-from rxyomo.transport.certs import dev_client_tls  # noqa: E402
-from rxyomo.transport.memory import MemoryRegistry, MemoryTransport  # noqa: E402
-from rxyomo.transport.quic import LOOPBACK_DATAGRAM_SIZE, QuicTransport  # noqa: E402
-from rxyomo.transport.tcp import TcpTransport  # noqa: E402
-from tests.reliability.processes import free_tcp_port, free_udp_port  # noqa: E402
 
 WORKFLOW = EXAMPLE / "zipper" / "workflow.yaml"
 _RESULT_CODEC = y3.Codec(LABEL_KEY)
@@ -357,16 +365,16 @@ async def run_floor(frames: list[bytes], rounds: int, instances: int, env: dict[
     """The same processes and application work over bare TCP: see :mod:`_floor`."""
     run = Run("floor", settings={"instances": instances, "workers": 1})
     port = str(free_tcp_port())
-    floor = str(Path(__file__).with_name("_floor.py"))
+    floor = [sys.executable, "-m", "benches._floor"]
+    # The workers import the example's modules by their bare names, as the bench does.
+    env = {**env, "PYTHONPATH": os.pathsep.join([str(ROOT), str(EXAMPLE)])}
     async with _supervised(env) as supervisor:
-        relay = await supervisor.start(
-            "relay", [sys.executable, floor, "relay", port], ready=_floor.RELAY_READY
-        )
+        relay = await supervisor.start("relay", [*floor, "relay", port], ready=_floor.RELAY_READY)
         await supervisor.wait_ready([relay], 30)
         workers = [
             await supervisor.start(
                 f"worker #{n}",
-                [sys.executable, floor, "worker", port],
+                [*floor, "worker", port],
                 ready=_floor.WORKER_READY,
             )
             for n in range(1, instances + 1)
@@ -486,7 +494,7 @@ def main() -> None:
         if not args.quick:
             quic += [(1200, 1), (sizes[0], 0)]
         n = args.instances
-        variants: list[Callable[[], Awaitable[Run]]] = [
+        variants: list[Callable[[], Coroutine[Any, Any, Run]]] = [
             *(
                 functools.partial(run_processes, frames, rounds, n, size, workers, env)
                 for size, workers in quic

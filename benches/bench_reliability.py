@@ -3,7 +3,7 @@
 The zipper is a process of its own (``python -m rxyomo serve``), as deployed; clients,
 relays and the fuzzer run in this process.
 
-- fuzz: cases sent per run at the zipper over QUIC by ``tests/reliability/fuzzing.py``,
+- fuzz: cases sent per run at the zipper over QUIC by ``devtools/fuzzing.py``,
   how many it handled, mismatches against the oracle (must be 0), the zipper's RSS;
 - impaired network: frames/s from one source to one sink, each behind a user-space relay
   with 50 ms one-way delay and 5 % loss, against the same relays unimpaired;
@@ -18,7 +18,7 @@ relays and the fuzzer run in this process.
 
 Writes benches/results/reliability.json and reliability.png.
 
-    python benches/bench_reliability.py [--quick] [--cases N] [--seed S]
+    python -m benches.bench_reliability [--quick] [--cases N] [--seed S]
 """
 
 from __future__ import annotations
@@ -36,21 +36,18 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))  # the harness lives with the tests
+import psutil
 
-import psutil  # noqa: E402
-from _bench import RESULTS, pyplot, save_figure, write_report  # noqa: E402
-
-from rxyomo.client import ReconnectPolicy, Sink, Source  # noqa: E402
-from rxyomo.protocol.connection import ConnectionConfig  # noqa: E402
-from rxyomo.transport.base import TransportOptions  # noqa: E402
-from rxyomo.transport.certs import CONFIG_DIR_ENV, dev_certificates, dev_client_tls  # noqa: E402
-from rxyomo.transport.quic import QuicTransport  # noqa: E402
-from rxyomo.zipper import parse_workflow  # noqa: E402
-from tests.reliability.fuzzing import run_campaign  # noqa: E402
-from tests.reliability.processes import Child, ProcessGroup, free_udp_port  # noqa: E402
-from tests.reliability.udp_relay import Impairment, UdpRelay  # noqa: E402
+from benches._bench import RESULTS, pyplot, save_figure, write_report
+from devtools.fuzzing import run_campaign
+from devtools.processes import Child, ProcessGroup, free_udp_port
+from devtools.udp_relay import Impairment, UdpRelay
+from rxyomo.client import ReconnectPolicy, Sink, Source
+from rxyomo.protocol.connection import ConnectionConfig
+from rxyomo.transport.base import TransportOptions
+from rxyomo.transport.certs import CONFIG_DIR_ENV, dev_certificates, dev_client_tls
+from rxyomo.transport.quic import QuicTransport
+from rxyomo.zipper import parse_workflow
 
 WAIT = 120.0
 
@@ -432,7 +429,7 @@ def main() -> None:
     results["machine"] = {
         "python": platform.python_version(),
         "cpus": os.cpu_count(),
-        "command": " ".join(["python", *sys.argv]),
+        "command": " ".join(["python -m benches.bench_reliability", *sys.argv[1:]]),
     }
     write_report("reliability.json", results)
     fuzzed, impaired = results["fuzz"], results["impaired"]

@@ -15,7 +15,7 @@ Three processes: a zipper, a stream function, and this one (source and sink).
 The baselines (benches/quic_baselines.py) are one hop, measured in the same
 run; the ratios are what to read. Writes benches/results/runtime.json and a PNG.
 
-    python benches/bench_runtime.py [--quick]
+    python -m benches.bench_runtime [--quick]
 """
 
 from __future__ import annotations
@@ -26,15 +26,11 @@ import multiprocessing.connection
 import os
 import platform
 import statistics
-import sys
 import time
-from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from _bench import RESULTS, pyplot, save_figure, write_report
-from quic_baselines import (
+from benches._bench import RESULTS, pyplot, save_figure, write_report
+from benches.quic_baselines import (
     AIOQUIC_MAX_DATAGRAM,
     Result,
     bench_tls,
@@ -44,7 +40,6 @@ from quic_baselines import (
     spawn_server,
     stop_server,
 )
-
 from rxyomo import Sink, Source, StreamFunction, Zipper, parse_workflow
 from rxyomo.client import ReconnectPolicy
 from rxyomo.transport.base import TransportOptions

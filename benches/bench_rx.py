@@ -16,7 +16,7 @@ pipeline's own cost shows) and ``struct`` (the noise example's three-field recor
 into a dataclass and re-encoded). The runs of the variants are interleaved and the median
 of each is kept; ratios are taken between medians of this run only.
 
-    .venv/bin/python benches/bench_rx.py [--quick]
+    .venv/bin/python -m benches.bench_rx [--quick]
 
 Writes ``benches/results/rx.json`` (and ``rx.png`` when matplotlib is there) and prints a
 table. Bounded: a fixed number of items and rounds, and a time budget per workload.
@@ -36,10 +36,10 @@ from typing import Any
 
 import reactivex
 import y3
-from _bench import RESULTS, interleaved_medians, pyplot, save_figure, write_report
 from reactivex import operators as ops
 from reactivex.subject import Subject
 
+from benches._bench import RESULTS, interleaved_medians, pyplot, save_figure, write_report
 from rxyomo.rx import Encoded, RxStream
 
 IN_KEY, OUT_KEY = 0x10, 0x11
@@ -229,7 +229,7 @@ def main(argv: list[str] | None = None) -> int:
     worst = min(min(r["rxstream_vs_reactivex"], r["rxstream_vs_reactivex_map"]) for r in results)
     report = {
         "bench": "rx",
-        "command": "python benches/bench_rx.py" + (" --quick" if args.quick else ""),
+        "command": "python -m benches.bench_rx" + (" --quick" if args.quick else ""),
         "python": platform.python_version(),
         "reactivex": reactivex.__version__,
         "machine": platform.machine(),

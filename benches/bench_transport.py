@@ -29,16 +29,16 @@ import multiprocessing
 import multiprocessing.connection
 import platform
 import statistics
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from _bench import RESULTS, pyplot, save_figure, write_report
-from aioquic.asyncio import connect as aioquic_connect
-from aioquic.asyncio import serve as aioquic_serve
-from quic_baselines import (
+from aioquic.asyncio.client import connect as aioquic_connect
+from aioquic.asyncio.server import serve as aioquic_serve
+
+from benches._bench import RESULTS, pyplot, save_figure, write_report
+from benches.quic_baselines import (
     ECHO,
     SINK,
     FrameParser,
@@ -54,7 +54,6 @@ from quic_baselines import (
     stop_server,
     time_phases,
 )
-
 from rxyomo.transport import (
     Channel,
     QuicTransport,
@@ -251,7 +250,8 @@ async def _slow_usual_server(
         configuration=quic_configuration(is_client=False, max_datagram_size=1200),
         stream_handler=on_stream,
     )
-    report_port(server._transport.get_extra_info("sockname")[1])  # type: ignore[union-attr]
+    assert server._transport is not None
+    report_port(server._transport.get_extra_info("sockname")[1])
     return lambda: {"start_rss_mb": start_rss, "received": state["received"]}
 
 
@@ -511,4 +511,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

@@ -15,7 +15,7 @@ Measured in one run, with ratios taken between medians of this run only:
   images (Pillow decode, the same resize, the same interpreter settings). Target: at least
   0.9x the direct throughput.
 
-    .venv/bin/python benches/bench_wasm.py [--quick]
+    .venv/bin/python -m benches.bench_wasm [--quick]
 
 Writes ``benches/results/wasm.json`` (and ``wasm.png`` when matplotlib is there) and prints a
 table. Bounded: fixed numbers of calls and rounds.
@@ -39,9 +39,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from _bench import RESULTS, interleaved_medians, pyplot, save_figure, write_report
 from PIL import Image
 
+from benches._bench import RESULTS, interleaved_medians, pyplot, save_figure, write_report
 from wasm_host import (
     BindgenCaller,
     ModuleCache,
@@ -85,6 +85,10 @@ def _naive_echo(payload: bytes) -> Callable[[], bytes]:
     exports = wasmtime.Instance(store, module, []).exports(store)
     malloc, free, echo = exports["__wbindgen_malloc"], exports["__wbindgen_free"], exports["echo"]
     memory = exports["memory"]
+    assert isinstance(malloc, wasmtime.Func)
+    assert isinstance(free, wasmtime.Func)
+    assert isinstance(echo, wasmtime.Func)
+    assert isinstance(memory, wasmtime.Memory)
 
     def call() -> bytes:
         ptr = malloc(store, len(payload))
@@ -219,8 +223,10 @@ def engines_in_child(quick: bool) -> dict[str, Any]:
     python = ROOT / ".venv310" / "bin" / "python"
     if not python.exists():
         return {"skipped": ".venv310 does not exist (scripts/test_py310.sh creates it)"}
-    command = [str(python), __file__, "--worker"] + (["--quick"] if quick else [])
-    done = subprocess.run(command, capture_output=True, text=True, timeout=600, check=False)
+    command = [str(python), "-m", "benches.bench_wasm", "--worker"] + (["--quick"] if quick else [])
+    done = subprocess.run(
+        command, cwd=ROOT, capture_output=True, text=True, timeout=600, check=False
+    )
     if done.returncode != 0:
         return {"skipped": f"the Python 3.10 run failed: {done.stderr.strip()[-500:]}"}
     figures: dict[str, Any] = json.loads(done.stdout)
@@ -228,7 +234,7 @@ def engines_in_child(quick: bool) -> dict[str, Any]:
 
 
 def worker(quick: bool, cache: ModuleCache) -> dict[str, Any]:
-    names = [name for name in ("wasmtime", "wasmer") if name in available_engines()]
+    names: list[str] = [name for name in ("wasmtime", "wasmer") if name in available_engines()]
     if "wasmer" not in names:
         return {"skipped": f"wasmer is not available on Python {platform.python_version()}"}
     rounds, calls = (3, 300) if quick else (7, 2000)

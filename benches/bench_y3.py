@@ -15,7 +15,7 @@
 Each case is timed in rounds interleaved with its baseline; the median round is kept and every
 ratio compares medians of this run only.
 
-    .venv/bin/python benches/bench_y3.py [--quick]
+    .venv/bin/python -m benches.bench_y3 [--quick]
 
 Writes ``benches/results/y3.json`` (and ``y3.png`` when matplotlib is there) and prints a
 table. Bounded: about 30 s by default, a few seconds with ``--quick``.
@@ -36,9 +36,9 @@ from typing import Any
 
 import msgpack
 import y3
-from _bench import RESULTS, interleaved_medians, pyplot, save_figure, write_report
 from y3 import Codec, Kind
 
+from benches._bench import RESULTS, interleaved_medians, pyplot, save_figure, write_report
 from rxyomo.protocol.frames import DataFrame, decode_frame, encode_frame
 
 KEY = 0x10

@@ -9,7 +9,7 @@ info it writes a line per frame); both zippers are processes of their own.
 
 Writes benches/results/yomo.json and yomo.png.
 
-    python benches/bench_yomo.py [--seconds 10] [--rounds 3] [--size 1024]
+    python -m benches.bench_yomo [--seconds 10] [--rounds 3] [--size 1024]
 """
 
 from __future__ import annotations
@@ -23,15 +23,12 @@ import time
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))  # the YoMo harness lives with the tests
+import psutil
 
-import psutil  # noqa: E402
-from _bench import pyplot, save_figure, write_report  # noqa: E402
-
-from rxyomo.transport.certs import CONFIG_DIR_ENV  # noqa: E402
-from tests.interop.harness import HarnessProcess, harness_binary, yomo_zipper_config  # noqa: E402
-from tests.reliability.processes import ProcessGroup, free_udp_port  # noqa: E402
+from benches._bench import pyplot, save_figure, write_report
+from devtools.harness import HarnessProcess, harness_binary, yomo_zipper_config
+from devtools.processes import ProcessGroup, free_udp_port
+from rxyomo.transport.certs import CONFIG_DIR_ENV
 
 WAIT = 120.0
 

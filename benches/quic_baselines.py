@@ -15,7 +15,7 @@ per readiness event, one transmit per burst. Other benches import
 :func:`run_baseline` and the helpers (:class:`FrameParser`, :func:`spawn_server`,
 :class:`Result`) to measure their own stacks the same way.
 
-Run ``python benches/quic_baselines.py`` for a quick look at both.
+Run ``python -m benches.quic_baselines`` for a quick look at both.
 """
 
 from __future__ import annotations
@@ -38,8 +38,8 @@ from pathlib import Path
 from typing import Any
 
 from aioquic._buffer import Buffer
-from aioquic.asyncio import connect as aioquic_connect
-from aioquic.asyncio import serve as aioquic_serve
+from aioquic.asyncio.client import connect as aioquic_connect
+from aioquic.asyncio.server import serve as aioquic_serve
 from aioquic.quic.configuration import QuicConfiguration
 from aioquic.quic.connection import QuicConnection
 from aioquic.quic.events import HandshakeCompleted, StreamDataReceived
@@ -264,7 +264,8 @@ async def _usual_server(settings: dict[str, Any], report_port: Callable[[int], N
         ),
         stream_handler=on_stream,
     )
-    report_port(server._transport.get_extra_info("sockname")[1])  # type: ignore[union-attr]
+    assert server._transport is not None
+    report_port(server._transport.get_extra_info("sockname")[1])
 
 
 def usual_server_process(

@@ -12,7 +12,7 @@ then the zipper's drops are only counted (its counters read just before each kil
 a killed zipper takes them along), and the frames that died uncounted with a SIGKILLed
 zipper are reported rather than failed.
 
-    python benches/soak.py [--minutes 10] [--seed S] [--transport-acks]
+    python -m benches.soak [--minutes 10] [--seed S] [--transport-acks]
 
 Prints a JSON summary and writes benches/results/soak.json; exits 1 if a check failed.
 """
@@ -32,20 +32,16 @@ from collections import Counter, defaultdict, deque
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))  # the relay and the process helpers live with the tests
-
-from _bench import write_report  # noqa: E402  (benches/ is the script's folder)
-
-from rxyomo.client import ReconnectPolicy, Sink, Source  # noqa: E402
-from rxyomo.client.stats import fetch_stats  # noqa: E402
-from rxyomo.protocol.connection import ConnectionConfig  # noqa: E402
-from rxyomo.protocol.metadata import TID  # noqa: E402
-from rxyomo.transport.base import TransportOptions  # noqa: E402
-from rxyomo.transport.certs import CONFIG_DIR_ENV, dev_certificates, dev_client_tls  # noqa: E402
-from rxyomo.transport.quic import QuicTransport  # noqa: E402
-from tests.reliability.processes import ProcessGroup, free_udp_port  # noqa: E402
-from tests.reliability.udp_relay import Impairment, UdpRelay  # noqa: E402
+from benches._bench import write_report
+from devtools.processes import ProcessGroup, free_udp_port
+from devtools.udp_relay import Impairment, UdpRelay
+from rxyomo.client import ReconnectPolicy, Sink, Source
+from rxyomo.client.stats import fetch_stats
+from rxyomo.protocol.connection import ConnectionConfig
+from rxyomo.protocol.metadata import TID
+from rxyomo.transport.base import TransportOptions
+from rxyomo.transport.certs import CONFIG_DIR_ENV, dev_certificates, dev_client_tls
+from rxyomo.transport.quic import QuicTransport
 
 MILD = Impairment(delay=0.02, jitter=0.002, loss=0.01)
 SOURCES, SINKS = 4, 2

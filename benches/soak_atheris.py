@@ -1,6 +1,6 @@
 """Coverage-guided fuzzing of the zipper's input path with atheris, as an option.
 
-The hypothesis harness (``tests/reliability/fuzzing.py``) sends its cases at a live zipper
+The hypothesis harness (``devtools/fuzzing.py``) sends its cases at a live zipper
 over QUIC; this one trades the network for coverage guidance and runs the same code in
 process: each input is split into chunks (its first byte chooses where), fed to a server
 ``Connection``, and every event is handled as the zipper does (admission by the workflow and
@@ -8,8 +8,8 @@ the token, metadata read for routing keys, routing). Anything but the documented
 (events, a close with a reason) is a finding.
 
     pip install atheris     # not a project dependency: optional
-    python benches/soak_atheris.py -atheris_runs=1000000
-    python benches/soak_atheris.py --plain 200000   # without atheris: seeded random bytes
+    python -m benches.soak_atheris -atheris_runs=1000000
+    python -m benches.soak_atheris --plain 200000   # without atheris: seeded random bytes
 """
 
 from __future__ import annotations
@@ -17,9 +17,6 @@ from __future__ import annotations
 import contextlib
 import random
 import sys
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from rxyomo.protocol.auth import check_credential
 from rxyomo.protocol.connection import Connection, ConnectionConfig, Role
@@ -106,7 +103,7 @@ def main() -> None:
         plain(int(sys.argv[2]) if len(sys.argv) > 2 else 100_000)
         return
     try:
-        import atheris  # type: ignore[import-not-found]
+        import atheris
     except ImportError:
         sys.exit("atheris is not installed: pip install atheris, or run with --plain N")
     atheris.instrument_all()

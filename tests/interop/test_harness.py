@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.interop.harness import HarnessGroup, event, yomo_zipper_config
+from devtools.harness import HarnessGroup, event, yomo_zipper_config
 
 pytestmark = pytest.mark.network
 

@@ -19,6 +19,8 @@ from typing import Any
 
 import pytest
 
+from devtools.harness import Event, HarnessGroup, HarnessProcess, event, yomo_zipper_config
+from devtools.processes import free_udp_port
 from rxyomo.client import ConnectionRejected, Context, Sink, Source, StreamFunction
 from rxyomo.client.stats import fetch_stats
 from rxyomo.protocol.metadata import SOURCE_ID
@@ -26,8 +28,6 @@ from rxyomo.transport.base import TlsConfig, TransportOptions
 from rxyomo.transport.certs import dev_certificates, dev_client_tls
 from rxyomo.transport.quic import QuicTransport
 from rxyomo.zipper import Zipper, parse_workflow
-from tests.interop.harness import Event, HarnessGroup, HarnessProcess, event, yomo_zipper_config
-from tests.reliability.processes import free_udp_port
 from tests.waiting import eventually
 
 pytestmark = pytest.mark.network

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from devtools.processes import ProcessGroup
 from rxyomo.transport.certs import CONFIG_DIR_ENV, dev_certificates
-from tests.reliability.processes import ProcessGroup
 
 
 @pytest.fixture

@@ -40,8 +40,8 @@ async def test_a_slow_sink_slows_the_source_and_loses_nothing(config_dir: Path) 
         handled.append(int(data[:8]))
 
     common = {"zipper": f"{host}:{port}", "transport": transport}
-    sink = Sink("sink", observe=[0x10], handler=slow, max_pending=PENDING, **common)  # type: ignore[arg-type]
-    source = Source("source", **common)  # type: ignore[arg-type]
+    sink = Sink("sink", observe=[0x10], handler=slow, max_pending=PENDING, **common)
+    source = Source("source", **common)
     try:
         await asyncio.wait_for(sink.connect(), 30)
         await asyncio.wait_for(source.connect(), 30)

@@ -10,9 +10,11 @@ import functools
 import textwrap
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from devtools.processes import ProcessGroup, free_udp_port
 from rxyomo.client import ReconnectPolicy, Sink, Source, StreamFunction
 from rxyomo.client.stats import fetch_stats
 from rxyomo.delivery.stats import BY_ZIPPER, UNSETTLED
@@ -24,7 +26,6 @@ from rxyomo.transport.memory import MemoryRegistry, MemoryTransport
 from rxyomo.transport.quic import QuicTransport
 from rxyomo.zipper import Zipper, parse_workflow
 from rxyomo.zipper.server import LOST_IN_FLIGHT
-from tests.reliability.processes import ProcessGroup, free_udp_port
 from tests.waiting import eventually
 
 pytestmark = pytest.mark.network
@@ -52,10 +53,10 @@ async def test_zipper_killed_mid_stream_and_restarted(
     address, tls = f"127.0.0.1:{port}", dev_client_tls()
     got: list[int] = []
     common = {"zipper": address, "tls": tls, "reconnect": RETRY, "connection_config": CHATTY}
-    sink = Sink("sink", observe=[TAG], handler=lambda d: got.append(int(d)), **common)  # type: ignore[arg-type]
+    sink = Sink("sink", observe=[TAG], handler=lambda d: got.append(int(d)), **common)
     # Receipts: a frame counts as passed on only once the zipper has passed it on, so what
     # the killed zipper held (even for a moment) comes back as counted, never as silent.
-    source = Source("source", receipts=True, **common)  # type: ignore[arg-type]
+    source = Source("source", receipts=True, **common)
     await asyncio.wait_for(sink.connect(), WAIT)
     await asyncio.wait_for(source.connect(), WAIT)
 
@@ -139,8 +140,8 @@ async def test_with_receipts_a_killed_zipper_takes_nothing_along_uncounted(
         await asyncio.sleep(0.004)
         got.append(int(data[:8]))
 
-    sink = Sink("sink", observe=[TAG], handler=slow, max_pending=8, **common)  # type: ignore[arg-type]
-    source = Source("source", receipts=True, **common)  # type: ignore[arg-type]
+    sink = Sink("sink", observe=[TAG], handler=slow, max_pending=8, **common)
+    source = Source("source", receipts=True, **common)
     await asyncio.wait_for(sink.connect(), WAIT)
     await asyncio.wait_for(source.connect(), WAIT)
     written = 0
@@ -167,7 +168,8 @@ async def test_with_receipts_a_killed_zipper_takes_nothing_along_uncounted(
     assert delivery.confirmed + delivery.dropped + delivery.unknown == delivery.written
     missing = set(range(written)) - set(got)
     dropped = {int(str(key)) for key in (*delivery.dropped_keys, *delivery.unknown_keys)}
-    assert got == sorted(got) and missing, "the kill took nothing: the test did not test"
+    assert got == sorted(got)
+    assert missing, "the kill took nothing: the test did not test"
     assert not missing - dropped, f"lost silently: {sorted(missing - dropped)[:20]}"
     # What made the difference: frames the zipper's transport had, that it never passed on.
     assert delivery.unknowns[UNSETTLED]
@@ -253,13 +255,13 @@ async def test_function_killed_mid_stream_the_zipper_notices_and_the_rest_go_on(
         script.write_text(VICTIM)
         victim = processes.spawn([str(script), address], tmp_path / "victim.log")
         await victim.output_appears("connected")
-        common = {"zipper": address, "tls": tls, "connection_config": CHATTY}
+        common: dict[str, Any] = {"zipper": address, "tls": tls, "connection_config": CHATTY}
         answers: list[int] = []
         survivor = StreamFunction(
             "survivor", observe=[TAG], handler=lambda d: (ANSWER, d), **common
-        )  # type: ignore[arg-type]
-        sink = Sink("sink", observe=[ANSWER], handler=lambda d: answers.append(int(d)), **common)  # type: ignore[arg-type]
-        source = Source("source", **common)  # type: ignore[arg-type]
+        )
+        sink = Sink("sink", observe=[ANSWER], handler=lambda d: answers.append(int(d)), **common)
+        source = Source("source", **common)
         for client in (survivor, sink, source):
             await asyncio.wait_for(client.connect(), WAIT)
         victim_stats = next(c for c in zipper.stats.connections.values() if c.name == "victim")

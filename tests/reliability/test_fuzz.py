@@ -3,7 +3,7 @@
 
 The zipper runs as users run it (``python -m rxyomo serve``). It must not crash or log an
 internal error, must end every misbehaving connection as the oracle predicts and with a
-reason (see :mod:`tests.reliability.fuzzing`), and the healthy pair must lose nothing.
+reason (see :mod:`devtools.fuzzing`), and the healthy pair must lose nothing.
 """
 
 from __future__ import annotations
@@ -15,14 +15,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from rxyomo.client import Sink, Source
-from rxyomo.client.stats import fetch_stats
-from rxyomo.delivery.stats import BY_ZIPPER
-from rxyomo.transport.base import TransportOptions
-from rxyomo.transport.certs import dev_client_tls
-from rxyomo.transport.quic import QuicTransport
-from rxyomo.zipper import load_workflow
-from tests.reliability.fuzzing import (
+from devtools.fuzzing import (
     PROBE,
     Corpus,
     Oracle,
@@ -30,7 +23,14 @@ from tests.reliability.fuzzing import (
     RawClient,
     run_campaign,
 )
-from tests.reliability.processes import ProcessGroup, free_udp_port
+from devtools.processes import ProcessGroup, free_udp_port
+from rxyomo.client import Sink, Source
+from rxyomo.client.stats import fetch_stats
+from rxyomo.delivery.stats import BY_ZIPPER
+from rxyomo.transport.base import TransportOptions
+from rxyomo.transport.certs import dev_client_tls
+from rxyomo.transport.quic import QuicTransport
+from rxyomo.zipper import load_workflow
 
 pytestmark = pytest.mark.network
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import os
 import socket
 from collections.abc import AsyncIterator, Iterator
@@ -16,6 +17,8 @@ import psutil
 import pytest
 import y3
 
+from devtools.fuzzing import PROBE, RawClient
+from devtools.processes import Child, ProcessGroup, free_udp_port
 from rxyomo.client import Sink, Source
 from rxyomo.client.stats import fetch_stats
 from rxyomo.protocol.extensions import STATS
@@ -27,8 +30,6 @@ from rxyomo.transport.memory import MemoryRegistry, MemoryTransport
 from rxyomo.transport.quic import QuicTransport
 from rxyomo.zipper import Zipper, parse_workflow
 from rxyomo.zipper.stats import MAX_DROP_REASONS, OTHER_REASONS
-from tests.reliability.fuzzing import PROBE, RawClient
-from tests.reliability.processes import Child, ProcessGroup, free_udp_port
 
 pytestmark = pytest.mark.network
 
@@ -151,7 +152,7 @@ async def test_slow_and_incomplete_handshakes_are_cut_off(live: Live) -> None:
     dripping = asyncio.ensure_future(slowloris())
     await live.still_flows()
     for client in (silent, half, trickle):
-        assert await client.until(lambda c=client: c.lost.done(), WAIT)  # type: ignore[misc]
+        assert await client.until(client.lost.done, WAIT)
     dripping.cancel()
     # Who they are was never said, and a YoMo client stops for good on a Goaway: the
     # transport's close is all they get.
@@ -159,6 +160,10 @@ async def test_slow_and_incomplete_handshakes_are_cut_off(live: Live) -> None:
         assert client.closing_frame is None
     await close_all([silent_channel, half_channel, trickle_channel])
     await live.still_flows()
+
+
+def _answered_or_lost(client: RawClient) -> bool:
+    return client.stats_answers >= 1 or client.lost.done()
 
 
 async def test_a_flood_of_connections_is_held_at_the_limit(live: Live) -> None:
@@ -170,10 +175,7 @@ async def test_a_flood_of_connections_is_held_at_the_limit(live: Live) -> None:
     await asyncio.sleep(0)
     outcomes = []
     for client, _ in connected:
-        assert await client.until(
-            lambda c=client: c.stats_answers >= 1 or c.lost.done(),
-            WAIT,  # type: ignore[misc]
-        )
+        assert await client.until(functools.partial(_answered_or_lost, client), WAIT)
         outcomes.append("served" if client.stats_answers else "refused")
     # Two connections are the healthy pair's.
     assert outcomes.count("served") <= MAX_CONNECTIONS - 2

@@ -12,12 +12,12 @@ from pathlib import Path
 
 import pytest
 
+from devtools.processes import ProcessGroup, free_udp_port
 from rxyomo.client import Sink, Source
 from rxyomo.client.stats import fetch_stats
 from rxyomo.transport.base import TransportOptions
 from rxyomo.transport.certs import dev_client_tls
 from rxyomo.transport.quic import QuicTransport
-from tests.reliability.processes import ProcessGroup, free_udp_port
 
 pytestmark = pytest.mark.network
 

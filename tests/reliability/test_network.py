@@ -14,13 +14,13 @@ from pathlib import Path
 
 import pytest
 
+from devtools.processes import free_udp_port
+from devtools.udp_relay import Impairment, UdpRelay
 from rxyomo.client import ReconnectPolicy, Sink, Source
 from rxyomo.transport.base import TransportOptions
 from rxyomo.transport.certs import dev_client_tls
 from rxyomo.transport.quic import QuicTransport
 from rxyomo.zipper import Zipper, parse_workflow
-from tests.reliability.processes import free_udp_port
-from tests.reliability.udp_relay import Impairment, UdpRelay
 from tests.waiting import eventually
 
 pytestmark = pytest.mark.network
@@ -154,7 +154,7 @@ async def test_a_mesh_over_impaired_links_delivers_each_frame_once_everywhere(
             watcher = Sink(
                 f"watcher-{name}",
                 observe=[TAG],
-                handler=lambda d, n=name: got[n].append(parse(d)),  # type: ignore[misc]
+                handler=lambda d, n=name: got[n].append(parse(d)),
                 zipper=f"127.0.0.1:{ports[name]}",
                 transport=quic,
             )

@@ -85,8 +85,8 @@ async def test_every_frame_is_delivered_or_counted_while_connections_break(
     got: list[int] = []
     sink = Sink(
         "sink", observe=[TAG], handler=lambda d: got.append(int(d)), **client_kwargs(zipper)
-    )  # type: ignore[arg-type]
-    source = Source("source", receipts=False, **client_kwargs(zipper))  # type: ignore[arg-type]
+    )
+    source = Source("source", receipts=False, **client_kwargs(zipper))
     written = await break_connections_while_writing(zipper, source, sink, got)
     zipper_drops = zipper.stats.drops
     counted = source.delivery.dropped + source.delivery.unknown
@@ -112,8 +112,8 @@ async def test_with_receipts_the_source_names_every_frame_not_delivered(zipper: 
     got: list[int] = []
     sink = Sink(
         "sink", observe=[TAG], handler=lambda d: got.append(int(d)), **client_kwargs(zipper)
-    )  # type: ignore[arg-type]
-    source = Source("source", receipts=True, **client_kwargs(zipper))  # type: ignore[arg-type]
+    )
+    source = Source("source", receipts=True, **client_kwargs(zipper))
     written = await break_connections_while_writing(zipper, source, sink, got)
     await within(sink.join())
     assert len(got) == len(set(got))
@@ -137,8 +137,8 @@ async def test_frames_a_closing_source_could_not_get_confirmed_are_counted_and_s
     zipper: Zipper,
 ) -> None:
     got: list[bytes] = []
-    sink = Sink("sink", observe=[TAG], handler=got.append, **client_kwargs(zipper))  # type: ignore[arg-type]
-    source = Source("source", **client_kwargs(zipper))  # type: ignore[arg-type]
+    sink = Sink("sink", observe=[TAG], handler=got.append, **client_kwargs(zipper))
+    source = Source("source", **client_kwargs(zipper))
     await within(sink.connect())
     await within(source.connect())
     await within(source.write(TAG, b"before"))
@@ -208,8 +208,8 @@ async def test_frames_to_a_sink_that_closes_mid_stream_are_delivered_or_counted(
     got: list[int] = []
     sink = Sink(
         "sink", observe=[TAG], handler=lambda d: got.append(int(d)), **client_kwargs(zipper)
-    )  # type: ignore[arg-type]
-    source = Source("source", **client_kwargs(zipper))  # type: ignore[arg-type]
+    )
+    source = Source("source", **client_kwargs(zipper))
     await within(sink.connect())
     await within(source.connect())
     written = 0

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from devtools.fuzzing import PROBE, RawClient
 from rxyomo.client import ConnectionRejected, Sink, Source, StreamFunction
 from rxyomo.protocol.frames import ClientType, DataFrame, HandshakeFrame, encode_frame
 from rxyomo.transport import CertificateError, TlsConfig, Transport, get_transport
@@ -17,7 +18,6 @@ from rxyomo.transport.certs import dev_client_tls
 from rxyomo.transport.memory import MemoryRegistry, MemoryTransport
 from rxyomo.zipper import Zipper, parse_workflow
 from rxyomo.zipper.server import ARRIVED_CLOSED
-from tests.reliability.fuzzing import PROBE, RawClient
 from wasm_host import Limits, TrapCause, WasmFunction, WasmTrap
 
 pytestmark = pytest.mark.network
@@ -108,9 +108,8 @@ async def test_a_wrong_or_missing_token_is_rejected_and_routes_nothing(
                 await asyncio.wait_for(client.connect(), WAIT)
         # A raw client pipelines frames behind its bad handshake: none may be routed.
         raw = RawClient()
-        channel = await asyncio.wait_for(
-            transport.connect(*address.split(":")[:1], int(address.split(":")[1]), raw), WAIT
-        )
+        host, port = address.rsplit(":", 1)
+        channel = await asyncio.wait_for(transport.connect(host, int(port), raw), WAIT)
         hello = HandshakeFrame(
             "raw",
             ClientType.SOURCE,

@@ -40,8 +40,9 @@ def test_imports_and_exports_carry_their_types(load_fixture: Loader) -> None:
     assert (create.module, create.kind) == ("wasmedge_tensorflowlite", ExternKind.FUNC)
     assert create.type == FuncType((ValType.I32, ValType.I32), (ValType.I64,))
     assert module.function_type("tensor_len") == FuncType((ValType.I64,), (ValType.I32,))
-    assert module.export("memory") is not None
-    assert module.export("memory").kind is ExternKind.MEMORY  # type: ignore[union-attr]
+    memory = module.export("memory")
+    assert memory is not None
+    assert memory.kind is ExternKind.MEMORY
     assert module.function_type("memory") is None
 
 

@@ -83,7 +83,10 @@ def test_wasm_map_can_end_the_stream_at_the_first_failure(picky: WasmFunction) -
 
 
 def test_wasm_map_takes_any_function_and_rejects_unknown_policies() -> None:
-    items, _ = _collect(reactivex.from_iterable([1, 2]).pipe(wasm_map(lambda n: n * 10)))
+    def times_ten(n: int) -> int:
+        return n * 10
+
+    items, _ = _collect(reactivex.from_iterable([1, 2]).pipe(wasm_map(times_ten)))
     assert [o.value for o in items] == [10, 20]
     with pytest.raises(ValueError, match="errors"):
         wasm_map(len, errors="ignore")  # type: ignore[arg-type]

@@ -23,6 +23,12 @@ def h(text: str) -> bytes:
     return bytes.fromhex(text)
 
 
+def as_primitive(packet: y3.Packet | None) -> y3.PrimitivePacket:
+    """``packet``, checked to be a primitive packet."""
+    assert isinstance(packet, y3.PrimitivePacket)
+    return packet
+
+
 def observed(buf: bytes, key: int) -> memoryview:
     """The first-level child keyed ``key`` of the root, as Go's Subscribe(key) hands it over."""
     found = y3.KeyObserver(key).feed(buf)
@@ -357,10 +363,10 @@ def test_user_key_0x10_is_allowed() -> None:
 def test_signal_value_types() -> None:
     wire = Codec(0x10).marshal(b"", signals={0x02: 7, 0x03: 1.0, 0x04: b"z", 0x05: True})
     root, _ = y3.decode_node_packet(wire)
-    assert root.primitive(0x02).to_int64() == 7  # type: ignore[union-attr]
-    assert root.primitive(0x03).to_float64() == 1.0  # type: ignore[union-attr]
-    assert root.primitive(0x04).to_bytes() == b"z"  # type: ignore[union-attr]
-    assert root.primitive(0x05).to_bool() is True  # type: ignore[union-attr]
+    assert as_primitive(root.primitive(0x02)).to_int64() == 7
+    assert as_primitive(root.primitive(0x03)).to_float64() == 1.0
+    assert as_primitive(root.primitive(0x04)).to_bytes() == b"z"
+    assert as_primitive(root.primitive(0x05)).to_bool() is True
 
 
 def test_defaults_are_int64_and_float64() -> None:

@@ -14,6 +14,12 @@ def h(text: str) -> bytes:
     return bytes.fromhex(text)
 
 
+def as_primitive(packet: y3.Packet | None) -> y3.PrimitivePacket:
+    """``packet``, checked to be a primitive packet."""
+    assert isinstance(packet, y3.PrimitivePacket)
+    return packet
+
+
 # --- codec-golang dialect -------------------------------------------------------------------
 
 
@@ -53,13 +59,13 @@ def test_cg_simple_node() -> None:
     # yomorun/y3-codec-golang node_test.go TestSimple1Node: 0x84 {0x01: -1}
     node, end = y3.decode_node_packet(h("84 03 01 01 7F"), CG)
     assert (node.key, end, len(node)) == (0x04, 5, 1)
-    assert node.children[0].to_int32() == -1  # type: ignore[union-attr]
+    assert as_primitive(node.children[0]).to_int32() == -1
 
 
 def test_cg_simple_node_with_two_children() -> None:
     # yomorun/y3-codec-golang node_test.go TestSimple2Nodes
     node, end = y3.decode_node_packet(h("83 06 01 01 7F 02 01 01"), CG)
-    values = [child.to_int32() for child in node.children]  # type: ignore[union-attr]
+    values = [as_primitive(child).to_int32() for child in node.children]
     assert (values, end) == ([-1, 1], 8)
 
 
@@ -71,9 +77,9 @@ def test_cg_complex_nodes() -> None:
     first, second = node.children
     assert isinstance(first, y3.NodePacket)
     assert isinstance(second, y3.NodePacket)
-    assert first.primitive(0x01).to_int32() == -1  # type: ignore[union-attr]
-    assert first.primitive(0x02).to_str() == "C"  # type: ignore[union-attr]
-    assert second.primitive(0x01).to_int32() == -2  # type: ignore[union-attr]
+    assert as_primitive(first.primitive(0x01)).to_int32() == -1
+    assert as_primitive(first.primitive(0x02)).to_str() == "C"
+    assert as_primitive(second.primitive(0x01)).to_int32() == -2
 
 
 def test_cg_encoders() -> None:
@@ -117,7 +123,7 @@ def test_cg_array_node() -> None:
     node, _ = y3.decode_node_packet(encoded, CG)
     assert node.is_array
     assert node.key == 0x01
-    assert [c.to_int32() for c in node.children] == [2, 4]  # type: ignore[union-attr]
+    assert [as_primitive(c).to_int32() for c in node.children] == [2, 4]
 
 
 def test_cg_nested_array_example() -> None:
@@ -126,8 +132,8 @@ def test_cg_nested_array_example() -> None:
     inner = node.node(0x02)
     assert inner is not None
     assert inner.is_array
-    assert [c.to_str() for c in inner.children] == ["a1", "b2"]  # type: ignore[union-attr]
-    assert node.primitive(0x05).to_str() == "c"  # type: ignore[union-attr]
+    assert [as_primitive(c).to_str() for c in inner.children] == ["a1", "b2"]
+    assert as_primitive(node.primitive(0x05)).to_str() == "c"
 
 
 def test_cg_negative_length_is_an_error() -> None:
@@ -146,7 +152,7 @@ def test_cg_empty_value_has_no_integer() -> None:
 
 def test_cg_lookup_keeps_the_first_duplicate() -> None:
     node, _ = y3.decode_node_packet(h("81 06 10 01 01 10 01 02"), CG)
-    assert node[0x10].to_int32() == 1  # type: ignore[union-attr]
+    assert as_primitive(node[0x10]).to_int32() == 1
 
 
 # --- y3 v1 dialect ----------------------------------------------------------------------------
@@ -262,9 +268,9 @@ def test_v1_simple_nodes() -> None:
     inner = node.node(0x04)
     assert end == 7
     assert inner is not None
-    assert inner.primitive(0x01).to_int32() == -1  # type: ignore[union-attr]
+    assert as_primitive(inner.primitive(0x01)).to_int32() == -1
     node, end = y3.decode_node_packet(h("83 06 01 01 FF 02 01 01"), V1)
-    assert [c.to_int32() for c in node.children] == [-1, 1]  # type: ignore[union-attr]
+    assert [as_primitive(c).to_int32() for c in node.children] == [-1, 1]
 
 
 def test_v1_complex_nodes() -> None:
@@ -276,9 +282,9 @@ def test_v1_complex_nodes() -> None:
     assert n1 is not None
     assert n2 is not None
     assert bytes(n1.raw) == h("01 01 FF 02 01 43")
-    assert n1.primitive(0x01).to_int32() == -1  # type: ignore[union-attr]
-    assert n1.primitive(0x02).to_str() == "C"  # type: ignore[union-attr]
-    assert n2.primitive(0x01).to_int32() == -2  # type: ignore[union-attr]
+    assert as_primitive(n1.primitive(0x01)).to_int32() == -1
+    assert as_primitive(n1.primitive(0x02)).to_str() == "C"
+    assert as_primitive(n2.primitive(0x01)).to_int32() == -2
 
 
 def test_v1_tags() -> None:
@@ -302,7 +308,7 @@ def test_v1_empty_bool_is_false() -> None:
 def test_v1_lookup_keeps_the_last_duplicate() -> None:
     # y3 v1's NodePacket holds map[byte]PrimitivePacket: a later key overwrites.
     node, _ = y3.decode_node_packet(h("81 06 10 01 01 10 01 02"), V1)
-    assert node[0x10].to_int32() == 2  # type: ignore[union-attr]
+    assert as_primitive(node[0x10]).to_int32() == 2
 
 
 # --- both -------------------------------------------------------------------------------------
@@ -345,7 +351,7 @@ def test_deep_nesting_does_not_recurse() -> None:
         child = node.node(0x02)
         assert child is not None
         node = child
-    assert node.primitive(0x01).to_str() == "x"  # type: ignore[union-attr]
+    assert as_primitive(node.primitive(0x01)).to_str() == "x"
 
 
 def test_invalid_utf8_is_a_malformed_packet() -> None:

@@ -46,7 +46,7 @@ def _plain(data: bytes) -> None: ...
 def _yomo(ctx: Context) -> None: ...
 
 
-def _unannotated(ctx):  # type: ignore[no-untyped-def]
+def _unannotated(ctx):
     return None
 
 
@@ -68,7 +68,7 @@ def test_go_durations(text: str, seconds: float) -> None:
 
 @pytest.mark.parametrize("text", ["", "5", "1d", "-1s", "0s", "1h 30m"])
 def test_bad_go_durations_are_refused(text: str) -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"not a Go duration|must be a positive duration"):
         parse_go_duration(text)
 
 
@@ -82,5 +82,8 @@ def test_cron_schedules_in_yomo_s_forms() -> None:
 
 @pytest.mark.parametrize("spec", ["", "every hour", "* * *", "@every soon", "61 * * * *"])
 def test_bad_cron_specs_say_what_is_expected(spec: str) -> None:
-    with pytest.raises(ValueError):
+    # Each message names the form it wanted: a cron spec, or the duration after @every.
+    with pytest.raises(
+        ValueError, match=r"not a cron spec: .* \(five fields|not a Go duration \(like"
+    ):
         CronSchedule(spec)

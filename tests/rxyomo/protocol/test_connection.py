@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from rxyomo.protocol.connection import Connection, ConnectionConfig, ConnectionState, Role
@@ -63,7 +65,9 @@ def test_extensions_are_agreed_in_the_handshake() -> None:
 
 def test_a_server_cannot_impose_an_extension() -> None:
     client = Connection(Role.CLIENT, 0.0, CFG)
-    client.send_handshake(HandshakeFrame(name="s", client_type=0x5F, extensions={STATS}), 0.0)
+    client.send_handshake(
+        HandshakeFrame(name="s", client_type=0x5F, extensions=frozenset({STATS})), 0.0
+    )
     ack = HandshakeAckFrame(frozenset({STATS, HEARTBEAT}))
     [event] = client.receive_data(encode_frame(ack), 0.0)
     assert event == HandshakeAccepted(frozenset({STATS}))
@@ -245,6 +249,7 @@ def test_rejected_frame_from_server_mid_session_stops_reconnects() -> None:
 def test_transport_loss_is_reported_once() -> None:
     client, _ = open_pair()
     [event] = client.connection_lost("reset")
+    assert isinstance(event, ConnectionTerminated)
     assert event.reconnect
     assert event.by_peer
     assert client.connection_lost("again") == []
@@ -258,6 +263,6 @@ def test_transport_loss_is_reported_once() -> None:
         {"heartbeat_interval": 5, "idle_timeout": 5},
     ],
 )
-def test_config_rejects_impossible_values(kwargs: dict[str, float]) -> None:
-    with pytest.raises(ValueError):
-        ConnectionConfig(**kwargs)  # type: ignore[arg-type]
+def test_config_rejects_impossible_values(kwargs: dict[str, Any]) -> None:
+    with pytest.raises(ValueError, match=r"must be positive|must exceed heartbeat_interval"):
+        ConnectionConfig(**kwargs)

@@ -162,6 +162,7 @@ def test_handshake_checks_its_fields() -> None:
         HandshakeFrame(name="x", client_type=256)
     with pytest.raises(FrameError, match="uint32"):
         HandshakeFrame(name="x", client_type=1, observed_data_tags=(1 << 32,))
+    # A list where a tuple is declared, on purpose: the frame freezes it.
     frame = HandshakeFrame(name="x", client_type=1, observed_data_tags=[1, 2])  # type: ignore[arg-type]
     assert frame.observed_data_tags == (1, 2)
 

@@ -14,11 +14,11 @@ from pathlib import Path
 
 import pytest
 
+from devtools.processes import free_udp_port
 from rxyomo.client import Sink, Source
 from rxyomo.client.stats import fetch_stats
 from rxyomo.transport.base import TransportError
 from rxyomo.transport.certs import dev_client_tls
-from tests.reliability.processes import free_udp_port
 
 from .conftest import FAST, eventually
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 
@@ -148,7 +150,7 @@ async def test_instances_share_the_load(make_zipper: ZipperFactory, transport: T
     zipper = await make_zipper(MODERN)
     seen: dict[str, int] = {"one": 0, "two": 0}
 
-    def counting(label: str):  # type: ignore[no-untyped-def]
+    def counting(label: str) -> Callable[[bytes], None]:
         def handler(data: bytes) -> None:
             seen[label] += 1
 
@@ -318,8 +320,8 @@ async def test_stats_report_traffic(make_zipper: ZipperFactory, transport: Trans
 class _RecordingSink(Sink):
     """A sink that also keeps each frame's metadata."""
 
-    def __init__(self, *args: object, **kwargs: object) -> None:
-        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
         self.metadata: list[dict[str, str]] = []
 
     def _on_frame(self, frame: DataFrame) -> None:

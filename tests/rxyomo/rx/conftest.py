@@ -59,12 +59,17 @@ class Marbles:
         for at, note in parse(
             marbles, timespan=1.0, time_shift=SUBSCRIBED, lookup=lookup, error=error
         ):
+            # Float timespans give float times, whole seconds here; reactivex types a
+            # recorded time as int ticks.
+            assert isinstance(at, float)
+            assert at.is_integer()
+            tick = int(at)
             if isinstance(note, OnNext):
-                records.append(ReactiveTest.on_next(at, note.value))
+                records.append(ReactiveTest.on_next(tick, note.value))
             elif isinstance(note, OnError):
-                records.append(ReactiveTest.on_error(at, note.exception))
+                records.append(ReactiveTest.on_error(tick, note.exception))
             else:
-                records.append(ReactiveTest.on_completed(at))
+                records.append(ReactiveTest.on_completed(tick))
         return records
 
     def start(

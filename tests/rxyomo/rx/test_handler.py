@@ -5,12 +5,12 @@ from __future__ import annotations
 import pytest
 import y3
 
-from rxyomo.rx import ErrorReporter, RxStream, run_handler
+from rxyomo.rx import Encoded, ErrorReporter, RxStream, run_handler
 
 FRAME = y3.Codec(0x10).marshal(21, type_=y3.Kind.INT32)
 
 
-def double(stream: RxStream[bytes]) -> RxStream[object]:
+def double(stream: RxStream[bytes]) -> RxStream[Encoded]:
     return (
         stream.subscribe(0x10)
         .on_observe(lambda p: y3.decode_primitive_packet(p)[0].to_int32())

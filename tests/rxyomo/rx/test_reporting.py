@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 from rxyomo.rx import ErrorReporter, ItemError
 
@@ -48,7 +49,7 @@ def test_a_failing_handler_is_logged_and_does_not_stop_the_others(caplog):
 def test_a_handler_may_remove_itself_while_called():
     reporter = ErrorReporter()
     calls: list[int] = []
-    remove = None
+    remove: Callable[[], None] | None = None
 
     def once(_: ItemError) -> None:
         calls.append(1)

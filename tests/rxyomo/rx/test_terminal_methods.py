@@ -11,7 +11,7 @@ from rxyomo.rx import RxStream
 
 
 def test_for_each_delivers_items_and_the_end():
-    seen = []
+    seen: list[object] = []
     RxStream.from_iterable([1, 2]).for_each(seen.append, seen.append, lambda: seen.append("end"))
     assert seen == [1, 2, "end"]
 
@@ -24,7 +24,7 @@ def test_run_without_an_error_handler_logs_the_failure(caplog):
 
 
 def test_connect_starts_the_pipeline_for_its_effects():
-    seen = []
+    seen: list[bytes] = []
     stream, feeder = RxStream.from_source()
     stream.do_on_next(seen.append).connect()
     feeder.feed(b"x")
@@ -32,7 +32,7 @@ def test_connect_starts_the_pipeline_for_its_effects():
 
 
 def test_dispose_stops_the_pipeline():
-    seen = []
+    seen: list[bytes] = []
     stream, feeder = RxStream.from_source()
     subscription = stream.for_each(seen.append)
     feeder.feed(b"1")

@@ -149,7 +149,7 @@ def test_audit_time_and_default_if_empty_with_time_on_the_stream(marbles):
 
 
 def test_sliding_window_with_time_on_the_stream(marbles):
-    windows = []
+    windows: list[list[int]] = []
     xs = marbles.hot("-1-2-3-|")
     results = marbles.start(
         lambda: marbles.stream(xs).sliding_window_with_time(3000, 2000, windows.append)

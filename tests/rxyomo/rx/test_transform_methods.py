@@ -259,7 +259,7 @@ def test_do_on_hooks_run_and_pass_everything_on(marbles):
 
 
 def test_do_on_error_sees_the_failure(marbles):
-    seen = []
+    seen: list[Exception] = []
     xs = marbles.hot("-#", error=BOOM)
     results = marbles.start(lambda: marbles.stream(xs).do_on_error(seen.append))
     assert results == [on_error(201, BOOM)]

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
 
 from rxyomo.transport import certs
 from rxyomo.transport.certs import CONFIG_DIR_ENV, config_dir, dev_certificates, dev_client_tls
@@ -56,8 +57,9 @@ def test_an_expiring_server_certificate_is_reissued_by_the_same_ca(tmp_path: Pat
     ca_before = dev.ca_certfile.read_bytes()
     ca = _load(dev.ca_certfile)
     ca_key = serialization.load_pem_private_key((tmp_path / "ca-key.pem").read_bytes(), None)
+    assert isinstance(ca_key, ec.EllipticCurvePrivateKey)
     long_ago = datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(days=900)
-    certs._write_server(tmp_path, ca, ca_key, long_ago)  # type: ignore[arg-type]
+    certs._write_server(tmp_path, ca, ca_key, long_ago)
     assert _load(dev.certfile).not_valid_after_utc < datetime.datetime.now(datetime.timezone.utc)
 
     dev_certificates(tmp_path)

@@ -89,14 +89,14 @@ async def test_abort_drops_queue_and_peer_sees_an_error(
 
 
 async def test_a_failing_handler_aborts_its_connection(
-    transport_name: str, open_pair: PairFactory
+    transport_name: str, open_pair: PairFactory, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     pair = await open_pair(make_transport(transport_name))
 
     def explode(data: bytes) -> None:
         raise RuntimeError("handler bug")
 
-    pair.server.data_received = explode  # type: ignore[method-assign]
+    monkeypatch.setattr(pair.server, "data_received", explode)
     pair.client_channel.write(b"trigger")
     failure = await within(pair.server.lost)
     assert isinstance(failure, RuntimeError)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ssl
+from typing import Any
 
 import pytest
 
@@ -66,8 +67,8 @@ async def test_client_refuses_a_server_speaking_another_alpn() -> None:
     try:
         port = server.sockets[0].getsockname()[1]
         client = Recorder()
+        tcp = make_transport("tcp", tls=TlsConfig(cafile=dev.ca_certfile))
         with pytest.raises(TransportError, match="ALPN"):
-            tcp = make_transport("tcp", tls=TlsConfig(cafile=dev.ca_certfile))
             await within(tcp.connect("127.0.0.1", port, client))
         assert not client.made.done()
     finally:
@@ -90,5 +91,6 @@ async def test_a_close_the_peer_never_completes_becomes_an_abort(
 
 @pytest.mark.parametrize("argument", ["handshake_timeout", "close_timeout"])
 def test_timeouts_must_be_positive(argument: str) -> None:
+    settings: dict[str, Any] = {argument: 0}
     with pytest.raises(ValueError, match=argument):
-        TcpTransport(**{argument: 0})  # type: ignore[arg-type]
+        TcpTransport(**settings)

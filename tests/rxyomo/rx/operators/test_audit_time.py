@@ -47,7 +47,7 @@ def test_audit_time_stops_its_timer_when_disposed(marbles):
 
 @pytest.mark.parametrize("bad", [0, -5])
 def test_audit_time_rejects_a_period_that_is_not_positive(bad):
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=rf"milliseconds must be .*, got {bad}"):
         yops.audit_time(bad)
 
 

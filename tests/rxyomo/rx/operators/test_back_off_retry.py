@@ -59,5 +59,6 @@ def test_back_off_retry_respects_should_retry(marbles):
 
 @pytest.mark.parametrize("kwargs", [{"multiplier": 0.5}, {"jitter": 2.0}, {"initial_ms": -1}])
 def test_a_bad_policy_is_refused(kwargs):
-    with pytest.raises(ValueError):
+    (name,) = kwargs
+    with pytest.raises(ValueError, match=f"{name} must be"):
         yops.exponential_backoff(**kwargs)

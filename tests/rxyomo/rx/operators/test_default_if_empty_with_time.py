@@ -46,5 +46,5 @@ def test_disposal_stops_the_timer(marbles):
 
 
 def test_a_period_must_be_positive():
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="must be a period > 0 ms, got 0"):
         yops.default_if_empty_with_time(0, "x")

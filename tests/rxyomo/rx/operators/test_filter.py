@@ -11,11 +11,13 @@ on_next, on_completed, on_error = (
 )
 
 
+def is_even(x: int) -> bool:
+    return x % 2 == 0
+
+
 def test_filter_keeps_accepted_items(marbles):
     xs = marbles.hot("-1-2-3-4-|")
-    results = marbles.start(
-        lambda: xs.pipe(yops.filter(lambda x: x % 2 == 0, reporter=marbles.reporter))
-    )
+    results = marbles.start(lambda: xs.pipe(yops.filter(is_even, reporter=marbles.reporter)))
     assert results == marbles.exp("---2---4-|")
 
 

@@ -1,6 +1,9 @@
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
+from reactivex import Observable
 from reactivex import operators as ops
 from reactivex.testing import ReactiveTest
 
@@ -13,17 +16,23 @@ on_next, on_completed, on_error = (
 )
 
 
-def tag_groups(groups):
-    return groups.pipe(
-        ops.map_indexed(lambda group, index: group.pipe(ops.map(lambda x: (index, x)))),
-        ops.merge_all(),
-    )
+def tag_groups(groups: Observable[Observable[Any]]) -> Observable[tuple[int, Any]]:
+    """Every group's items, each as (the group's index, the item)."""
+
+    def tagged(group: Observable[Any], index: int) -> Observable[tuple[int, Any]]:
+        return group.pipe(ops.map(lambda x: (index, x)))
+
+    return groups.pipe(ops.map_indexed(tagged), ops.merge_all())
+
+
+def parity(x: int) -> int:
+    return x % 2
 
 
 def test_group_by_sends_each_item_to_the_group_its_index_names(marbles):
     xs = marbles.hot("-1-2-3-4-|")
     results = marbles.start(
-        lambda: tag_groups(xs.pipe(yops.group_by(2, lambda x: x % 2, reporter=marbles.reporter)))
+        lambda: tag_groups(xs.pipe(yops.group_by(2, parity, reporter=marbles.reporter)))
     )
     assert results == [
         on_next(201, (1, 1)),
@@ -61,5 +70,5 @@ def test_a_failure_reaches_every_group_and_the_outer_stream(marbles):
 
 
 def test_group_by_needs_at_least_one_group():
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="length must be >= 1, got 0"):
         yops.group_by(0, int)

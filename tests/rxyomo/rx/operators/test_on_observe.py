@@ -9,7 +9,7 @@ import pytest
 from reactivex.subject import Subject
 from reactivex.testing import ReactiveTest
 
-from rxyomo.rx import ErrorReporter
+from rxyomo.rx import ErrorReporter, ItemError
 from rxyomo.rx import operators as yops
 
 on_next, on_completed = ReactiveTest.on_next, ReactiveTest.on_completed
@@ -19,9 +19,11 @@ WAIT = 5.0  # seconds: a bound for the test to fail rather than hang, never a me
 
 def test_inline_on_observe_is_a_continue_on_error_map(marbles):
     xs = marbles.hot("-a-b-|", {"a": b"\x01", "b": b""})
-    results = marbles.start(
-        lambda: xs.pipe(yops.on_observe(lambda v: v[0], reporter=marbles.reporter))
-    )
+
+    def first_byte(payload: bytes) -> int:
+        return payload[0]
+
+    results = marbles.start(lambda: xs.pipe(yops.on_observe(first_byte, reporter=marbles.reporter)))
     assert results == [on_next(201, 1), on_completed(205)]
     assert [item for item, _ in marbles.errors_of("on_observe")] == [b""]
 
@@ -130,7 +132,7 @@ async def test_no_more_than_max_concurrency_calls_run_at_once_and_none_is_droppe
 
 
 async def test_a_failing_call_is_reported_and_the_rest_keep_their_order():
-    reports = []
+    reports: list[ItemError] = []
     reporter = ErrorReporter()
     reporter.add_handler(reports.append)
 
@@ -148,8 +150,12 @@ async def test_a_failing_call_is_reported_and_the_rest_keep_their_order():
 
 
 async def test_a_source_failure_waits_for_the_calls_in_flight():
+    def slow(x: int) -> int:
+        time.sleep(0.01)
+        return x
+
     recorder, subject, _ = run_through(
-        yops.on_observe(lambda x: (time.sleep(0.01), x)[1], max_concurrency=2),
+        yops.on_observe(slow, max_concurrency=2),
         [1, 2],
         complete=False,
     )
@@ -187,7 +193,11 @@ def test_without_an_event_loop_results_still_arrive_in_order_and_complete():
     finished = threading.Event()
     items: list[int] = []
     subject: Subject[int] = Subject()
-    subject.pipe(yops.on_observe(lambda x: x + 1, max_concurrency=2)).subscribe(
+
+    def plus_one(x: int) -> int:
+        return x + 1
+
+    subject.pipe(yops.on_observe(plus_one, max_concurrency=2)).subscribe(
         items.append, on_completed=finished.set
     )
     for x in range(20):
@@ -199,7 +209,7 @@ def test_without_an_event_loop_results_still_arrive_in_order_and_complete():
 
 @pytest.mark.parametrize("bad", [0, -1])
 def test_max_concurrency_must_be_positive(bad):
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=f"max_concurrency must be >= 1, got {bad}"):
         yops.on_observe(str, max_concurrency=bad)
 
 

@@ -51,5 +51,5 @@ def test_a_failure_ends_without_replay(marbles):
 
 
 def test_count_must_not_be_negative_except_infinite():
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="count must be >= 0, got -2"):
         yops.repeat(-2)

@@ -71,5 +71,5 @@ def test_many_synchronous_failures_do_not_nest(marbles):
 
 
 def test_count_must_not_be_negative():
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="count must be >= 0, got -1"):
         yops.retry(-1)

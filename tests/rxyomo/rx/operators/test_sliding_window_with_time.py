@@ -6,7 +6,7 @@ from rxyomo.rx import operators as yops
 
 
 def test_every_slide_the_handler_gets_the_items_of_the_last_window(marbles):
-    windows = []
+    windows: list[list[str]] = []
     xs = marbles.hot("-a-b-c-----d-|")
     results = marbles.start(
         lambda: xs.pipe(
@@ -35,7 +35,7 @@ def test_a_failing_handler_is_reported_and_the_stream_goes_on(marbles):
 
 
 def test_the_last_window_is_handed_over_before_a_failure(marbles):
-    windows = []
+    windows: list[list[str]] = []
     xs = marbles.hot("-a#", error=OSError("o"))
     results = marbles.start(
         lambda: xs.pipe(yops.sliding_window_with_time(5000, 5000, windows.append))
@@ -47,5 +47,5 @@ def test_the_last_window_is_handed_over_before_a_failure(marbles):
 
 @pytest.mark.parametrize(("window", "slide"), [(0, 10), (10, 0)])
 def test_times_must_be_positive(window, slide):
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"(window|slide)_ms must be a period > 0 ms"):
         yops.sliding_window_with_time(window, slide, print)

@@ -7,7 +7,8 @@ every datagram in either direction passes :class:`Impairment`'s dice, drawn from
 generator so that a run can be repeated. ``set_impairment`` changes the conditions while
 traffic flows (``loss=1.0`` is a partition).
 
-Used by the transport tests, the reliability tests and ``benches/bench_reliability.py``.
+Used by the transport tests, the reliability tests, ``benches/bench_reliability.py`` and
+``benches/soak.py``.
 """
 
 from __future__ import annotations

@@ -1,5 +1,6 @@
-"""Child processes for the fault tests: zippers and functions started the way users start
-them, each killed (SIGKILL) on demand and, whatever happens, when the test ends."""
+"""Child processes for the fault tests and the benches: zippers and functions started the
+way users start them, each killed (SIGKILL) on demand and, whatever happens, when the test
+ends; and free loopback ports."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Real YoMo parts for interoperability tests.
+"""Real YoMo parts for the interoperability tests and ``benches/bench_yomo.py``.
 
 ``tests/interop/yomo_harness`` is a small Go program built against YoMo's public API;
 its subcommands run a YoMo zipper, source or stream function and report what happens
@@ -27,8 +27,8 @@ from typing import Any
 
 import yaml
 
-#: The Go sources of the harness program.
-HARNESS_DIR = Path(__file__).resolve().parent / "yomo_harness"
+#: The Go sources of the harness program; they stay with the interoperability tests.
+HARNESS_DIR = Path(__file__).resolve().parents[1] / "tests" / "interop" / "yomo_harness"
 
 #: Upper bound for one ``go build`` (the first build downloads YoMo's modules).
 BUILD_TIMEOUT = 600.0

@@ -33,6 +33,7 @@ from typing import Any
 
 import y3
 
+from devtools import strategies
 from rxyomo.protocol.auth import check_credential
 from rxyomo.protocol.connection import Connection, ConnectionConfig, Role
 from rxyomo.protocol.events import (
@@ -57,7 +58,6 @@ from rxyomo.protocol.frames import (
 from rxyomo.protocol.reserved import HEARTBEAT_TAG, STATS_TAG
 from rxyomo.transport import Channel, StreamHandler, Transport, TransportError
 from rxyomo.zipper import RoutingTable, Workflow
-from tests.reliability import strategies
 
 #: A connection that has not ended as predicted within this many seconds is a hang.
 CONNECTION_TIMEOUT = 20.0
@@ -177,7 +177,7 @@ class Mutator:
 
 @dataclass
 class Corpus:
-    """Encoded seeds drawn from the strategies in :mod:`tests.reliability.strategies`."""
+    """Encoded seeds drawn from the strategies in :mod:`devtools.strategies`."""
 
     data: list[bytes]
     frames: list[DataFrame]
