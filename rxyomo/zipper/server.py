@@ -110,9 +110,7 @@ class _Peer(StreamHandler):
                 self.stats.name,
             )
             # Counted: for receipts, those frames are settled as dropped.
-            for ticket in lost:
-                if ticket is not None:
-                    ticket.release(LOST_IN_FLIGHT)
+            self._release(lost, LOST_IN_FLIGHT)
             self.zipper._settle()
 
     def pause_writing(self) -> None:
@@ -125,12 +123,13 @@ class _Peer(StreamHandler):
         if self._release(self.ledger.confirm(confirmed)):
             self.zipper._settle_later()
 
-    def _release(self, tickets: list[Ticket | None]) -> bool:
-        # One delivery of each of these frames is done; True if any had a ticket.
+    def _release(self, tickets: list[Ticket | None], dropped: str | None = None) -> bool:
+        # One delivery of each of these frames is done (or counted dropped); True if any
+        # had a ticket.
         released = False
         for ticket in tickets:
             if ticket is not None:
-                ticket.release()
+                ticket.release(dropped)
                 released = True
         return released
 
@@ -147,7 +146,7 @@ class _Peer(StreamHandler):
                 log.info(
                     "connection %s (%s) closed: %s", self.conn_id, self.stats.name, event.reason
                 )
-        self._flush()
+        self.flush()
         if self.core.state is ConnectionState.CLOSED:
             self._close_channel()
         else:
@@ -168,9 +167,6 @@ class _Peer(StreamHandler):
 
     def flush(self) -> None:
         """Hand what is queued to the transport (``write_confirmed`` tells the rest)."""
-        self._flush()
-
-    def _flush(self) -> None:
         data = self.core.data_to_send()
         if data and self.channel is not None and not self.channel.is_closing():
             self.channel.write(data)
@@ -277,7 +273,7 @@ class Zipper:
         channels = [p.channel for p in self.peers.values() if p.channel is not None]
         for peer in list(self.peers.values()):
             peer.core.close(message, peer.loop.time())
-            peer._flush()
+            peer.flush()
             peer._close_channel()
         for link in self.mesh:
             await link.close(timeout=1.0)
@@ -331,7 +327,7 @@ class Zipper:
             replaced = self.peers.get(old)
             if replaced is not None:
                 replaced.core.close(f"replaced by a newer instance of {hs.name!r}", now)
-                replaced._flush()
+                replaced.flush()
                 replaced._close_channel()
         peer.stats.name = hs.name
         self.stats.accepted += 1
@@ -434,7 +430,7 @@ class Zipper:
             due = settlement.advance()
             if due is not None:
                 peer.core.send_control(due, peer.loop.time())
-                peer._flush()
+                peer.flush()
             if not settlement.pending:
                 self._settling.discard(peer)
 
