@@ -237,7 +237,7 @@ class _TcpChannel(asyncio.Protocol, ChannelState):
             return
         self._transport.write(data)
         self._written += len(data)
-        buffered = self._transport.get_write_buffer_size()
+        buffered = self.get_write_buffer_size()
         self._watermarks.update(buffered)
         if not buffered and self._confirm_handle is None:
             # Taken at once; told from the loop, never from inside write().
@@ -282,7 +282,12 @@ class _TcpChannel(asyncio.Protocol, ChannelState):
     def get_write_buffer_size(self) -> int:
         if self._transport is None or self._lost:
             return 0
-        return self._transport.get_write_buffer_size()
+        try:
+            return self._transport.get_write_buffer_size()
+        except AttributeError:
+            # Python 3.10's SSL transport, once its socket is gone and before it tells us:
+            # nothing it holds will be sent, as after the loss.
+            return 0
 
     # internals
 
