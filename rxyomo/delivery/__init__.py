@@ -6,8 +6,11 @@ and act on what they answer. ``docs/architecture.md`` ("No silent loss") describ
 whole accounting.
 
 - :mod:`.ledger`: the frames one connection wrote and its peer has not confirmed;
-- :mod:`.link`: a client connection's half (transport confirmations or receipts);
+- :mod:`.link`: a client connection's half (transport confirmations or receipts), whose
+  events each settle an :mod:`.outcome`;
 - :mod:`.settlement`: the zipper's half (when a received frame is settled, receipts);
+- :mod:`.destination`: the frames a zipper sent to one connection, and their tickets;
+- :mod:`.relay`: what a mesh peer's verdicts mean for the tickets of forwarded frames;
 - :mod:`.backpressure`: which senders a zipper holds paused for which slow destinations;
 - :mod:`.stats`: what became of every frame a client wrote, across its connections.
 """

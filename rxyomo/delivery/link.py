@@ -3,29 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
 from rxyomo.delivery.ledger import Ledger
+from rxyomo.delivery.outcome import Outcome
 from rxyomo.delivery.stats import NOT_SENT, UNSETTLED
 
 __all__ = ["LinkDelivery", "Outcome"]
 
 K = TypeVar("K")
-
-
-@dataclass
-class Outcome(Generic[K]):
-    """What one event settled: the keys of frames confirmed, of frames the zipper
-    dropped (by its reason), of frames dropped here and of frames whose fate is unknown
-    (by reason)."""
-
-    confirmed: list[K] = field(default_factory=list)
-    by_zipper: dict[str, list[K]] = field(default_factory=dict)
-    dropped: dict[str, list[K]] = field(default_factory=dict)
-    unknown: dict[str, list[K]] = field(default_factory=dict)
-    #: Frames a receipt settled beyond those in flight (the zipper miscounted).
-    excess: int = 0
 
 
 class LinkDelivery(Generic[K]):

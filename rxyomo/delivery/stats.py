@@ -14,6 +14,8 @@ from collections import Counter, deque
 from dataclasses import dataclass, field
 from typing import Any
 
+from rxyomo.delivery.outcome import Outcome
+
 __all__ = [
     "BY_ZIPPER",
     "CLOSED_UNCONFIRMED",
@@ -91,6 +93,18 @@ class DeliveryStats:
         if keys:
             self.unknowns[reason] += len(keys)
             self.unknown_keys.extend(keys)
+
+    def record(self, outcome: Outcome[Any]) -> None:
+        """Count what one event settled of this client's frames: confirmed, dropped by
+        the zipper (under :data:`BY_ZIPPER` and its reason), dropped here, or of unknown
+        fate."""
+        self.confirmed += len(outcome.confirmed)
+        for reason, keys in outcome.by_zipper.items():
+            self.drop(f"{BY_ZIPPER}{reason}", keys)
+        for reason, keys in outcome.dropped.items():
+            self.drop(reason, keys)
+        for reason, keys in outcome.unknown.items():
+            self.lose_track(reason, keys)
 
     def as_dict(self) -> dict[str, Any]:
         """A plain, serialisable snapshot."""
