@@ -3,27 +3,22 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import signal
 import uuid
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 
-from rxyomo.client._link import ConnectionRejected, Link, LinkHooks
-from rxyomo.delivery.link import Outcome
-from rxyomo.delivery.stats import BY_ZIPPER, CLOSED_UNCONFIRMED, DeliveryStats
+from rxyomo.client._connector import Connector, ConnectorHooks, ReconnectPolicy, parse_address
+from rxyomo.client._link import Link, LinkHooks
+from rxyomo.delivery.outcome import Outcome
+from rxyomo.delivery.stats import DeliveryStats
 from rxyomo.protocol.auth import parse_credential
 from rxyomo.protocol.connection import ConnectionConfig, ConnectionState
 from rxyomo.protocol.extensions import HEARTBEAT, RECEIPTS, STATS
 from rxyomo.protocol.frames import DataFrame, HandshakeFrame
-from rxyomo.transport.base import (
-    CertificateError,
-    TlsConfig,
-    Transport,
-    TransportError,
-    TransportOptions,
-)
+from rxyomo.transport.base import TlsConfig, Transport, TransportOptions
+
+__all__ = ["PROTOCOL_VERSION", "ClientClosed", "ReconnectPolicy", "ZipperClient", "parse_address"]
 
 log = logging.getLogger("rxyomo.client")
 
@@ -33,49 +28,6 @@ PROTOCOL_VERSION = "2024-01-03"
 
 class ClientClosed(Exception):
     """The client was closed; nothing more can be written."""
-
-
-@dataclass(frozen=True)
-class ReconnectPolicy:
-    """Exponential backoff between connection attempts (seconds)."""
-
-    initial_delay: float = 0.2
-    max_delay: float = 2.0
-    multiplier: float = 2.0
-    #: Give up after this many failed attempts in a row (None: never).
-    max_attempts: int | None = None
-
-    def delays(self) -> Iterable[float]:
-        """The successive waits before each retry."""
-        delay = self.initial_delay
-        while True:
-            yield delay
-            delay = min(delay * self.multiplier, self.max_delay)
-
-
-def _untrusted(exc: BaseException) -> bool:
-    """Whether ``exc``, or an error it was raised from, is a :class:`CertificateError`."""
-    seen: BaseException | None = exc
-    for _ in range(8):  # a short chain: transports wrap an error once or twice
-        if seen is None:
-            return False
-        if isinstance(seen, CertificateError):
-            return True
-        seen = seen.__cause__
-    return False
-
-
-def parse_address(address: str) -> tuple[str, int]:
-    """``host:port`` or ``[v6]:port`` to a (host, port) pair."""
-    host, sep, port = address.rpartition(":")
-    if not sep or not port.isdigit() or not host:
-        raise ValueError(f"expected HOST:PORT, got {address!r}")
-    if host.startswith("[") and host.endswith("]"):
-        host = host[1:-1]
-    number = int(port)
-    if not 0 < number < 65536:
-        raise ValueError(f"port out of range in {address!r}")
-    return host, number
 
 
 def _resolve(future: asyncio.Future[None]) -> None:
@@ -100,8 +52,6 @@ class ZipperClient:
     """
 
     client_type: int = 0
-    # Whether _on_confirmed wants each confirmed frame's key (a per-frame call otherwise saved).
-    _tracks_keys = False
 
     def __init__(
         self,
@@ -122,7 +72,6 @@ class ZipperClient:
             raise ValueError("a client needs a name")
         self.name = name
         self.id = client_id or uuid.uuid4().hex
-        self.address = parse_address(zipper)
         self.observed_tags = tuple(observed_tags)
         self._auth = parse_credential(credential)
         self.want_target = want_target
@@ -135,20 +84,28 @@ class ZipperClient:
         #: transport has them.
         self.receipts = receipts
         self._told_no_receipts = False
+        self._connector = Connector(
+            name,
+            parse_address(zipper),
+            self.reconnect_policy,
+            ConnectorHooks(
+                new_link=self._new_link,
+                transport=self._transport,
+                error=self._report_error,
+                failed=self._fail,
+            ),
+        )
+        #: The current connection attempt (None before the first).
         self._link: Link | None = None
         # Set while the current link takes frames, and to wake writers on close or failure.
         self._writable = asyncio.Event()
         self._hooks = LinkHooks(
             frame=self._on_frame,
-            outcome=self._count,
+            outcome=self.on_outcome,
             opened=self._on_opened,
-            redirect=self._on_redirect,
+            redirect=self._connector.redirect,
             discarded=self._on_discarded,
         )
-        self._run_task: asyncio.Task[None] | None = None
-        self._first: asyncio.Future[None] | None = None
-        self._closing = False
-        self._redirect: str | None = None
         #: Why the client stopped for good, if it did.
         self.error: BaseException | None = None
         #: What became of the data frames this client wrote (see :class:`DeliveryStats`).
@@ -157,6 +114,11 @@ class ZipperClient:
         #: zipper routed them before it heard of the close); they were not handled.
         self.discarded = 0
         self._error_handler: Callable[[BaseException], object] | None = None
+
+    @property
+    def address(self) -> tuple[str, int]:
+        """The zipper's host and port (where it redirected this client, if it did)."""
+        return self._connector.address
 
     def set_error_handler(self, handler: Callable[[BaseException], object]) -> None:
         """Call ``handler`` with each error this client meets (YoMo's ``SetErrorHandler``):
@@ -193,12 +155,7 @@ class ZipperClient:
         policy's attempts are used up. Afterwards the client reconnects by
         itself whenever the connection drops.
         """
-        if self._run_task is None:
-            loop = asyncio.get_running_loop()
-            self._first = loop.create_future()
-            self._run_task = loop.create_task(self._run(), name=f"rxyomo client {self.name}")
-        assert self._first is not None
-        await asyncio.shield(self._first)
+        await self._connector.connect()
 
     async def close(self, timeout: float = 5.0) -> None:
         """Send what was accepted (up to ``timeout``), say Goaway, and stop.
@@ -206,31 +163,15 @@ class ZipperClient:
         When it returns, :attr:`delivery` is final: frames the zipper had not confirmed
         by then are counted as dropped.
         """
-        self._closing = True
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
+        self._connector.closing = True
+        deadline = asyncio.get_running_loop().time() + timeout
         self._writable.set()  # writers waiting for a connection learn of the close
         link = self._link
-        if link is not None and link.channel is not None and self.is_connected:
-            link.flush()
-            await link.until(lambda: link.all_confirmed_by_transport, deadline)
-            if link.delivery.receipts:
-                # Give the zipper the rest of the time to confirm what it was sent.
-                await link.until(lambda: not link.delivery.in_flight, deadline)
-            link.close("client closing")
-        if self._run_task is not None:
-            self._run_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._run_task
-        if link is not None and link.channel is not None and not link.lost.done():
-            # Wait for the transport to finish the close, so that late acknowledgements count.
-            with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(asyncio.shield(link.lost), max(deadline - loop.time(), 0))
-            if not link.lost.done():
-                # Out of time: cut the connection, so what is counted dropped stays dropped.
-                link.channel.abort()
         if link is not None:
-            link.finish(CLOSED_UNCONFIRMED)
+            await link.drain(deadline)
+        await self._connector.stop()
+        if link is not None:
+            await link.wait_lost(deadline)
         await self._on_closed()
 
     async def wait(self) -> None:
@@ -257,10 +198,8 @@ class ZipperClient:
 
     async def wait_stopped(self) -> None:
         """Wait until the client stops for good; raises the reason unless it was closed."""
-        if self._run_task is not None:
-            with contextlib.suppress(asyncio.CancelledError):
-                await asyncio.shield(self._run_task)
-        if self.error is not None and not self._closing:
+        await self._connector.wait_stopped()
+        if self.error is not None and not self._connector.closing:
             raise self.error
 
     async def __aenter__(self) -> ZipperClient:
@@ -270,13 +209,15 @@ class ZipperClient:
     async def __aexit__(self, *exc_info: object) -> None:
         await self.close()
 
+    # writing
+
     async def _send(self, frame: DataFrame, key: object = None) -> None:
         """Send when a connection is open and not congested (waits otherwise).
 
         ``key`` names the frame in :attr:`delivery` should it be dropped.
         """
         while True:
-            if self._closing:
+            if self._connector.closing:
                 raise ClientClosed(f"client {self.name!r} is closed")
             if self.error is not None:
                 raise ClientClosed(f"client {self.name!r} stopped: {self.error}")
@@ -309,15 +250,21 @@ class ZipperClient:
 
     def _pause_reading(self) -> None:
         """Stop reading from the zipper (a subclass whose inbox is full)."""
-        link = self._link
-        if link is not None and link.channel is not None:
-            link.channel.pause_reading()
+        if self._link is not None:
+            self._link.pause_reading()
 
     def _resume_reading(self) -> None:
         """Undo :meth:`_pause_reading`."""
-        link = self._link
-        if link is not None and link.channel is not None:
-            link.channel.resume_reading()
+        if self._link is not None:
+            self._link.resume_reading()
+
+    # connecting
+
+    def _new_link(self) -> Link:
+        self._link = Link(
+            self.name, self._handshake(), self.connection_config, self._hooks, self._writable
+        )
+        return self._link
 
     def _handshake(self) -> HandshakeFrame:
         return HandshakeFrame(
@@ -340,69 +287,6 @@ class ZipperClient:
             offered.add(HEARTBEAT)
         return frozenset(offered)
 
-    def _without_receipts(self, rxyomo_zipper: bool) -> None:
-        """The zipper did not agree to receipts; said once per client, not per connection."""
-        if self._told_no_receipts:
-            return
-        self._told_no_receipts = True
-        log.info(
-            "%s: the zipper %s receipts; frames count as delivered once its transport has "
-            "them (a zipper killed outright may take some along uncounted)",
-            self.name,
-            "declined" if rxyomo_zipper else "does not offer (not an rxyomo zipper)",
-        )
-
-    def _on_frame(self, frame: DataFrame) -> None:
-        """A data frame arrived (subclasses consume it)."""
-
-    def _on_confirmed(self, key: object) -> None:
-        """A frame sent with ``key`` was confirmed (called when ``_tracks_keys``)."""
-
-    def _count(self, outcome: Outcome[object]) -> None:
-        """Some of this client's frames were confirmed, dropped or lost track of."""
-        self.delivery.confirmed += len(outcome.confirmed)
-        if self._tracks_keys:
-            for key in outcome.confirmed:
-                if key is not None:
-                    self._on_confirmed(key)
-        for reason, keys in outcome.by_zipper.items():
-            self._on_dropped_by_zipper(reason, keys)
-        for reason, keys in outcome.dropped.items():
-            self._on_unconfirmed(reason, keys, dropped=True)
-        for reason, keys in outcome.unknown.items():
-            self._on_unconfirmed(reason, keys, dropped=False)
-
-    def _on_unconfirmed(self, reason: str, keys: list[object], *, dropped: bool) -> None:
-        """Frames (named by their keys) were in flight when a connection ended: certainly
-        not delivered (``dropped``), or of unknown fate."""
-        log.warning(
-            "%s: %d frames were in flight when the connection ended (%s)",
-            self.name,
-            len(keys),
-            reason,
-        )
-        if dropped:
-            self.delivery.drop(reason, keys)
-        else:
-            self.delivery.lose_track(reason, keys)
-
-    def _on_dropped_by_zipper(self, reason: str, keys: list[object]) -> None:
-        """The zipper's receipt says it dropped these frames, for ``reason``."""
-        self.delivery.drop(f"{BY_ZIPPER}{reason}", keys)
-
-    def _on_opened(self, receipts: bool, rxyomo_zipper: bool) -> None:
-        if self.receipts and not receipts:
-            self._without_receipts(rxyomo_zipper)
-
-    def _on_redirect(self, endpoint: str) -> None:
-        self._redirect = endpoint
-
-    def _on_discarded(self, count: int) -> None:
-        self.discarded += count
-
-    async def _on_closed(self) -> None:
-        """The client stopped (subclasses release their resources)."""
-
     def _transport(self) -> Transport:
         if isinstance(self._transport_spec, Transport):
             return self._transport_spec
@@ -412,70 +296,46 @@ class ZipperClient:
         self._transport_spec = get_transport(self._transport_spec, options)
         return self._transport_spec
 
-    async def _run(self) -> None:
-        delays = iter(self.reconnect_policy.delays())
-        failures = 0
-        try:
-            while not self._closing:
-                link = Link(
-                    self.name,
-                    self._handshake(),
-                    self.connection_config,
-                    self._hooks,
-                    self._writable,
-                )
-                self._link = link
-                host, port = self.address
-                try:
-                    await self._transport().connect(host, port, link)
-                    await link.opened
-                except ConnectionRejected as exc:
-                    self._fail(exc)
-                    return
-                except (TransportError, OSError) as exc:
-                    if _untrusted(exc):
-                        # Retrying cannot fix a certificate: say so now, not in a log line.
-                        untrusted = CertificateError(f"zipper {host}:{port}: {exc}")
-                        untrusted.__cause__ = exc
-                        self._fail(untrusted)
-                        return
-                    failures += 1
-                    self._report_error(exc)
-                    limit = self.reconnect_policy.max_attempts
-                    if limit is not None and failures >= limit:
-                        self._fail(TransportError(f"cannot reach zipper {host}:{port}: {exc}"))
-                        return
-                    log.info(
-                        "%s: connecting to %s:%s failed (%s), retrying", self.name, host, port, exc
-                    )
-                    await asyncio.sleep(next(delays))
-                    continue
-                failures = 0
-                delays = iter(self.reconnect_policy.delays())
-                if self._first is not None and not self._first.done():
-                    self._first.set_result(None)
-                ended = await link.ended
-                if not ended.reconnect:
-                    self._fail(ConnectionRejected(ended.reason))
-                    return
-                if self._redirect:
-                    self.address, self._redirect = parse_address(self._redirect), None
-                if not self._closing:
-                    self._report_error(TransportError(f"disconnected: {ended.reason}"))
-                    log.info("%s: disconnected (%s), reconnecting", self.name, ended.reason)
-                    await asyncio.sleep(next(delays))
-        finally:
-            # A graceful close already closed the channel; anything else is cut.
-            channel = self._link.channel if self._link is not None else None
-            if channel is not None and not channel.is_closing():
-                channel.abort()
-                assert self._link is not None
-                self._link.finish(CLOSED_UNCONFIRMED)
-
     def _fail(self, exc: BaseException) -> None:
         self.error = exc
         self._writable.set()  # writers waiting for a connection learn of the failure
         log.warning("%s: giving up: %s", self.name, exc)
         self._report_error(exc)
-        if self._first is not None and not self._first.done():
-            self._first.set_exception(exc)
+
+    # what the connection tells
+
+    def on_outcome(self, outcome: Outcome[object]) -> None:
+        """Count what became of some of this client's frames (by the keys they were
+        written with) in :attr:`delivery`; the connection calls it whenever frames are
+        confirmed, dropped or of unknown fate. A subclass that keeps state per frame (a
+        mesh link's tickets) extends it."""
+        for reasons in (outcome.dropped, outcome.unknown):
+            for reason, keys in reasons.items():
+                log.warning(
+                    "%s: %d frames were in flight when the connection ended (%s)",
+                    self.name,
+                    len(keys),
+                    reason,
+                )
+        self.delivery.record(outcome)
+
+    def _on_frame(self, frame: DataFrame) -> None:
+        """A data frame arrived (subclasses consume it)."""
+
+    def _on_opened(self, receipts: bool, rxyomo_zipper: bool) -> None:
+        if not self.receipts or receipts or self._told_no_receipts:
+            return
+        # Said once per client, not per connection.
+        self._told_no_receipts = True
+        log.info(
+            "%s: the zipper %s receipts; frames count as delivered once its transport has "
+            "them (a zipper killed outright may take some along uncounted)",
+            self.name,
+            "declined" if rxyomo_zipper else "does not offer (not an rxyomo zipper)",
+        )
+
+    def _on_discarded(self, count: int) -> None:
+        self.discarded += count
+
+    async def _on_closed(self) -> None:
+        """The client stopped (subclasses release their resources)."""

@@ -10,13 +10,15 @@ learns goes to its owner through :class:`LinkHooks`.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from rxyomo._timer import CoreTimer
-from rxyomo.delivery.link import LinkDelivery, Outcome
-from rxyomo.delivery.stats import LOST_UNCONFIRMED
+from rxyomo.delivery.link import LinkDelivery
+from rxyomo.delivery.outcome import Outcome
+from rxyomo.delivery.stats import CLOSED_UNCONFIRMED, LOST_UNCONFIRMED
 from rxyomo.protocol.connection import Connection, ConnectionConfig, ConnectionState, Role
 from rxyomo.protocol.errors import ProtocolError
 from rxyomo.protocol.events import (
@@ -159,6 +161,51 @@ class Link(StreamHandler):
         self.core.close(message, self.loop.time())
         self._after()
 
+    def abort(self) -> None:
+        """Cut the connection unless it is closing already (no Goaway either way), and
+        count what it did not confirm."""
+        channel = self.channel
+        if channel is not None and not channel.is_closing():
+            channel.abort()
+            self.finish(CLOSED_UNCONFIRMED)
+
+    def pause_reading(self) -> None:
+        """Stop reading from the zipper (the owner's inbox is full)."""
+        if self.channel is not None:
+            self.channel.pause_reading()
+
+    def resume_reading(self) -> None:
+        """Undo :meth:`pause_reading`."""
+        if self.channel is not None:
+            self.channel.resume_reading()
+
+    # closing
+
+    async def drain(self, deadline: float, message: str = "client closing") -> None:
+        """Close gracefully by the loop's clock ``deadline``: hand everything queued to
+        the transport, wait until it confirms all of it (with receipts: until the zipper
+        settled every frame), then say Goaway with ``message`` and close the channel."""
+        if self.channel is None or self.core.state is not ConnectionState.OPEN:
+            return
+        self.flush()
+        await self.until(lambda: self.all_confirmed_by_transport, deadline)
+        if self.delivery.receipts:
+            # Give the zipper the rest of the time to confirm what it was sent.
+            await self.until(lambda: not self.delivery.in_flight, deadline)
+        self.close(message)
+
+    async def wait_lost(self, deadline: float) -> None:
+        """Wait, up to ``deadline``, for the transport to finish the close, so that late
+        acknowledgements count; cut the connection if it has not by then (so that what is
+        counted dropped stays dropped). Then count what it did not confirm."""
+        if self.channel is not None and not self.lost.done():
+            with contextlib.suppress(asyncio.TimeoutError):
+                remaining = max(deadline - self.loop.time(), 0)
+                await asyncio.wait_for(asyncio.shield(self.lost), remaining)
+            if not self.lost.done():
+                self.channel.abort()
+        self.finish(CLOSED_UNCONFIRMED)
+
     # delivery
 
     @property
@@ -189,7 +236,7 @@ class Link(StreamHandler):
         self._report(self.delivery.ended(reason))
 
     def _report(self, outcome: Outcome[object]) -> None:
-        if outcome.confirmed or outcome.by_zipper or outcome.dropped or outcome.unknown:
+        if not outcome.empty:
             self._hooks.outcome(outcome)
         self._progress.set()
 

@@ -14,10 +14,10 @@ from collections.abc import Callable
 from typing import Any
 
 from rxyomo.client import ZipperClient
-from rxyomo.delivery.link import Outcome
-from rxyomo.delivery.settlement import Ticket, release
+from rxyomo.delivery.outcome import Outcome
+from rxyomo.delivery.relay import Relay
+from rxyomo.delivery.settlement import Ticket
 from rxyomo.protocol.frames import ClientType
-from rxyomo.protocol.receipts import is_no_observer
 from rxyomo.transport import format_address
 from rxyomo.zipper.stats import ZipperStats
 from rxyomo.zipper.workflow import MeshPeer
@@ -29,7 +29,6 @@ class MeshLink(ZipperClient):
     """This zipper's connection to one peer zipper."""
 
     client_type = ClientType.UPSTREAM_ZIPPER
-    _tracks_keys = True
 
     def __init__(
         self,
@@ -52,6 +51,8 @@ class MeshLink(ZipperClient):
         self.stats = stats
         # Told after tickets were released here, so that the zipper sends their receipts.
         self._on_release = on_release
+        # What the peer's verdicts mean for the tickets of the frames forwarded to it.
+        self._relay = Relay(peer.name)
         self.forwarded = 0
 
     def forward(self, encoded_frame: bytes, ticket: Ticket | None = None) -> None:
@@ -61,7 +62,7 @@ class MeshLink(ZipperClient):
         peer zipper's receipt confirms the frame, or the frame is counted as dropped.
         """
         if not self.send_encoded_now(encoded_frame, ticket):
-            reason = f"mesh peer {self.peer.name} unreachable"
+            reason = self._relay.unreachable()
             self.stats.drop(reason)
             if ticket is not None:
                 ticket.mark(reason)
@@ -70,30 +71,10 @@ class MeshLink(ZipperClient):
             ticket.hold()
         self.forwarded += 1
 
-    def _on_confirmed(self, key: object) -> None:
-        release(key)
-
-    def _count(self, outcome: Outcome[object]) -> None:
-        super()._count(outcome)
+    def on_outcome(self, outcome: Outcome[object]) -> None:
+        """Settle the forwarded frames' tickets as the peer's verdicts say, and count."""
+        relayed = self._relay.settle(outcome)
+        super().on_outcome(relayed.outcome)
+        for reason, count in relayed.drops.items():
+            self.stats.drop(reason, count)
         self._on_release()
-
-    def _on_unconfirmed(self, reason: str, keys: list[object], *, dropped: bool) -> None:
-        super()._on_unconfirmed(reason, keys, dropped=dropped)
-        reason = f"mesh peer {self.peer.name}: {reason}"
-        self.stats.drop(reason, len(keys))
-        for key in keys:  # counted: settled as dropped for their writers
-            release(key, reason)
-
-    def _on_dropped_by_zipper(self, reason: str, keys: list[object]) -> None:
-        if is_no_observer(reason):
-            # Every zipper gets every frame; most observe only some. Not a loss unless
-            # nowhere observed it, which the frame's ticket tells once all have answered.
-            self.delivery.confirmed += len(keys)
-            for key in keys:
-                if isinstance(key, Ticket):
-                    key.pass_over(f"{reason} anywhere in the mesh")
-            return
-        # The peer counted these itself: pass the verdict on to their writers.
-        super()._on_dropped_by_zipper(reason, keys)
-        for key in keys:
-            release(key, f"at mesh peer {self.peer.name}: {reason}")
