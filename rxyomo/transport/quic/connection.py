@@ -39,9 +39,7 @@ import dataclasses
 import functools
 from typing import Any
 
-from aioquic._buffer import Buffer
-from aioquic._crypto import AEAD, CryptoError
-from aioquic.buffer import size_uint_var
+from aioquic.buffer import Buffer, size_uint_var
 from aioquic.quic.configuration import SMALLEST_MAX_DATAGRAM_SIZE, QuicConfiguration
 from aioquic.quic.congestion.base import create_congestion_control
 from aioquic.quic.connection import (
@@ -49,9 +47,11 @@ from aioquic.quic.connection import (
     QuicConnection,
     QuicConnectionState,
 )
+from aioquic.quic.crypto import CryptoPair
 from aioquic.quic.events import ConnectionTerminated
 from aioquic.quic.packet import (
     QuicFrameType,
+    QuicProtocolVersion,
     pull_quic_transport_parameters,
     push_quic_transport_parameters,
 )
@@ -79,14 +79,23 @@ MAX_UDP_PAYLOAD_SIZE = 65527
 CLASSIC_PACKET_LIMIT = 1500
 
 
+#: A short header with a four-byte packet number, for :func:`largest_packet_supported`.
+_PROBE_HEADER = bytes([0x43]) + bytes(8) + bytes(4)
+
+
 @functools.lru_cache(maxsize=8)
 def largest_packet_supported(size: int) -> int:
     """``size`` if the installed aioquic can encrypt a packet that large, else
     :data:`CLASSIC_PACKET_LIMIT`."""
-    aead = AEAD(b"aes-128-gcm", bytes(16), bytes(12))
+    if size <= CLASSIC_PACKET_LIMIT:
+        # Every build encrypts these; a probe this small could overrun the C build's buffer.
+        return size
+    pair = CryptoPair()
+    pair.setup_initial(cid=bytes(8), is_client=True, version=QuicProtocolVersion.VERSION_1)
     try:
-        aead.encrypt(bytes(size), b"", 0)
-    except CryptoError:
+        # The C build refuses a plaintext over its limit before writing anything.
+        pair.encrypt_packet(_PROBE_HEADER, bytes(size), 0)
+    except ValueError:  # aioquic's CryptoError, whose own module is private
         return CLASSIC_PACKET_LIMIT
     return size
 
