@@ -143,7 +143,7 @@ class StreamConnection(QuicConnection):
     def idle_timeout(self) -> float:
         """Seconds of silence after which the connection ends: the lower of both ends'
         idle timeouts, once the peer's is known."""
-        local = float(self._configuration.idle_timeout)
+        local = float(self.configuration.idle_timeout)
         return local if self.peer_idle_timeout is None else min(local, self.peer_idle_timeout)
 
     def _parse_transport_parameters(self, data: bytes, from_session_ticket: bool = False) -> None:
@@ -164,7 +164,7 @@ class StreamConnection(QuicConnection):
         loss = self._loss
         in_flight = loss._cc.bytes_in_flight
         loss._cc = create_congestion_control(
-            self._configuration.congestion_control_algorithm, max_datagram_size=size
+            self.configuration.congestion_control_algorithm, max_datagram_size=size
         )
         loss._cc.bytes_in_flight = in_flight
         loss._pacer = QuicPacketPacer(max_datagram_size=size)
@@ -207,7 +207,7 @@ class StreamConnection(QuicConnection):
             # aioquic 1.3 asserts when a server connection that has decrypted no Initial
             # yet meets a packet of another type (anyone can send that, coalesced behind a
             # bogus Initial); later releases drop the rest of the datagram, as this does.
-            if self._is_client or self._state is not QuicConnectionState.FIRSTFLIGHT:
+            if self.configuration.is_client or self._state is not QuicConnectionState.FIRSTFLIGHT:
                 raise
             return
         if any(space.ack_at is not None for space in self._spaces.values()):
