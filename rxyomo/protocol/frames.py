@@ -70,6 +70,10 @@ class ClientType(IntEnum):
     STREAM_FUNCTION = 0x5D
 
 
+#: Client types by code, for decoding (a code rxyomo does not know stays an int).
+_CLIENT_TYPES = {member.value: member for member in ClientType}
+
+
 class FrameError(ValueError):
     """A frame that cannot be encoded or decoded."""
 
@@ -305,7 +309,7 @@ def _decode_handshake(buf: bytes | memoryview, fields: _Fields) -> HandshakeFram
     code = client_type[0]
     return HandshakeFrame(
         name=_str(buf, fields, _HS_NAME),
-        client_type=ClientType(code) if code in ClientType._value2member_map_ else code,
+        client_type=_CLIENT_TYPES.get(code, code),
         id=_str(buf, fields, _HS_ID),
         auth_name=_str(buf, fields, _HS_AUTH_NAME),
         auth_payload=_str(buf, fields, _HS_AUTH_PAYLOAD),

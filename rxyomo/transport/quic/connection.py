@@ -39,9 +39,7 @@ import dataclasses
 import functools
 from typing import Any
 
-from aioquic._buffer import Buffer
-from aioquic._crypto import AEAD, CryptoError
-from aioquic.buffer import size_uint_var
+from aioquic.buffer import Buffer, size_uint_var
 from aioquic.quic.configuration import SMALLEST_MAX_DATAGRAM_SIZE, QuicConfiguration
 from aioquic.quic.congestion.base import create_congestion_control
 from aioquic.quic.connection import (
@@ -49,9 +47,11 @@ from aioquic.quic.connection import (
     QuicConnection,
     QuicConnectionState,
 )
+from aioquic.quic.crypto import CryptoPair
 from aioquic.quic.events import ConnectionTerminated
 from aioquic.quic.packet import (
     QuicFrameType,
+    QuicProtocolVersion,
     pull_quic_transport_parameters,
     push_quic_transport_parameters,
 )
@@ -79,14 +79,23 @@ MAX_UDP_PAYLOAD_SIZE = 65527
 CLASSIC_PACKET_LIMIT = 1500
 
 
+#: A short header with a four-byte packet number, for :func:`largest_packet_supported`.
+_PROBE_HEADER = bytes([0x43]) + bytes(8) + bytes(4)
+
+
 @functools.lru_cache(maxsize=8)
 def largest_packet_supported(size: int) -> int:
     """``size`` if the installed aioquic can encrypt a packet that large, else
     :data:`CLASSIC_PACKET_LIMIT`."""
-    aead = AEAD(b"aes-128-gcm", bytes(16), bytes(12))
+    if size <= CLASSIC_PACKET_LIMIT:
+        # Every build encrypts these; a probe this small could overrun the C build's buffer.
+        return size
+    pair = CryptoPair()
+    pair.setup_initial(cid=bytes(8), is_client=True, version=QuicProtocolVersion.VERSION_1)
     try:
-        aead.encrypt(bytes(size), b"", 0)
-    except CryptoError:
+        # The C build refuses a plaintext over its limit before writing anything.
+        pair.encrypt_packet(_PROBE_HEADER, bytes(size), 0)
+    except ValueError:  # aioquic's CryptoError, whose own module is private
         return CLASSIC_PACKET_LIMIT
     return size
 
@@ -134,7 +143,7 @@ class StreamConnection(QuicConnection):
     def idle_timeout(self) -> float:
         """Seconds of silence after which the connection ends: the lower of both ends'
         idle timeouts, once the peer's is known."""
-        local = float(self._configuration.idle_timeout)
+        local = float(self.configuration.idle_timeout)
         return local if self.peer_idle_timeout is None else min(local, self.peer_idle_timeout)
 
     def _parse_transport_parameters(self, data: bytes, from_session_ticket: bool = False) -> None:
@@ -155,7 +164,7 @@ class StreamConnection(QuicConnection):
         loss = self._loss
         in_flight = loss._cc.bytes_in_flight
         loss._cc = create_congestion_control(
-            self._configuration.congestion_control_algorithm, max_datagram_size=size
+            self.configuration.congestion_control_algorithm, max_datagram_size=size
         )
         loss._cc.bytes_in_flight = in_flight
         loss._pacer = QuicPacketPacer(max_datagram_size=size)
@@ -198,7 +207,7 @@ class StreamConnection(QuicConnection):
             # aioquic 1.3 asserts when a server connection that has decrypted no Initial
             # yet meets a packet of another type (anyone can send that, coalesced behind a
             # bogus Initial); later releases drop the rest of the datagram, as this does.
-            if self._is_client or self._state is not QuicConnectionState.FIRSTFLIGHT:
+            if self.configuration.is_client or self._state is not QuicConnectionState.FIRSTFLIGHT:
                 raise
             return
         if any(space.ack_at is not None for space in self._spaces.values()):

@@ -14,7 +14,7 @@ import logging
 import weakref
 from typing import TYPE_CHECKING
 
-from aioquic._buffer import Buffer
+from aioquic.buffer import Buffer
 from aioquic.quic.configuration import SMALLEST_MAX_DATAGRAM_SIZE, QuicConfiguration
 from aioquic.quic.crypto import CryptoPair
 from aioquic.quic.packet import (
