@@ -1,5 +1,6 @@
 """What the tests and the benches share: child processes and free ports
-(:mod:`devtools.processes`), a lossy UDP relay (:mod:`devtools.udp_relay`), the YoMo
+(:mod:`devtools.processes`), a lossy UDP relay (:mod:`devtools.udp_relay`), two QUIC
+connections back to back in memory (:mod:`devtools.quic_pair`), the YoMo
 harness (:mod:`devtools.harness`) and the zipper fuzzer (:mod:`devtools.fuzzing`).
 
 Development tooling only: it is not part of the distribution (see

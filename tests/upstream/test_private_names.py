@@ -26,6 +26,7 @@ from aioquic.quic.connection import QuicConnection, QuicConnectionState
 from aioquic.quic.events import ConnectionTerminated
 from aioquic.quic.packet_builder import QuicPacketBuilder
 
+from devtools.quic_pair import CLIENT_ADDRESS, SERVER_ADDRESS, exchange
 from rxyomo.transport.certs import dev_certificates
 from tests.upstream import names
 from tests.upstream._canary import (
@@ -38,8 +39,6 @@ from tests.upstream._canary import (
     require,
 )
 
-CLIENT = ("127.0.0.1", 4433)
-SERVER = ("127.0.0.1", 443)
 DATA = bytes(range(256)) * 8
 
 
@@ -67,26 +66,6 @@ for _override in names.OVERRIDES:
     setattr(Recording, _override.name, _recorder(_override.name))
 
 
-def _exchange(client: QuicConnection, server: QuicConnection, now: float) -> float:
-    """Carries datagrams both ways, stepping through timers, until both ends go quiet."""
-    for _ in range(200):
-        moved = False
-        for sender, receiver, source in ((client, server, CLIENT), (server, client, SERVER)):
-            for data, _ in sender.datagrams_to_send(now=now):
-                receiver.receive_datagram(data, source, now=now)
-                moved = True
-        if not moved:
-            timers = [t for t in (client.get_timer(), server.get_timer()) if t is not None]
-            if not timers or min(timers) > now + 1.0:
-                return now
-            now = max(now, min(timers))
-            for end in (client, server):
-                timer = end.get_timer()
-                if timer is not None and timer <= now:
-                    end.handle_timer(now=now)
-    raise AssertionError("the connections never went quiet")
-
-
 class Loopback:
     """A client and a server connection of aioquic's after a handshake in memory, the client
     having written :data:`DATA` on stream 0 and the server acknowledged it."""
@@ -103,13 +82,13 @@ class Loopback:
             configuration=server_config,
             original_destination_connection_id=self.client.original_destination_connection_id,
         )
-        self.client.connect(SERVER, now=0.0)
-        self.now = _exchange(self.client, self.server, 0.0)
+        self.client.connect(SERVER_ADDRESS, now=0.0)
+        self.now = exchange(self.client, self.server, until=1.0)
         self.client.send_stream_data(0, DATA)
         sender = self.holders()["sender"]
         #: The sender's unacknowledged bytes and acknowledged offset, just after the write.
         self.written = (len(getattr(sender, "_buffer", ())), getattr(sender, "_buffer_start", -1))
-        self.now = _exchange(self.client, self.server, self.now)
+        self.now = exchange(self.client, self.server, now=self.now, until=self.now + 1.0)
 
     def holders(self) -> dict[str, Any]:
         """The objects names are looked up on; None where a name on the way is gone (whose own
@@ -182,7 +161,7 @@ def test_an_ack_waits_for_the_ack_delay_unless_it_is_due_now(certs_dir: Path) ->
     ends.client.send_stream_data(0, b"more")
     now = ends.now + 1.0
     for data, _ in ends.client.datagrams_to_send(now=now):
-        ends.server.receive_datagram(data, CLIENT, now=now)
+        ends.server.receive_datagram(data, CLIENT_ADDRESS, now=now)
     space = ends.server._spaces[tls.Epoch.ONE_RTT]
     if space.ack_at != now + 0.010:
         how = "an ACK no longer waits for it"

@@ -9,6 +9,7 @@ import pytest
 from aioquic.quic.configuration import QuicConfiguration
 from aioquic.quic.events import StreamDataReceived
 
+from devtools.quic_pair import CLIENT_ADDRESS, SERVER_ADDRESS, exchange
 from rxyomo.transport.certs import dev_certificates
 from rxyomo.transport.quic import MAX_DATAGRAM_SIZE, connection
 from rxyomo.transport.quic.connection import (
@@ -18,9 +19,6 @@ from rxyomo.transport.quic.connection import (
     StreamConnection,
     largest_packet_supported,
 )
-
-CLIENT_ADDRESS = ("127.0.0.1", 4000)
-SERVER_ADDRESS = ("127.0.0.1", 9000)
 
 
 def _pair(
@@ -53,40 +51,6 @@ def _pair(
     return client, server
 
 
-def _exchange(
-    client: StreamConnection,
-    server: StreamConnection,
-    sizes: list[int],
-    *,
-    now: float = 0.0,
-    until: float,
-    server_sizes: list[int] | None = None,
-) -> float:
-    """Carry datagrams both ways, stepping time and timers, until both sides go quiet."""
-    while now < until:
-        moved = False
-        for data, _ in client.datagrams_to_send(now=now):
-            sizes.append(len(data))
-            server.receive_datagram(data, CLIENT_ADDRESS, now=now)
-            moved = True
-        for data, _ in server.datagrams_to_send(now=now):
-            if server_sizes is not None:
-                server_sizes.append(len(data))
-            client.receive_datagram(data, SERVER_ADDRESS, now=now)
-            moved = True
-        if not moved:
-            # Nothing to send now: jump to the next timer (pacing, ACK delay), if any.
-            timers = [t for t in (client.get_timer(), server.get_timer()) if t is not None]
-            if not timers or min(timers) >= until:
-                return now
-            now = max(now, min(timers))
-            for connection in (client, server):
-                timer = connection.get_timer()
-                if timer is not None and timer <= now:
-                    connection.handle_timer(now=now)
-    raise AssertionError("the connections never went quiet")
-
-
 def _received(connection: StreamConnection) -> bytes:
     chunks = []
     while (event := connection.next_event()) is not None:
@@ -100,12 +64,12 @@ def test_stream_frames_fill_datagrams_of_any_allowed_size(
     tmp_path: Path, datagram_size: int
 ) -> None:
     client, server = _pair(tmp_path, datagram_size)
-    now = _exchange(client, server, [], until=1.0)
+    now = exchange(client, server, until=1.0)
     # Patterned bytes, so that a misplaced or truncated frame shows as a mismatch.
     payload = bytes(range(256)) * 1000
     client.send_stream_data(DATA_STREAM, payload)
     sizes: list[int] = []
-    _exchange(client, server, sizes, now=now, until=now + 5.0)
+    exchange(client, server, client_sizes=sizes, now=now, until=now + 5.0)
     assert _received(server) == payload
     assert client.acknowledged_bytes() == len(payload)
     # Packets above what this aioquic build can encrypt are not allowed (1500 bytes on 1.3).
@@ -117,7 +81,7 @@ def test_stream_frames_fill_datagrams_of_any_allowed_size(
 def test_crypto_frames_use_the_wide_length_too(tmp_path: Path) -> None:
     # The handshake itself runs through the overridden CRYPTO writer.
     client, server = _pair(tmp_path, MAX_DATAGRAM_SIZE)
-    _exchange(client, server, [], until=1.0)
+    exchange(client, server, until=1.0)
     assert client._handshake_complete
     assert server._handshake_complete
 
@@ -140,14 +104,18 @@ def test_no_datagram_exceeds_what_the_peer_announced(
     )
     sizes: list[int] = []
     server_sizes: list[int] = []
-    now = _exchange(client, server, sizes, until=1.0, server_sizes=server_sizes)
+    now = exchange(client, server, client_sizes=sizes, until=1.0, server_sizes=server_sizes)
     assert client.peer_max_udp_payload_size == server.peer_max_udp_payload_size == announced
     assert client.datagram_size == server.datagram_size == expected
     payload = bytes(range(256)) * 1000
     client.send_stream_data(DATA_STREAM, payload)
-    now = _exchange(client, server, sizes, now=now, until=now + 5.0, server_sizes=server_sizes)
+    now = exchange(
+        client, server, client_sizes=sizes, now=now, until=now + 5.0, server_sizes=server_sizes
+    )
     server.send_stream_data(DATA_STREAM, payload)  # once the client opened the stream
-    _exchange(client, server, sizes, now=now, until=now + 5.0, server_sizes=server_sizes)
+    exchange(
+        client, server, client_sizes=sizes, now=now, until=now + 5.0, server_sizes=server_sizes
+    )
     assert _received(server) == payload
     assert _received(client) == payload
     # The handshake's first flights included: before the parameters arrive, 1200 bytes.
@@ -156,7 +124,7 @@ def test_no_datagram_exceeds_what_the_peer_announced(
 
 def test_this_end_announces_its_payload_size_and_learns_the_idle_timeout(tmp_path: Path) -> None:
     client, server = _pair(tmp_path, 1200)
-    _exchange(client, server, [], until=1.0)
+    exchange(client, server, until=1.0)
     assert client.peer_max_udp_payload_size == MAX_UDP_PAYLOAD_SIZE
     # aioquic's default idle timeout on both ends (60 s): the lower of the two.
     assert client.peer_idle_timeout == server.peer_idle_timeout == client.idle_timeout() == 60.0
@@ -172,11 +140,11 @@ def test_packets_stay_within_what_aioquic_can_encrypt(
     )
     client, server = _pair(tmp_path, MAX_DATAGRAM_SIZE)
     sizes: list[int] = []
-    now = _exchange(client, server, sizes, until=1.0)
+    now = exchange(client, server, client_sizes=sizes, until=1.0)
     assert client.datagram_size == server.datagram_size == CLASSIC_PACKET_LIMIT
     payload = bytes(range(256)) * 1000
     client.send_stream_data(DATA_STREAM, payload)
-    _exchange(client, server, sizes, now=now, until=now + 5.0)
+    exchange(client, server, client_sizes=sizes, now=now, until=now + 5.0)
     assert _received(server) == payload
     assert max(sizes) == CLASSIC_PACKET_LIMIT
 
