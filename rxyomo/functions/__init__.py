@@ -3,7 +3,8 @@
 A developer hands over a ``.wasm`` file (or a Python module following YoMo's template)
 and a :class:`FunctionConfig` says how to serve it; a :class:`FunctionHost` serves many
 side by side, each in a :class:`FunctionRunner` of its own (instances on worker threads,
-limits, a bounded queue, stats, quarantine), reloading each when its file changes.
+limits, a bounded queue, stats, quarantine), reloading each when its file changes;
+:class:`ServedFunction` connects one to a zipper, as ``rxyomo run`` does.
 
 Whatever feeds a function hands it a :class:`Frame` and gets an :class:`Outcome`: the
 runner needs no event loop and no connection.
@@ -26,6 +27,7 @@ from rxyomo.functions.host import FunctionHost, Reload
 from rxyomo.functions.loading import load_version
 from rxyomo.functions.quarantine import QuarantinePolicy
 from rxyomo.functions.runner import Done, FunctionRunner
+from rxyomo.functions.served import ServedFunction, serve_host
 from rxyomo.functions.spec import (
     DEFAULT_LIMITS,
     FunctionConfig,
@@ -58,6 +60,7 @@ __all__ = [
     "Outcome",
     "QuarantinePolicy",
     "Reload",
+    "ServedFunction",
     "SpecError",
     "entry_config",
     "function_config",
@@ -65,4 +68,5 @@ __all__ = [
     "load_version",
     "parse_functions",
     "parse_size",
+    "serve_host",
 ]
