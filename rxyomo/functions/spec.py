@@ -207,7 +207,7 @@ def _strings(value: object, what: str) -> dict[str, str]:
 
 
 class _Checker:
-    """Collects the fields of one function, raising :class:`SpecError` at the first bad one."""
+    """Turns a bad field of one function into a :class:`SpecError` naming both."""
 
     def __init__(self, name: str) -> None:
         self.name = name
