@@ -5,6 +5,7 @@ change of the file and on SIGHUP; bad modules refused by name."""
 from __future__ import annotations
 
 import asyncio
+import io
 import os
 import signal
 import textwrap
@@ -212,3 +213,27 @@ def test_run_refuses_bad_flags_and_modules_without_connecting(
     assert "function 'f': limits.memory: expected a size" in capsys.readouterr().err
     assert cli.main([*argv, "--export", "nope", "--no-watch"]) == 2
     assert "refused: function 'f': the module lacks the export 'nope'" in (capsys.readouterr().err)
+
+
+async def test_run_serves_the_image_recognition_guest_on_its_model(
+    tmp_path: Path, group: ProcessGroup, zipper: str, pipeline: Pipeline, model_dir: Path
+) -> None:
+    pytest.importorskip("PIL")
+    from PIL import Image
+
+    guest = REPO / "examples" / "image_recognition" / "guest" / "image_recognition.wasm"
+    child = _run(
+        group, tmp_path, str(guest), "--name", "echo", "--zipper", zipper,
+        "--observe", "0x10", "--export", "infer", "--reply", "0x11",
+        "--dir", f"/model={model_dir}", "--memory", "128MiB", "--timeout-ms", "10000",
+    )  # fmt: skip
+    await _output(child, "rxyomo run: serving echo (wasm image_recognition.wasm:infer")
+    picture = io.BytesIO()
+    Image.new("RGB", (64, 48), (200, 120, 40)).save(picture, "JPEG")
+    await pipeline.source.write(0x10, picture.getvalue())
+    await eventually(lambda: pipeline.got, "a sentence", timeout=30)
+    sentence, meta = pipeline.got[0]
+    assert sentence.startswith(b"It ")
+    assert sentence.endswith(b"in the picture.") or sentence.endswith(b"in the picture")
+    assert len(meta[VERSION_KEY]) == 16
+    assert child.terminate() == 0
