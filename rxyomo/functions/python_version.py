@@ -47,7 +47,7 @@ def _describe(exc: BaseException) -> str:
 
 def _run_maybe_async(function: Callable[[], object]) -> object:
     """Calls ``function``; an awaitable result is awaited in a loop of its own, on a
-    helper thread, so that this works whether or not the caller runs an event loop."""
+    thread of its own, so that this works whether or not the caller runs an event loop."""
     result = function()
     if not inspect.isawaitable(result):
         return result
