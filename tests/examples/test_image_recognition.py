@@ -4,12 +4,11 @@ classifier, sink, source) over the in-memory transport on frames of the sample v
 
 from __future__ import annotations
 
-import asyncio
 import importlib.util
 import io
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -41,6 +40,7 @@ from video import InputError, camera_device, make_sample_video, pictures
 
 from rxyomo import Sink, Source, StreamFunction, Zipper, load_workflow
 from rxyomo.transport.memory import MemoryRegistry, MemoryTransport
+from tests.waiting import eventually
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "image_recognition"
 
@@ -207,14 +207,6 @@ def test_reorder_gives_up_when_too_many_wait_and_flushes_at_the_end() -> None:
 # -- the pipeline -------------------------------------------------------------------------
 
 
-async def _wait_for(condition: Callable[[], bool], timeout: float) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not condition():
-        assert loop.time() < deadline, "timed out"
-        await asyncio.sleep(0.02)
-
-
 async def test_the_pipeline_labels_the_sample_video_in_order(
     video: Path, recognizer: Recognizer
 ) -> None:
@@ -244,10 +236,10 @@ async def test_the_pipeline_labels_the_sample_video_in_order(
         await source.write(IMAGE_KEY, encode_frame(frame))
     # A frame the classifier cannot read is answered in its place, and order holds.
     await source.write(IMAGE_KEY, encode_frame(ImageFrame(len(frames), time.time_ns(), b"GIF89a")))
-    await _wait_for(lambda: len(printer.printed) == len(frames) + 1, timeout=60)
+    await eventually(lambda: len(printer.printed) == len(frames) + 1, "the labels", timeout=60)
     # The article's payload, the JPEG alone: answered with the sentence alone.
     await source.write(IMAGE_KEY, encode_jpeg(frames[1].jpeg))
-    await _wait_for(lambda: len(printer.printed) == len(frames) + 2, timeout=30)
+    await eventually(lambda: len(printer.printed) == len(frames) + 2, "the last label", timeout=30)
     for client in (source, sink, *functions):
         await client.close()
     await zipper.close()

@@ -13,6 +13,7 @@ import pytest
 
 from rxyomo import Sink, Source, StreamFunction, Zipper, load_workflow
 from rxyomo.transport.memory import MemoryRegistry, MemoryTransport
+from tests.waiting import eventually
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "noise"
 
@@ -46,14 +47,17 @@ async def test_noise_flow_and_sink_over_the_runtime() -> None:
     readings = [120.0, 175.0, 90.0, 160.0, 30.0]
     for value in readings:
         await source.write(app.NOISE_KEY, app.encode_reading(app.NoiseData(value, 0, "s1")))
-        await asyncio.sleep(0.12)  # longer than the flow's 50 ms debounce
+        await asyncio.sleep(0.12)  # scenario: readings further apart than the 50 ms debounce
     await function.close()  # handles what it received and flushes the window
-    await asyncio.sleep(0.3)  # the sink's audit period, and then some
+    expected = [v / 10 for v in readings]
+    # The sink stores the last value of each 100 ms audit period: the last reading's too.
+    await eventually(
+        lambda: bool(db.stored) and db.stored[-1] == pytest.approx(expected[-1]), "the last value"
+    )
     await sink.close()
     await source.close()
     await zipper.close()
 
-    expected = [v / 10 for v in readings]
     assert flow.peeks == pytest.approx(expected)
     assert flow.alerts == pytest.approx([17.5, 16.0])
     assert flow.averages

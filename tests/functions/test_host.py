@@ -52,7 +52,7 @@ def _timed_run(host: FunctionHost, name: str, count: int) -> tuple[float, list[f
     for index in range(count):
         sent[index] = time.perf_counter()
         while not runner.submit(Frame(0x10, b"%d" % index, key=index), done):
-            time.sleep(0.0005)
+            time.sleep(0.0005)  # scenario: a full queue; offer the frame again
     outcomes = got.wait(count, timeout=60)
     elapsed = time.perf_counter() - started
     assert all(o.ok for o in outcomes)
@@ -96,7 +96,7 @@ def test_a_healthy_function_keeps_serving_beside_hostile_ones(
     for export in ("spin", "hog", "crash"):
         host.add(_hostile(guest, export))
         feeders.append(_Feeder(host, f"hostile-{export}"))
-    time.sleep(0.3)  # the hostile ones are at it
+    time.sleep(0.3)  # scenario: the hostile ones get going before the healthy run
     beside, beside_latency = _timed_run(host, "healthy", 3000)
     for feeder in feeders:
         feeder.stop()
@@ -128,7 +128,7 @@ def test_an_endless_loop_does_not_hold_up_another_function(
     )
     spinning = Collector()
     host.submit("spin", Frame(1, b""), spinning)
-    time.sleep(0.05)
+    time.sleep(0.05)  # scenario: the spinning call is under way
     _, latencies = _timed_run(host, "healthy", 200)
     assert spinning.outcomes == []  # still looping meanwhile
     assert percentile(latencies, 0.5) < 0.05

@@ -16,6 +16,7 @@ from rxyomo.functions import Frame, FunctionHost, Outcome, function_config
 from tests.functions.conftest import GuestFactory
 from tests.functions.guests import write_guest
 from tests.functions.test_runner import Collector, key
+from tests.waiting import eventually_in_thread
 
 pytest.importorskip("wasmtime")
 
@@ -29,8 +30,8 @@ def _config(guest: Path, **limits: object):
 def _feed(host: FunctionHost, count: int, got: Collector, pause: float = 0.0002) -> None:
     for index in range(count):
         while not host.submit("echo", Frame(0x10, b"#%d" % index, key=index), got):
-            time.sleep(0.0005)
-        time.sleep(pause)
+            time.sleep(0.0005)  # scenario: a full queue; offer the frame again
+        time.sleep(pause)  # scenario: the feeder's pace
 
 
 def _check_accounted(outcomes: list[Outcome], count: int) -> dict[str, str]:
@@ -154,10 +155,9 @@ def test_a_changed_file_is_reloaded_by_the_watcher(make_guest: GuestFactory) -> 
         write_guest(staged, "v2:")
         changed = time.monotonic()
         staged.replace(guest)
-        deadline = changed + 10
-        while runner.version.version == before:
-            assert time.monotonic() < deadline, "the change was not picked up"
-            time.sleep(0.005)
+        eventually_in_thread(
+            lambda: runner.version.version != before, "the change picked up", timeout=10
+        )
         got = Collector()
         host.submit("echo", Frame(0x10, b"x"), got)
         (outcome,) = got.wait(1)
@@ -166,10 +166,9 @@ def test_a_changed_file_is_reloaded_by_the_watcher(make_guest: GuestFactory) -> 
         assert outcome.answers[0].data == b"v2:x"
         # A broken write is refused and the running version stays.
         guest.write_text("(module")
-        deadline = time.monotonic() + 10
-        while not runner.snapshot()["failed_reloads"]:
-            assert time.monotonic() < deadline, "the broken change was not seen"
-            time.sleep(0.005)
+        eventually_in_thread(
+            lambda: runner.snapshot()["failed_reloads"], "the broken change seen", timeout=10
+        )
         assert runner.version.version == outcome.version
         host.remove("echo")
         assert host.names == []

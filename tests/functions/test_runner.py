@@ -28,6 +28,7 @@ from rxyomo.functions import (
 )
 from rxyomo.functions.frames import Answer
 from tests.functions.conftest import GuestFactory
+from tests.waiting import eventually_in_thread
 
 Call = Callable[[Frame], list[Answer]]
 
@@ -220,7 +221,7 @@ def test_repeated_faults_quarantine_and_a_try_ends_it(runners: list[FunctionRunn
     assert stats["errors"] == {"guest trap": 2, QUARANTINED: 1}
     assert version.made == 2  # each fault discarded its instance
     healthy.set()
-    time.sleep(0.35)
+    time.sleep(0.35)  # scenario: the quarantine's back-off runs out
     runner.submit(Frame(0x10, b""), got)
     assert got.wait(4)[3].ok
     assert runner.snapshot()["state"] == "serving"
@@ -343,8 +344,6 @@ def test_an_idle_worker_warms_the_new_version(runners: list[FunctionRunner]) -> 
     runner.submit(Frame(0x10, b""), got)
     got.wait(1)
     runner.swap(new)
-    deadline = time.monotonic() + 5
-    while new.made == 0:  # made before any frame asks for it
-        assert time.monotonic() < deadline
-        time.sleep(0.001)
+    # Made before any frame asks for it.
+    eventually_in_thread(lambda: new.made > 0, "the new version's instance", timeout=5)
     assert len(old.closed) == 1

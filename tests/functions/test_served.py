@@ -18,8 +18,7 @@ from rxyomo import Context, Sink, Source, Zipper, parse_workflow
 from rxyomo.client import ReconnectPolicy
 from rxyomo.functions import VERSION_KEY, FunctionHost, function_config, serve_host
 from rxyomo.protocol.metadata import TID
-from rxyomo.transport import Transport
-from rxyomo.transport._common import format_address
+from rxyomo.transport import Transport, format_address
 from rxyomo.transport.base import TransportOptions
 from rxyomo.transport.certs import CONFIG_DIR_ENV, dev_certificates, dev_client_tls
 from rxyomo.transport.memory import MemoryRegistry, MemoryTransport

@@ -13,6 +13,8 @@ from rxyomo.transport.base import FlowControl, TransportOptions
 from rxyomo.transport.certs import dev_client_tls
 from rxyomo.transport.quic import QuicTransport
 from rxyomo.zipper import Zipper, parse_workflow
+from tests.rxyomo.transport._support import Tap
+from tests.waiting import eventually
 
 pytestmark = pytest.mark.network
 
@@ -28,15 +30,17 @@ async def test_a_slow_sink_slows_the_source_and_loses_nothing(config_dir: Path) 
     transport = QuicTransport(
         TransportOptions(tls=dev_client_tls(), flow=FLOW), receive_window=WINDOW
     )
+    # Tapped, to read how much the zipper's end of each connection holds.
+    tap = Tap(transport)
     zipper = Zipper(
         parse_workflow("name: z\nhost: 127.0.0.1\nport: 0\nfunctions:\n  - name: sink\n"),
-        transport,
+        tap,
     )
     host, port = await zipper.start()
     handled: list[int] = []
 
     async def slow(data: bytes) -> None:
-        await asyncio.sleep(0.001)
+        await asyncio.sleep(0.001)  # scenario: the slow sink
         handled.append(int(data[:8]))
 
     common = {"zipper": f"{host}:{port}", "transport": transport}
@@ -51,25 +55,13 @@ async def test_a_slow_sink_slows_the_source_and_loses_nothing(config_dir: Path) 
         async def watch() -> None:
             while True:
                 backlog.append(source.delivery.written - len(handled))
-                buffered.append(
-                    max(
-                        (
-                            p.channel.get_write_buffer_size()
-                            for p in zipper.peers.values()
-                            if p.channel is not None
-                        ),
-                        default=0,
-                    )
-                )
-                await asyncio.sleep(0.005)
+                buffered.append(max((c.get_write_buffer_size() for c in tap.accepted), default=0))
+                await asyncio.sleep(0.005)  # scenario: a sample every 5 ms
 
         watcher = asyncio.ensure_future(watch())
         for seq in range(FRAMES):
             await asyncio.wait_for(source.write(0x10, b"%08d" % seq + bytes(PAYLOAD)), 60)
-        for _ in range(6000):
-            if len(handled) >= FRAMES:
-                break
-            await asyncio.sleep(0.01)
+        await eventually(lambda: len(handled) >= FRAMES, "the slow sink's frames", timeout=60)
         watcher.cancel()
 
         assert handled == list(range(FRAMES)), "the slow sink lost or reordered frames"

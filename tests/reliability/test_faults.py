@@ -67,14 +67,14 @@ async def test_zipper_killed_mid_stream_and_restarted(
         for _ in range(count):
             await source.write(TAG, str(written).encode(), metadata={TID: str(written)})
             written += 1
-            await asyncio.sleep(0.002)
+            await asyncio.sleep(0.002)  # scenario: a paced source, so the crash finds it mid-stream
 
     await asyncio.wait_for(write(200), WAIT)
     writer = asyncio.ensure_future(write(200))  # the crash comes in the middle of these
     await until(lambda: written >= 260, what="writing")
     zipper.kill()
     await until(lambda: not source.is_connected and not sink.is_connected, what="noticing")
-    await asyncio.sleep(0.5)
+    await asyncio.sleep(0.5)  # scenario: the zipper stays down a while before its restart
     zipper.start()
     zipper.wait_for_output("listening on", count=2)
     restarted = time.monotonic()
@@ -137,7 +137,7 @@ async def test_with_receipts_a_killed_zipper_takes_nothing_along_uncounted(
     got: list[int] = []
 
     async def slow(data: bytes) -> None:
-        await asyncio.sleep(0.004)
+        await asyncio.sleep(0.004)  # scenario: a slow sink, so the zipper holds a backlog
         got.append(int(data[:8]))
 
     sink = Sink("sink", observe=[TAG], handler=slow, max_pending=8, **common)
@@ -200,7 +200,7 @@ async def test_quiet_clients_are_not_mistaken_for_dead_ones() -> None:
     )
     try:
         await asyncio.wait_for(sink.connect(), WAIT)
-        await asyncio.sleep(1.5)
+        await asyncio.sleep(1.5)  # scenario: three times the zipper's idle timeout goes by
         assert sink.is_connected
         assert zipper.stats.accepted == 1
         assert zipper.stats.closed == 0
@@ -270,7 +270,7 @@ async def test_function_killed_mid_stream_the_zipper_notices_and_the_rest_go_on(
             await source.write(TAG, str(seq).encode())
             if seq == 300:
                 victim.kill()
-            await asyncio.sleep(0.002)
+            await asyncio.sleep(0.002)  # scenario: a paced source, so the kill finds it mid-stream
         await until(
             lambda: victim_stats not in zipper.stats.connections.values(),
             what="the zipper noticing",

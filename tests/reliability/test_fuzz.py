@@ -31,6 +31,7 @@ from rxyomo.transport.base import TransportOptions
 from rxyomo.transport.certs import dev_client_tls
 from rxyomo.transport.quic import QuicTransport
 from rxyomo.zipper import load_workflow
+from tests.waiting import eventually
 
 pytestmark = pytest.mark.network
 
@@ -98,7 +99,7 @@ async def test_a_live_zipper_survives_fuzzed_frames_and_handshakes(
         while not stop.is_set():
             await source.write(HEALTHY_TAG, HEALTHY + str(written).encode())
             written += 1
-            await asyncio.sleep(0.005)
+            await asyncio.sleep(0.005)  # scenario: a steady source beside the fuzzing
 
     traffic = asyncio.ensure_future(healthy_traffic())
     rss_before = memory.memory_info().rss
@@ -127,10 +128,7 @@ async def test_a_live_zipper_survives_fuzzed_frames_and_handshakes(
     stats = await fetch_stats(address, tls=tls, credential=credential, timeout=30)
     assert stats["accepted"] >= 2
     # The healthy pair lost nothing while all of that went on.
-    for _ in range(3000):
-        if len(got) >= written:
-            break
-        await asyncio.sleep(0.01)
+    await eventually(lambda: len(got) >= written, "the healthy frames", timeout=30)
     assert got == list(range(written))
     await source.close()
     # Its frames also went to fuzzed functions that observe its tag: copies lost with

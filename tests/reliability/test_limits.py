@@ -30,6 +30,7 @@ from rxyomo.transport.memory import MemoryRegistry, MemoryTransport
 from rxyomo.transport.quic import QuicTransport
 from rxyomo.zipper import Zipper, parse_workflow
 from rxyomo.zipper.stats import MAX_DROP_REASONS, OTHER_REASONS
+from tests.waiting import eventually
 
 pytestmark = pytest.mark.network
 
@@ -74,10 +75,7 @@ class Live:
         base = self.got[-1] + 1 if self.got else 0
         for seq in range(base, base + count):
             await asyncio.wait_for(self.source.write(0x10, str(seq).encode()), WAIT)
-        for _ in range(int(WAIT / 0.01)):
-            if len(self.got) >= start + count:
-                break
-            await asyncio.sleep(0.01)
+        await eventually(lambda: len(self.got) >= start + count, "the healthy frames", timeout=WAIT)
         assert self.got == list(range(len(self.got)))
         assert len(self.got) == start + count
 
@@ -153,7 +151,7 @@ async def test_slow_and_incomplete_handshakes_are_cut_off(live: Live) -> None:
             if trickle_channel.is_closing():
                 return
             trickle_channel.write(bytes([byte]))
-            await asyncio.sleep(0.1)
+            await asyncio.sleep(0.1)  # scenario: the slowloris's pace
 
     dripping = asyncio.ensure_future(slowloris())
     await live.still_flows()
@@ -179,7 +177,7 @@ async def test_a_flood_of_connections_is_held_at_the_limit(live: Live) -> None:
     connected = await asyncio.gather(*(live.connect_raw() for _ in range(flood)))
     for _, channel in connected:
         channel.write(HELLO + PROBE)
-    await asyncio.sleep(0)
+    await asyncio.sleep(0)  # scenario: one loop turn, so that the handshakes leave as one flood
     outcomes = []
     for client, _ in connected:
         assert await client.until(functools.partial(_answered_or_lost, client), WAIT)
@@ -224,7 +222,7 @@ async def test_a_flood_of_bogus_quic_initials_leaves_the_zipper_serving(
         datagram = b"\xc3\x00\x00\x00\x01\x08" + dcid + b"\x00" + os.urandom(1200)
         udp.sendto(datagram, ("127.0.0.1", live.port))
         if number % 100 == 99:
-            await asyncio.sleep(0.01)
+            await asyncio.sleep(0.01)  # scenario: the flood in bursts of 100
     await live.still_flows()
     print(
         f"zipper RSS: {rss_before >> 20} MB before, {live.rss >> 20} MB after 3000 bogus Initials"
@@ -241,10 +239,7 @@ async def test_drop_reasons_cannot_grow_without_bound() -> None:
         await source.connect()
         for tag in range(1000):  # a tag nobody observes, each time another
             await source.write(0x100 + tag, b"")
-        for _ in range(500):
-            if sum(zipper.stats.drops.values()) >= 1000:
-                break
-            await asyncio.sleep(0.01)
+        await eventually(lambda: sum(zipper.stats.drops.values()) >= 1000, "the drops", timeout=5)
         assert sum(zipper.stats.drops.values()) == 1000
         assert len(zipper.stats.drops) == MAX_DROP_REASONS + 1
         assert zipper.stats.drops[OTHER_REASONS] == 1000 - MAX_DROP_REASONS

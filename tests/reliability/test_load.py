@@ -18,6 +18,7 @@ from rxyomo.client.stats import fetch_stats
 from rxyomo.transport.base import TransportOptions
 from rxyomo.transport.certs import dev_client_tls
 from rxyomo.transport.quic import QuicTransport
+from tests.waiting import eventually
 
 pytestmark = pytest.mark.network
 
@@ -78,17 +79,14 @@ async def test_many_clients_lose_nothing(
                 data = f"{source.name}|{seq}|{time.monotonic()!r}".encode()
                 await source.write(0x100 + index % SINKS, data)
                 seq += 1
-                await asyncio.sleep(0.05)  # 20 frames per second per source
+                await asyncio.sleep(0.05)  # scenario: 20 frames per second per source
             return seq
 
         written = await asyncio.wait_for(
             asyncio.gather(*(stream(i, s) for i, s in enumerate(sources))), seconds + WAIT
         )
         total = sum(written)
-        for _ in range(int(WAIT / 0.01)):
-            if sum(map(len, got.values())) >= total:
-                break
-            await asyncio.sleep(0.01)
+        await eventually(lambda: sum(map(len, got.values())) >= total, "delivery", timeout=WAIT)
         assert dict(got) == {s.name: list(range(n)) for s, n in zip(sources, written, strict=True)}
         stats = await fetch_stats(address, tls=dev_client_tls(), timeout=WAIT)
         assert stats["drops"] == {}

@@ -173,13 +173,18 @@ async def test_a_mesh_over_impaired_links_delivers_each_frame_once_everywhere(
 
         await asyncio.wait_for(asyncio.gather(*(stream(s) for s in sources)), WAIT)
         await until(lambda: all(len(got[n]) >= 3 * per_source for n in names), "delivery")
-        await asyncio.sleep(0.3)  # a duplicate would have come by now
-        everything = sorted((s.name, seq) for s in sources for seq in range(per_source))
+        # A last frame from each source: on every link of the mesh it comes behind any
+        # duplicate of the frames before it (a zipper's own, or one it passed on again).
+        for source in sources:
+            await source.write(TAG, f"{source.name}:{per_source}".encode())
+        last = [(s.name, per_source) for s in sources]
+        await until(lambda: all(m in got[n] for m in last for n in names), "the last frames")
+        everything = sorted((s.name, seq) for s in sources for seq in range(per_source + 1))
         for name in names:
             assert sorted(got[name]) == everything, f"watcher-{name} missed or doubled frames"
             for source in sources:  # and each source's frames came in order
                 seqs = [seq for src, seq in got[name] if src == source.name]
-                assert seqs == list(range(per_source))
+                assert seqs == list(range(per_source + 1))
         assert all(z.stats.drops == {} for z in zippers)
     finally:
         for client in clients:

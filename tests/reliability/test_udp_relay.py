@@ -5,11 +5,13 @@ from __future__ import annotations
 import asyncio
 import itertools
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from typing import cast
 
 import pytest
 
-from devtools.udp_relay import Impairment, UdpRelay
+from devtools.udp_relay import Impairment, RelayStats, UdpRelay
+from tests.waiting import eventually
 
 pytestmark = pytest.mark.network
 
@@ -29,29 +31,39 @@ class _Echo(asyncio.DatagramProtocol):
 class _Listener(asyncio.DatagramProtocol):
     def __init__(self) -> None:
         self.heard: list[int] = []
-        self.last = 0.0
 
     def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
         self.heard.append(int.from_bytes(data, "big"))
-        self.last = asyncio.get_running_loop().time()
+
+
+def _all_accounted_for(relay: UdpRelay, before: RelayStats, sent: int, heard: int) -> bool:
+    """Whether the ``sent`` datagrams are all accounted for since the relay counted
+    ``before``: it holds none back, and of those it passed on since, all were heard but
+    the ones to the echo server (each came back to it: what it received beyond ``sent``)."""
+    stats = relay.stats
+    idle = stats.forwarded == stats.received - stats.dropped + stats.duplicated
+    to_server = stats.received - before.received - sent
+    return idle and heard == stats.forwarded - before.forwarded - to_server
 
 
 async def _send_through(relay: UdpRelay, count: int) -> list[int]:
-    """Send numbered datagrams through ``relay`` to an echo server; the numbers heard back."""
+    """Send numbered datagrams through ``relay`` to an echo server; the numbers heard back,
+    once every datagram is accounted for (the relay's counts are for both directions)."""
     loop = asyncio.get_running_loop()
     transport, listener = await loop.create_datagram_endpoint(
         _Listener, local_addr=("127.0.0.1", 0)
     )
+    before = replace(relay.stats)
     try:
         for number in range(count):
             transport.sendto(number.to_bytes(4, "big"), relay.address)
             if number % 10 == 0:
-                await asyncio.sleep(0.001)  # let the echoes be read as they come
-        listener.last = loop.time()
-        deadline = loop.time() + 5.0
-        # Polled: "nothing more for 0.3 s" has no event to wait on.
-        while loop.time() < deadline and loop.time() - listener.last < 0.3:  # noqa: ASYNC110
-            await asyncio.sleep(0.01)
+                await asyncio.sleep(0.001)  # scenario: a paced sender, its echoes read as they come
+        await eventually(
+            lambda: _all_accounted_for(relay, before, count, len(listener.heard)),
+            "every datagram accounted for",
+            timeout=5.0,
+        )
     finally:
         transport.close()
     return listener.heard

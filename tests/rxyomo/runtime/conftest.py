@@ -8,8 +8,7 @@ from typing import Any
 import pytest
 
 from rxyomo.client import ReconnectPolicy
-from rxyomo.transport import Transport
-from rxyomo.transport._common import format_address
+from rxyomo.transport import Transport, format_address
 from rxyomo.transport.base import TransportOptions
 from rxyomo.transport.certs import dev_certificates, dev_client_tls
 from rxyomo.transport.memory import MemoryRegistry, MemoryTransport

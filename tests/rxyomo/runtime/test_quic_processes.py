@@ -109,10 +109,7 @@ async def test_source_function_sink_across_processes_over_quic(
         stats = await fetch_stats(zipper, "quic", tls=tls, timeout=5)
         return any(c["name"] == "reverse" for c in stats["connections"])
 
-    for _ in range(200):
-        if await function_joined():
-            break
-        await asyncio.sleep(0.05)
+    await eventually(function_joined, "the function joining", timeout=20, poll=0.05)
     payloads = [f"frame-{i:03d}".encode() * 100 for i in range(100)]
     for payload in payloads:
         await source.write(0x10, payload)
@@ -202,12 +199,7 @@ async def test_serve_stops_promptly_when_a_client_vanished(
             return False
         return any(c["name"] == "reverse" for c in stats["connections"])
 
-    for _ in range(200):
-        if await joined():
-            break
-        await asyncio.sleep(0.05)
-    else:
-        raise AssertionError("the function never joined")
+    await eventually(joined, "the function joining", timeout=20, poll=0.05)
     function.kill()  # gone without a word: its connection will never answer
     function.wait(timeout=10)
     loop = asyncio.get_running_loop()

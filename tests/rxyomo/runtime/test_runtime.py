@@ -4,21 +4,30 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from typing import Any
 
 import pytest
 
-from rxyomo.client import ConnectionRejected, Sink, Source, StreamFunction
+from rxyomo.client import ConnectionRejected, Context, Sink, Source, StreamFunction
 from rxyomo.client.stats import fetch_stats
 from rxyomo.delivery.stats import BY_ZIPPER
 from rxyomo.protocol.connection import ConnectionConfig
 from rxyomo.protocol.extensions import RECEIPTS
 from rxyomo.protocol.frames import DataFrame, encode_frame
-from rxyomo.protocol.metadata import SOURCE_ID, SPAN_ID, TID, TRACE_ID, decode_metadata
+from rxyomo.protocol.metadata import SOURCE_ID, SPAN_ID, TID, TRACE_ID
 from rxyomo.transport import Transport
 from rxyomo.transport.base import Channel, StreamHandler
+from rxyomo.zipper import Zipper
+from rxyomo.zipper.stats import ConnectionStats
+from tests.rxyomo.transport._support import Tap
 
 from .conftest import FAST, ZipperFactory, addr, eventually, free_port
+
+
+def connection_stats(zipper: Zipper, name: str) -> ConnectionStats:
+    """The zipper's counters of the one connection of the client called ``name``."""
+    [stats] = [c for c in zipper.stats.connections.values() if c.name == name]
+    return stats
+
 
 MODERN = """\
 name: test
@@ -61,7 +70,7 @@ async def test_async_handler_and_failures_do_not_stop_the_function(
     got: list[bytes] = []
 
     async def handler(data: bytes) -> tuple[int, bytes]:
-        await asyncio.sleep(0)
+        await asyncio.sleep(0)  # scenario: a handler that really suspends
         if data == b"bad":
             raise ValueError("cannot handle")
         return 0x11, data
@@ -248,12 +257,26 @@ async def test_mesh_of_three_zippers_delivers_each_frame_once(transport: Transpo
         await source.write(0x10, bytes([i]))
     await source.write(0x20, b"unobserved", metadata={TID: "unobserved"})
     await eventually(lambda: len(got_b) == 10 and len(got_c) == 10)
-    await asyncio.sleep(0.1)  # a duplicate, if any, would arrive by now
-    assert got_b == got_c == [bytes([i]) for i in range(10)]
+    # A marker from each zipper, behind any duplicate on each link of the mesh: from a
+    # behind a's frames to b and c, from b and c behind anything they passed on.
+    markers = [
+        Source(f"marker-{name}", zipper=f"127.0.0.1:{port}", transport=transport)
+        for name, port in ports.items()
+    ]
+    for marker in markers:
+        await marker.connect()
+        await marker.write(0x10, marker.name.encode())
+    names = sorted(marker.name.encode() for marker in markers)
+    await eventually(lambda: set(names) <= set(got_b) and set(names) <= set(got_c), "markers")
+    for got in (got_b, got_c):
+        assert got[:10] == [bytes([i]) for i in range(10)]
+        assert sorted(got[10:]) == names, "a frame came twice"
     await eventually(lambda: source.delivery.in_flight == 0)
     assert source.delivery.confirmed == 10
     assert source.delivery.drops == {f"{BY_ZIPPER}no observer for tag 0x20 anywhere in the mesh": 1}
     assert list(source.delivery.dropped_keys) == ["unobserved"]
+    for marker in markers:
+        await marker.close()
     for client in (source, fn_b, fn_c):
         await client.close()
     for zipper in zippers:
@@ -317,18 +340,6 @@ async def test_stats_report_traffic(make_zipper: ZipperFactory, transport: Trans
     await source.close()
 
 
-class _RecordingSink(Sink):
-    """A sink that also keeps each frame's metadata."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.metadata: list[dict[str, str]] = []
-
-    def _on_frame(self, frame: DataFrame) -> None:
-        self.metadata.append(decode_metadata(frame.metadata))
-        super()._on_frame(frame)
-
-
 async def test_answers_keep_the_incoming_metadata_less_the_target(
     make_zipper: ZipperFactory, transport: Transport
 ) -> None:
@@ -340,8 +351,13 @@ async def test_answers_keep_the_incoming_metadata_less_the_target(
         zipper=addr(zipper),
         transport=transport,
     )
-    sink = _RecordingSink(
-        "printer", observe=[0x11], handler=lambda d: None, zipper=addr(zipper), transport=transport
+    received: list[dict[str, str]] = []
+
+    def keep_metadata(ctx: Context) -> None:
+        received.append(ctx.metadata)
+
+    sink = Sink(
+        "printer", observe=[0x11], handler=keep_metadata, zipper=addr(zipper), transport=transport
     )
     source = Source("src", zipper=addr(zipper), transport=transport)
     for client in (fn, sink, source):
@@ -349,8 +365,8 @@ async def test_answers_keep_the_incoming_metadata_less_the_target(
     await source.write(
         0x10, b"x", metadata={TRACE_ID: "trace-1", SPAN_ID: "span-1", "user-key": "kept"}
     )
-    await eventually(lambda: len(sink.metadata) == 1)
-    [meta] = sink.metadata
+    await eventually(lambda: len(received) == 1)
+    [meta] = received
     assert meta[TID] == source.last_tid
     assert (meta[TRACE_ID], meta[SPAN_ID]) == ("trace-1", "span-1")
     # As YoMo's Context.Write: the whole incoming metadata, the source's id included.
@@ -395,7 +411,9 @@ async def test_with_receipts_frames_are_confirmed_once_passed_on(
     # they are not passed on, so a source asking for receipts must not count them yet.
     if transport.name == "tcp":
         pytest.skip("TLS over TCP cannot tell what the peer acknowledged")
-    zipper = await make_zipper(MODERN)
+    # Tapped, to see how much of what the zipper wrote to the sink its transport confirmed.
+    tap = Tap(transport)
+    zipper = await make_zipper(MODERN, transport=tap)
     release = asyncio.Event()
     got: list[bytes] = []
 
@@ -425,16 +443,27 @@ async def test_with_receipts_frames_are_confirmed_once_passed_on(
     for _ in range(48):
         # 3 MiB: more than the sink's receive window, less than every buffer on the way.
         await plain.write(0x10, bytes(64 * 1024))
-    printer = next(p for p in zipper.peers.values() if p.stats.name == "printer")
+    printer = connection_stats(zipper, "printer")
     # Wait for the zipper to hold the whole backlog for the sink (the first frame and the
     # 48), not just its start: the next frames queue behind more than the sink's window.
-    await eventually(lambda: printer.stats.frames_out == 1 + 48)
-    assert len(printer.ledger) > 1
+    await eventually(lambda: printer.frames_out == 1 + 48)
+    # More than one frame written to the sink is not confirmed by its transport: bytes
+    # written (at least the payloads) less bytes confirmed exceed one 64 KiB frame.
+    confirmed = tap.accepted_from(printer.peer).acknowledged_bytes()
+    assert confirmed is not None
+    assert printer.bytes_out - confirmed > 64 * 1024 + 1024
     for i in range(3):
         await source.write(0x10, b"late %d" % i)
-    await asyncio.sleep(0.3)
+    # The zipper has routed the late frames; a receipt to another source, settled after
+    # them, comes behind any (wrong) receipt the zipper would send for them.
+    await eventually(lambda: connection_stats(zipper, "src").frames_in == 5)
+    marker = Source("marker", zipper=addr(zipper), transport=transport, receipts=True)
+    await marker.connect()
+    await marker.write(0x99, b"marker")
+    await eventually(lambda: marker.delivery.drops[unobserved] == 1, "the marker's receipt")
     assert source.delivery.confirmed == 1
     assert source.delivery.in_flight == 3
+    await marker.close()
     release.set()
     await eventually(lambda: source.delivery.confirmed == 4, timeout=20)
     await source.close()

@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 from rxyomo.transport import (
     Channel,
     FlowControl,
+    HandlerFactory,
     Listener,
     MemoryTransport,
     QuicTransport,
@@ -114,6 +115,61 @@ class Accepted:
         """The first server-side handler, once there is one."""
         await within(self._made.wait(), seconds)
         return self.handlers[0]
+
+
+class _Tapped(StreamHandler):
+    """Passes every callback on to ``inner``, noting the channel it was given."""
+
+    def __init__(self, inner: StreamHandler, channels: list[Channel]) -> None:
+        self.inner = inner
+        self.channels = channels
+
+    def connection_made(self, channel: Channel) -> None:
+        self.channels.append(channel)
+        self.inner.connection_made(channel)
+
+    def data_received(self, data: bytes) -> None:
+        self.inner.data_received(data)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.inner.connection_lost(exc)
+
+    def pause_writing(self) -> None:
+        self.inner.pause_writing()
+
+    def resume_writing(self) -> None:
+        self.inner.resume_writing()
+
+    def write_confirmed(self, confirmed: int) -> None:
+        self.inner.write_confirmed(confirmed)
+
+
+class Tap(Transport):
+    """Another transport, unchanged, keeping the channel of every connection it makes or
+    accepts: a test can then break, stall or measure a connection as the network would,
+    through the :class:`Channel` interface only."""
+
+    def __init__(self, inner: Transport) -> None:
+        self.inner = inner
+        self.name = inner.name
+        self.liveness = inner.liveness
+        #: Channels of the connections made by :meth:`connect`, oldest first.
+        self.connected: list[Channel] = []
+        #: Channels of the connections accepted by :meth:`serve`, oldest first.
+        self.accepted: list[Channel] = []
+
+    async def serve(self, host: str, port: int, factory: HandlerFactory) -> Listener:
+        return await self.inner.serve(host, port, lambda: _Tapped(factory(), self.accepted))
+
+    async def connect(self, host: str, port: int, handler: StreamHandler) -> Channel:
+        channel = await self.inner.connect(host, port, handler)
+        self.connected.append(channel)
+        return channel
+
+    def accepted_from(self, peer: str) -> Channel:
+        """The accepted channel whose other end is ``peer`` (as ``Channel.peer`` names it)."""
+        [channel] = [c for c in self.accepted if c.peer == peer]
+        return channel
 
 
 @dataclass

@@ -9,15 +9,50 @@ from pathlib import Path
 
 import pytest
 from cryptography import x509
-from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 
-from rxyomo.transport import certs
-from rxyomo.transport.certs import CONFIG_DIR_ENV, config_dir, dev_certificates, dev_client_tls
+from rxyomo.transport.certs import (
+    CONFIG_DIR_ENV,
+    DevCertificates,
+    config_dir,
+    dev_certificates,
+    dev_client_tls,
+)
 
 
 def _load(path: Path) -> x509.Certificate:
     return x509.load_pem_x509_certificate(path.read_bytes())
+
+
+def _write_expired_server_pair(
+    dev: DevCertificates,
+    ca: x509.Certificate,
+    ca_key: ec.EllipticCurvePrivateKey,
+    issued: datetime.datetime,
+) -> None:
+    """Put a server pair the CA signed at ``issued`` in place of the development one, valid
+    as long as the development certificates are (825 days)."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")]))
+        .issuer_name(ca.subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(issued)
+        .not_valid_after(issued + datetime.timedelta(days=825))
+        .sign(ca_key, hashes.SHA256())
+    )
+    dev.keyfile.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    dev.certfile.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
 
 
 def test_generated_on_first_use_under_the_config_directory(
@@ -59,7 +94,7 @@ def test_an_expiring_server_certificate_is_reissued_by_the_same_ca(tmp_path: Pat
     ca_key = serialization.load_pem_private_key((tmp_path / "ca-key.pem").read_bytes(), None)
     assert isinstance(ca_key, ec.EllipticCurvePrivateKey)
     long_ago = datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(days=900)
-    certs._write_server(tmp_path, ca, ca_key, long_ago)
+    _write_expired_server_pair(dev, ca, ca_key, long_ago)
     assert _load(dev.certfile).not_valid_after_utc < datetime.datetime.now(datetime.timezone.utc)
 
     dev_certificates(tmp_path)

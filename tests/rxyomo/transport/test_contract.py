@@ -12,8 +12,8 @@ from rxyomo.transport import Channel, TransportError
 from tests.rxyomo.transport._support import (
     QUIC_WINDOW,
     SMALL_FLOW,
-    TIMEOUT,
     Accepted,
+    Pair,
     PairFactory,
     Recorder,
     ServeFactory,
@@ -21,6 +21,7 @@ from tests.rxyomo.transport._support import (
     make_transport,
     within,
 )
+from tests.waiting import eventually, holds_for
 
 
 def _numbered_chunks(count: int) -> list[bytes]:
@@ -168,7 +169,7 @@ async def test_pause_reading_stops_delivery_until_resumed(
     pair.server_channel.pause_reading()
     payload = os.urandom(100 * 1024)
     pair.client_channel.write(payload)
-    await _settle(pair.client_channel)
+    await _as_far_as_it_goes(transport_name, pair, 1 + len(payload))
     assert bytes(pair.server.received) == b""
     pair.server_channel.resume_reading()
     assert await pair.server.wait_bytes(len(payload)) == payload
@@ -224,7 +225,7 @@ async def test_write_confirmed_waits_for_a_paused_reader_where_the_transport_can
     pair.server_channel.pause_reading()
     payload = os.urandom(64 * 1024)
     pair.client_channel.write(payload)
-    await _settle(pair.client_channel)
+    await _as_far_as_it_goes(transport_name, pair, 1 + len(payload))
     # QUIC acknowledges what its peer's transport holds; in memory the peer must read it.
     # TLS over TCP can only tell what the kernel took, which a paused reader does not stop.
     if transport_name == "memory":
@@ -265,32 +266,33 @@ async def test_closed_listener_keeps_connections_and_refuses_new_ones(
         await within(pair.transport.connect("127.0.0.1", pair.listener.address[1], Recorder()))
 
 
-async def _settle(channel: Channel, rounds: int = 20) -> None:
-    # Give the loop and the network a few turns to move whatever can move.
-    for _ in range(rounds):
-        await asyncio.sleep(0.005)
+async def _as_far_as_it_goes(transport_name: str, pair: Pair, total: int) -> None:
+    """Wait until the ``total`` bytes the client wrote got as far as a paused reader lets
+    them: into the server's transport, where the client's can tell (QUIC acknowledges
+    them, the kernel takes TLS-over-TCP's), then a marker the other way, which comes
+    behind any delivery the server's transport had due (the in-memory transport's)."""
+    channel = pair.client_channel
+    if transport_name == "quic":
+        await eventually(lambda: channel.acknowledged_bytes() == total, "the acknowledgement")
+    elif transport_name == "tcp":
+        await eventually(lambda: channel.get_write_buffer_size() == 0, "the kernel taking all")
+    before = len(pair.client.received)
+    pair.server_channel.write(b"marker")
+    await pair.client.wait_bytes(before + len(b"marker"))
 
 
 async def _write_until_stalled(channel: Channel, writer: Recorder, chunk: bytes) -> int:
     """Write like a well-behaved producer until paused and no progress is possible."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + TIMEOUT
     written = 0
-    quiet_since = None
-    while loop.time() < deadline and written < 64 * 1024 * 1024:
+    while written < 64 * 1024 * 1024:
         if not writer.writing_paused:
             channel.write(chunk)
             written += len(chunk)
-            quiet_since = None
-            await asyncio.sleep(0)
+            await asyncio.sleep(0)  # scenario: a producer yields to its transport between writes
             continue
-        # Paused: stalled once it has stayed paused for a while.
-        now = loop.time()
-        if quiet_since is None:
-            quiet_since = now
-        elif now - quiet_since > 0.3:
+        # Paused: stalled once it stays paused for a while (a resume means room was found).
+        if await holds_for(lambda: writer.writing_paused, 0.3):
             return written
-        await asyncio.sleep(0.01)
     raise AssertionError(f"the writer never stalled ({written} bytes written)")
 
 

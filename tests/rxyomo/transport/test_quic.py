@@ -16,6 +16,7 @@ from aioquic.asyncio.client import connect as aioquic_connect
 from aioquic.asyncio.server import serve as aioquic_serve
 from aioquic.quic.configuration import QuicConfiguration
 
+from devtools.processes import free_udp_port
 from devtools.udp_relay import Impairment, UdpRelay
 from rxyomo.transport import (
     QuicTransport,
@@ -83,10 +84,9 @@ async def test_client_refuses_a_server_speaking_another_alpn() -> None:
     dev = dev_certificates()
     configuration = QuicConfiguration(is_client=False, alpn_protocols=["h3"])
     configuration.load_cert_chain(dev.certfile, dev.keyfile)
-    server = await aioquic_serve("127.0.0.1", 0, configuration=configuration)
+    port = free_udp_port()
+    server = await aioquic_serve("127.0.0.1", port, configuration=configuration)
     try:
-        assert server._transport is not None
-        port = server._transport.get_extra_info("sockname")[1]
         client = make_transport("quic", tls=TlsConfig(cafile=dev.ca_certfile))
         with pytest.raises(TransportError, match="application protocol"):
             await within(client.connect("127.0.0.1", port, Recorder()))
@@ -202,7 +202,7 @@ async def test_a_long_paused_reader_does_not_idle_the_connection_out(
     pair.server_channel.pause_reading()
     payload = os.urandom(64 * 1024)
     pair.client_channel.write(payload)
-    await asyncio.sleep(1.5)
+    await asyncio.sleep(1.5)  # scenario: over twice the idle timeout passes, paused
     assert not pair.client.lost.done()
     assert not pair.server.lost.done()
     pair.server_channel.resume_reading()

@@ -11,6 +11,7 @@ from reactivex.testing import ReactiveTest
 
 from rxyomo.rx import ErrorReporter, ItemError
 from rxyomo.rx import operators as yops
+from tests.waiting import eventually
 
 on_next, on_completed = ReactiveTest.on_next, ReactiveTest.on_completed
 
@@ -64,7 +65,7 @@ def run_through(operator, items, *, complete=True):
 
 async def test_results_keep_input_order_and_come_back_on_the_loop_thread():
     def slow_for_small(x: int) -> int:
-        time.sleep(0.002 * (8 - x))  # later items finish first
+        time.sleep(0.002 * (8 - x))  # scenario: work whose later items finish first
         return x * 10
 
     recorder, _, _ = run_through(yops.on_observe(slow_for_small, max_concurrency=4), range(8))
@@ -121,12 +122,18 @@ async def test_no_more_than_max_concurrency_calls_run_at_once_and_none_is_droppe
             running -= 1
         return x
 
-    recorder, _, _ = run_through(yops.on_observe(work, max_concurrency=3), range(12))
-    await asyncio.wait_for(bound_reached.wait(), WAIT)
-    await asyncio.sleep(0.01)  # room for a fourth call to start, were the bound broken
-    assert started == 3
-    release.set()
-    await asyncio.wait_for(recorder.done.wait(), WAIT)
+    # One worker more than the bound: a fourth call, were the bound broken, would take it.
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        recorder, _, _ = run_through(
+            yops.on_observe(work, executor=pool, max_concurrency=3), range(12)
+        )
+        await asyncio.wait_for(bound_reached.wait(), WAIT)
+        # A marker job, queued behind any fourth call: it runs only on a worker left free.
+        marker = pool.submit(lambda: None)
+        await eventually(marker.done, "the marker job on the spare worker", timeout=WAIT)
+        assert started == 3
+        release.set()
+        await asyncio.wait_for(recorder.done.wait(), WAIT)
     assert peak == 3
     assert recorder.items == list(range(12))
 
@@ -151,7 +158,7 @@ async def test_a_failing_call_is_reported_and_the_rest_keep_their_order():
 
 async def test_a_source_failure_waits_for_the_calls_in_flight():
     def slow(x: int) -> int:
-        time.sleep(0.01)
+        time.sleep(0.01)  # scenario: calls still running when the source fails
         return x
 
     recorder, subject, _ = run_through(
@@ -177,14 +184,16 @@ async def test_a_given_executor_is_used_and_left_running():
 
 async def test_disposal_stops_results_from_being_emitted():
     release = threading.Event()
-    recorder, _, subscription = run_through(
-        yops.on_observe(lambda x: release.wait(WAIT) and x, max_concurrency=1),
-        [1, 2, 3],
-        complete=False,
-    )
-    subscription.dispose()
-    release.set()
-    await asyncio.sleep(0.05)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        recorder, _, subscription = run_through(
+            yops.on_observe(lambda x: release.wait(WAIT) and x, executor=pool, max_concurrency=1),
+            [1, 2, 3],
+            complete=False,
+        )
+        subscription.dispose()
+        release.set()
+        # A marker job behind the call: once it is back on the loop, so is the call's result.
+        await asyncio.wait_for(asyncio.wrap_future(pool.submit(lambda: None)), WAIT)
     assert recorder.items == []
     assert not recorder.done.is_set()
 
