@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import contextlib
 import struct
+import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import Enum, IntEnum
@@ -157,8 +158,14 @@ class Recorder(HostModule):
     def __init__(self) -> None:
         self.results: list[Result] | None = None
         self.error: str | None = None
-        self.read_results: Any = None
-        self.read_error: Any = None
+        # The caller, weakly: the engine keeps host functions as long as the store.
+        self.caller: weakref.ref[WasmedgeBindgenCaller] | None = None
+
+    def _live(self) -> WasmedgeBindgenCaller:
+        caller = self.caller() if self.caller is not None else None
+        if caller is None:
+            raise WasmTrap(TrapCause.HOST_ERROR, "no caller drives this instance")
+        return caller
 
     def clear(self) -> None:
         """Forgets the previous call's results."""
@@ -171,10 +178,10 @@ class Recorder(HostModule):
         return {"return_result": self._return_result, "return_error": self._return_error}
 
     def _return_result(self, ptr: int, count: int) -> None:
-        self.results = self.read_results(ptr, count, False)
+        self.results = self._live()._read_results(ptr, count, False)
 
     def _return_error(self, ptr: int, length: int) -> None:
-        self.error = self.read_error(ptr, length)
+        self.error = self._live()._read_error(ptr, length)
 
 
 class WasmedgeBindgenCaller:
@@ -203,8 +210,7 @@ class WasmedgeBindgenCaller:
         self._allocate = instance.caller("allocate")
         self._deallocate = instance.caller("deallocate")
         self._recorder = recorder if recorder is not None else Recorder()
-        self._recorder.read_results = self._read_results
-        self._recorder.read_error = self._read_error
+        self._recorder.caller = weakref.ref(self)
         self._to_free: list[tuple[int, int]] = []
         self.linked: LinkedInstance | None = None
         self._exports: dict[str, Any] = {}

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import weakref
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import Enum
@@ -111,6 +112,13 @@ class YomoAbi:
         return ", ".join(parts)
 
 
+def _alloc_with(caller: weakref.ref[YomoCaller], size: int) -> int:
+    live = caller()
+    if live is None:
+        raise WasmTrap(TrapCause.HOST_ERROR, "the instance was released")
+    return int(live._alloc(size)) & U32_MASK
+
+
 def _exited_cleanly(trap: WasmTrap) -> bool:
     # A command's _start may end with proc_exit(0), which engines report as an exit.
     return trap.cause is TrapCause.GUEST_TRAP and trap.detail.endswith("exited with status 0")
@@ -132,8 +140,10 @@ class YomoCaller:
         self.abi = abi or YomoAbi.detect(self.instance.module)
         self._handler = self.instance.caller("yomo_handler")
         if self.abi.alloc:
-            alloc = self.instance.caller("yomo_alloc")
-            host.alloc = lambda size: alloc(size) & U32_MASK
+            # Through a weak reference: the host lives as long as the engine's store.
+            self._alloc = self.instance.caller("yomo_alloc")
+            caller = weakref.ref(self)
+            host.alloc = lambda size: _alloc_with(caller, size)
         self._start()
 
     @classmethod

@@ -30,6 +30,7 @@ import logging
 import math
 import os
 import struct
+import weakref
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from enum import Enum
@@ -39,7 +40,7 @@ from typing import Any
 import numpy as np
 
 from ..engine import FuncType, HostFunction
-from ..errors import LinkError
+from ..errors import LinkError, TrapCause, WasmTrap
 from ._base import I32, HostContext, HostModule
 from .interpreters import InterpreterPool, ModelEntry, interpreter_class
 from .tensorflowlite import shared_pool
@@ -136,11 +137,19 @@ class _State:
     """One instance's graphs, execution contexts and tensor-type choice."""
 
     host: WasiNnHost
-    context: HostContext
+    # Weakly: the engine keeps host functions (and so this state) as long as the store.
+    context_ref: weakref.ref[HostContext]
     types: TensorTypes
     graphs: dict[int, ModelEntry] = field(default_factory=dict)
     contexts: dict[int, _Context] = field(default_factory=dict)
     ids: itertools.count[int] = field(default_factory=itertools.count)
+
+    @property
+    def context(self) -> HostContext:
+        context = self.context_ref()
+        if context is None:
+            raise WasmTrap(TrapCause.HOST_ERROR, "the instance was released")
+        return context
 
     def close(self) -> None:
         contexts, self.contexts = self.contexts, {}
@@ -358,7 +367,7 @@ class WasiNnHost(HostModule):
         reason = self.unavailable_reason()
         if reason is not None:
             raise LinkError(f"the module imports {self.name}, but {reason}")
-        bound = self._bind(_State(self, context, self.types_for(names)))
+        bound = self._bind(_State(self, weakref.ref(context), self.types_for(names)), context)
         return [
             HostFunction(self.name, name, _SIGNATURES[name], call)
             for name, call in bound.items()
@@ -366,11 +375,11 @@ class WasiNnHost(HostModule):
         ]
 
     def bind(self, context: HostContext) -> dict[str, Callable[..., Any]]:
-        return self._bind(_State(self, context, self.tensor_types))
+        return self._bind(_State(self, weakref.ref(context), self.tensor_types), context)
 
     @staticmethod
-    def _bind(state: _State) -> dict[str, Callable[..., Any]]:
-        state.context.on_close(state.close)
+    def _bind(state: _State, context: HostContext) -> dict[str, Callable[..., Any]]:
+        context.on_close(state.close)
         return {
             "load": state.load,
             "load_by_name": state.load_by_name,

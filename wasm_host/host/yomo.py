@@ -31,6 +31,7 @@ import struct
 import urllib.error
 import urllib.parse
 import urllib.request
+import weakref
 from collections.abc import Callable, Collection, Mapping
 from typing import Any
 
@@ -115,7 +116,7 @@ class YomoHost(HostModule):
         self.dumped: Answer | None = None
         self.alloc: Callable[[int], int] | None = None
         self._answer_bytes = 0
-        self._context: HostContext | None = None
+        self._context: weakref.ref[HostContext] | None = None
 
     def signatures(self) -> dict[str, FuncType]:
         return dict(_SIGNATURES)
@@ -126,13 +127,17 @@ class YomoHost(HostModule):
         self.answers, self.dumped, self._answer_bytes = [], None, 0
 
     def bind(self, context: HostContext) -> dict[str, Callable[..., Any]]:
-        self._context = context
+        # Weakly: the engine keeps host functions (and so this host) until the store is
+        # freed, and the context leads to the store through the guest's memory.
+        self._context = weakref.ref(context)
         return {name: getattr(self, "_" + name.removeprefix("yomo_")) for name in _SIGNATURES}
 
     @property
     def _memory(self) -> Any:
-        assert self._context is not None
-        return self._context.memory
+        context = self._context() if self._context is not None else None
+        if context is None:
+            raise WasmTrap(TrapCause.HOST_ERROR, "the instance was released")
+        return context.memory
 
     def _observe_datatag(self, tag: int) -> None:
         if not self.starting:
