@@ -247,6 +247,12 @@ class WasmedgeBindgenCaller:
         if self.linked is not None:
             self.linked.close()
 
+    def __del__(self) -> None:
+        # An instance made by create() and never closed is released with the caller (see
+        # YomoCaller.__del__); one handed in by its owner is the owner's to close.
+        with contextlib.suppress(Exception):
+            self.close()
+
     def call(self, export: str, *args: Argument) -> list[Result]:
         """Calls ``export``; returns its results, or raises :class:`GuestError` with the
         message of a guest ``Err``, or :class:`WasmTrap`."""

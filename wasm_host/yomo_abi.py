@@ -241,3 +241,10 @@ class YomoCaller:
     def close(self) -> None:
         """Releases the instance and its host resources."""
         self.linked.close()
+
+    def __del__(self) -> None:
+        # Released with the last reference when nobody closed it: the engine keeps host
+        # functions until their store is freed, and they lead back to the store through
+        # the guest's memory, so only closing frees it before interpreter exit.
+        with contextlib.suppress(Exception):
+            self.close()

@@ -327,7 +327,7 @@ class WasiNnHost(HostModule):
         self,
         models: Mapping[str, str | os.PathLike[str] | bytes] | None = None,
         *,
-        tensor_types: TensorTypes = TensorTypes.AUTO,
+        tensor_types: TensorTypes | str = TensorTypes.AUTO,
         pool: InterpreterPool | None = None,
         max_graphs: int = 8,
         max_contexts: int = 8,
