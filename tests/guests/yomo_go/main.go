@@ -102,9 +102,9 @@ func handler() {
 		answer(0x34, []byte(strings.ToUpper(string(data))))
 	case 0x35:
 		user, payload, _ := strings.Cut(string(data), ",")
-		target, body := []byte(user), []byte(payload)
-		writeWithTarget(0x36, unsafe.Pointer(&body[0]), uint32(len(body)),
-			unsafe.Pointer(&target[0]), uint32(len(target)))
+		target, body := []byte(user+" "), []byte(payload+" ")
+		writeWithTarget(0x36, unsafe.Pointer(&body[0]), uint32(len(payload)),
+			unsafe.Pointer(&target[0]), uint32(len(user)))
 	case 0x37:
 		text := string(data)
 		if count, found := strings.CutPrefix(text, "many:"); found {
