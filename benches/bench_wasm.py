@@ -14,6 +14,9 @@ Measured in one run, with ratios taken between medians of this run only:
   WasmEdge-compatible host, against the same model called directly from Python on the same
   images (Pillow decode, the same resize, the same interpreter settings). Target: at least
   0.9x the direct throughput.
+- ``conventions`` (:mod:`benches._wasm_conventions`): per-call cost of wasmedge-bindgen
+  and YoMo's ABI against wasm-bindgen, 16 B and 200 KB, and the WASI-NN classifier against
+  the direct classifier (target 0.9x), with the test guests built from their SDKs.
 
     .venv/bin/python -m benches.bench_wasm [--quick]
 
@@ -41,6 +44,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
+from benches import _wasm_conventions
 from benches._bench import RESULTS, interleaved_medians, pyplot, save_figure, write_report
 from wasm_host import (
     BindgenCaller,
@@ -287,6 +291,15 @@ def main() -> None:
             "classify": classify(
                 ["wasmtime"], 3 if args.quick else 7, 1 if args.quick else 3, cache
             ),
+            "conventions_us": _wasm_conventions.per_call(SIZES, rounds, calls, cache),
+            "wasi_nn": _wasm_conventions.wasi_nn(
+                _photos(),
+                _direct_classifier(_model_dir()),
+                _model_dir(),
+                3 if args.quick else 7,
+                1 if args.quick else 3,
+                cache,
+            ),
         }
     report["engines_py310"] = engines_in_child(args.quick)
 
@@ -301,6 +314,19 @@ def main() -> None:
         "value": rates["wasm (wasmtime)"] / rates["direct Python"],
         "target": CLASSIFY_TARGET,
     }
+    for label, times in report["conventions_us"].items():
+        for name, us in times.items():
+            if name != "wasm-bindgen":
+                ratios[f"{label} {name}: time / wasm-bindgen's"] = {
+                    "value": us / times["wasm-bindgen"]
+                }
+    nn = report["wasi_nn"]
+    if "skipped" not in nn:
+        nn_rates = nn["images_per_s"]
+        ratios["WASI-NN classify: wasm / direct"] = {
+            "value": nn_rates["wasi-nn (wasmtime)"] / nn_rates["direct Python"],
+            "target": _wasm_conventions.WASI_NN_TARGET,
+        }
     engines = report["engines_py310"]
     if "skipped" not in engines:
         for label, times in engines["roundtrip_us"].items():
@@ -320,6 +346,16 @@ def main() -> None:
     print(
         "classification (images/s, median): " + ", ".join(f"{n} {r:.1f}" for n, r in rates.items())
     )
+    print("conventions (us per call, median):")
+    for label, times in report["conventions_us"].items():
+        print(f"  {label:>7}: " + ", ".join(f"{n} {t:.1f}" for n, t in times.items()))
+    if "skipped" in nn:
+        print(f"WASI-NN classification: skipped: {nn['skipped']}")
+    else:
+        print(
+            "WASI-NN classification (images/s, median): "
+            + ", ".join(f"{n} {r:.1f}" for n, r in nn["images_per_s"].items())
+        )
     if "skipped" in engines:
         print(f"engines on Python 3.10: skipped: {engines['skipped']}")
     else:

@@ -5,6 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/_venv.sh
+. scripts/_wasm_toolchain.sh
 
 if ! PY311="$(find_python 3.11 || find_python 3.12)"; then
     PY311="$(command -v python3)"
@@ -21,6 +22,7 @@ echo "== mypy (strict on the library)"
 mypy -p y3 -p rxyomo -p wasm_host
 echo "== mypy (the tests, benches and devtools; test functions need not annotate everything)"
 mypy tests benches devtools
+ensure_wasm_toolchain
 echo "== pytest"
 pytest -q "$@"
 bash scripts/test_py310.sh "$@"

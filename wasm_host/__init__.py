@@ -9,6 +9,10 @@ classifies images through WasmEdge's TensorFlow-Lite and image extensions runs u
                          wasi=WasiConfig(preopens={"/model": "models/"}))
     print(infer(open("cat.jpg", "rb").read()))
 
+Modules of YoMo's stream-function ABI (:class:`YomoFunction`), of wasmedge-bindgen
+(:class:`WasmedgeBindgenCaller`, and :class:`WasmFunction` for one export) and WASI-NN guests
+(:class:`WasiNnHost`) run too; :func:`detect_convention` tells which a module follows.
+
 Engines: wasmtime (default; fuel, deadlines and memory limits for untrusted code) and
 wasmer with cranelift (Python 3.10 only), behind one interface (:mod:`wasm_host.engine`).
 """
@@ -17,6 +21,7 @@ from __future__ import annotations
 
 from .bindgen import BindgenAbi, BindgenCaller, CallPlan, ReturnKind, SliceForm
 from .cache import ModuleCache, default_cache_dir, load_module
+from .conventions import Convention, describe_convention, detect_convention
 from .engine import (
     CompiledModule,
     Engine,
@@ -35,7 +40,9 @@ from .engines import available_engines, get_engine
 from .errors import (
     BindgenError,
     ConfigurationError,
+    ConventionError,
     EngineUnavailable,
+    GuestError,
     LinkError,
     ModuleError,
     TrapCause,
@@ -43,32 +50,47 @@ from .errors import (
     WasmHostError,
     WasmTrap,
 )
-from .function import FunctionStats, WasmFunction
+from .function import FunctionStats, WasmFunction, YomoFunction
 from .host import (
     HostContext,
     HostModule,
     ImageHost,
     InterpreterPool,
+    NnErrno,
     TensorFlowHost,
     TensorFlowLiteHost,
+    TensorTypes,
+    WasiNnHost,
     default_host_modules,
 )
+from .host.yomo import Answer, YomoHost
 from .linker import LinkedInstance, instantiate
 from .rx import WasmOutcome, wasm_map
+from .wasmedge_bindgen import (
+    ResultType,
+    WasmedgeBindgenAbi,
+    WasmedgeBindgenCaller,
+    WasmedgeBindgenForm,
+)
+from .yomo_abi import YomoAbi, YomoCaller, YomoGeneration
 
 __all__ = [
+    "Answer",
     "BindgenAbi",
     "BindgenCaller",
     "BindgenError",
     "CallPlan",
     "CompiledModule",
     "ConfigurationError",
+    "Convention",
+    "ConventionError",
     "Engine",
     "EngineUnavailable",
     "ExportSpec",
     "ExternKind",
     "FuncType",
     "FunctionStats",
+    "GuestError",
     "GuestMemory",
     "HostContext",
     "HostFunction",
@@ -81,22 +103,36 @@ __all__ = [
     "LinkedInstance",
     "ModuleCache",
     "ModuleError",
+    "NnErrno",
+    "ResultType",
     "ReturnKind",
     "SliceForm",
     "TensorFlowHost",
     "TensorFlowLiteHost",
+    "TensorTypes",
     "TrapCause",
     "UnsupportedLimit",
     "ValType",
     "WasiConfig",
+    "WasiNnHost",
     "WasmFunction",
     "WasmHostError",
     "WasmInstance",
     "WasmOutcome",
     "WasmTrap",
+    "WasmedgeBindgenAbi",
+    "WasmedgeBindgenCaller",
+    "WasmedgeBindgenForm",
+    "YomoAbi",
+    "YomoCaller",
+    "YomoFunction",
+    "YomoGeneration",
+    "YomoHost",
     "available_engines",
     "default_cache_dir",
     "default_host_modules",
+    "describe_convention",
+    "detect_convention",
     "get_engine",
     "instantiate",
     "load_module",

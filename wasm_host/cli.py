@@ -1,9 +1,13 @@
-"""``python -m wasm_host``: run a wasm-bindgen export on a file, or inspect a module.
+"""``python -m wasm_host``: run a WebAssembly function on a file, or inspect a module.
 
 ::
 
     python -m wasm_host run guest.wasm infer photo.jpg --dir /model:./models
+    python -m wasm_host run sfn.wasm frame.txt --tag 0x33      # YoMo's ABI: no export
     python -m wasm_host inspect guest.wasm
+
+The convention (wasm-bindgen, wasmedge-bindgen, YoMo's stream-function ABI) is detected
+from the module; a YoMo function prints each answer as ``TAG: data``.
 """
 
 from __future__ import annotations
@@ -16,13 +20,23 @@ from pathlib import Path
 
 from .bindgen import BindgenAbi, CallPlan, ReturnKind, plan_call
 from .cache import load_module
+from .conventions import Convention, describe_convention, detect_convention
 from .engine import CompiledModule, ExternKind, Limits, WasiConfig
 from .engines import ENGINE_NAMES, get_engine
 from .engines._output import GUEST_LOGGER
-from .errors import BindgenError, WasmHostError, WasmTrap
-from .function import WasmFunction
-from .host import default_host_modules
+from .errors import BindgenError, ConfigurationError, ConventionError, WasmHostError, WasmTrap
+from .function import WasmFunction, YomoFunction
+from .host import (
+    HostModule,
+    ImageHost,
+    TensorFlowHost,
+    TensorFlowLiteHost,
+    TensorTypes,
+    WasiNnHost,
+    default_host_modules,
+)
 from .linker import PLACEHOLDER_MODULES, WASI_MODULES
+from .yomo_abi import YomoCaller
 
 __all__ = ["main"]
 
@@ -39,7 +53,7 @@ def _pair(text: str, separator: str, what: str) -> tuple[str, str]:
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m wasm_host",
-        description="Run a wasm-bindgen export on a file, or inspect a module.",
+        description="Run a WebAssembly function on a file, or inspect a module.",
     )
     commands = parser.add_subparsers(dest="command", required=True)
     # What both commands take: the module, and the engine that loads it.
@@ -48,10 +62,36 @@ def _parser() -> argparse.ArgumentParser:
     common.add_argument("--engine", choices=ENGINE_NAMES, help="default: wasmtime")
 
     run = commands.add_parser(
-        "run", parents=[common], help="call an export with a file's bytes, print the result"
+        "run", parents=[common], help="call a function with a file's bytes, print the result"
     )
-    run.add_argument("export", help="the exported function, e.g. infer")
-    run.add_argument("input", help="the input file ('-' for standard input)")
+    run.add_argument(
+        "export", help="the exported function, e.g. infer (none for YoMo's ABI: give the input)"
+    )
+    run.add_argument("input", nargs="?", help="the input file ('-' for standard input)")
+    run.add_argument(
+        "--tag", type=lambda t: int(t, 0), help="YoMo's ABI: the frame's tag (default: observed)"
+    )
+    run.add_argument(
+        "--http-host",
+        action="append",
+        default=[],
+        metavar="HOST",
+        help="YoMo's ABI: a host yomo_http_send may reach (repeatable)",
+    )
+    run.add_argument(
+        "--nn-preload",
+        action="append",
+        default=[],
+        metavar="NAME:PATH",
+        type=lambda t: _pair(t, ":", "--nn-preload"),
+        help="WASI-NN: a model load_by_name finds as NAME (or WasmEdge's NAME:ENC:TARGET:PATH)",
+    )
+    run.add_argument(
+        "--tensor-types",
+        choices=[t.value for t in TensorTypes],
+        default=TensorTypes.AUTO.value,
+        help="WASI-NN: the guest's table of tensor type codes (default: auto)",
+    )
     run.add_argument(
         "--dir",
         action="append",
@@ -82,25 +122,66 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _host_modules(args: argparse.Namespace) -> list[HostModule]:
+    # WasmEdge's --nn-preload is NAME:ENCODING:TARGET:PATH; the path is the last part.
+    models = {name: value.rpartition(":")[2] for name, value in args.nn_preload}
+    nn = WasiNnHost(models, tensor_types=TensorTypes(args.tensor_types))
+    return [TensorFlowLiteHost(), ImageHost(), TensorFlowHost(), nn]
+
+
+def _print_bytes(result: bytes) -> None:
+    try:
+        print(result.decode("utf-8"))
+    except UnicodeDecodeError:
+        sys.stdout.flush()
+        sys.stdout.buffer.write(result)
+
+
 def _run(args: argparse.Namespace) -> int:
-    data = sys.stdin.buffer.read() if args.input == "-" else Path(args.input).read_bytes()
     limits = Limits(fuel=args.fuel, timeout=args.timeout, max_memory=args.max_memory)
-    wasi = WasiConfig(args=args.arg, env=dict(args.env), preopens=dict(args.dir))
-    with WasmFunction(
+    module = load_module(
+        get_engine(args.engine, fuel=limits.fuel is not None),
         args.module,
-        args.export,
-        engine=args.engine,
+        use_cache=not args.no_cache,
+    )
+    try:
+        convention: Convention | None = detect_convention(module)
+    except ConventionError:
+        convention = None
+    export, source = (args.export, args.input) if args.input is not None else (None, args.export)
+    data = sys.stdin.buffer.read() if source == "-" else Path(source).read_bytes()
+    wasi = WasiConfig(args=args.arg, env=dict(args.env), preopens=dict(args.dir))
+    if convention is Convention.YOMO:
+        if export is not None:
+            raise ConfigurationError("a YoMo stream function takes no export name: give the input")
+        with YomoFunction(
+            module,
+            limits=limits,
+            wasi=wasi,
+            host_modules=_host_modules(args),
+            http_hosts=args.http_host,
+        ) as function:
+            answers = function(data, args.tag)
+        for answer in answers:
+            target = f" to {answer.target}" if answer.target else ""
+            print(f"{answer.tag:#x}{target}: ", end="")
+            _print_bytes(answer.data)
+        if not answers:
+            print("(no answer)", file=sys.stderr)
+        return 0
+    if export is None:
+        raise ConfigurationError("name the export to call, e.g. infer")
+    with WasmFunction(
+        module,
+        export,
         limits=limits,
         wasi=wasi,
+        host_modules=_host_modules(args),
         returns=ReturnKind(args.returns) if args.returns else None,
-        use_cache=not args.no_cache,
     ) as function:
         result = function(data)
     if isinstance(result, bytes):
-        try:
-            print(result.decode("utf-8"))
-        except UnicodeDecodeError:
-            sys.stdout.buffer.write(result)
+        _print_bytes(result)
     elif result is not None:
         print(result)
     return 0
@@ -152,6 +233,7 @@ def _inspect(args: argparse.Namespace) -> int:
     for export in module.exports:
         ty = f" {export.type}" if export.type is not None else ""
         print(f"  {export.kind.value} {export.name}{ty}")
+    _inspect_convention(module)
     try:
         abi = BindgenAbi.detect(module)
     except BindgenError as exc:
@@ -167,6 +249,33 @@ def _inspect(args: argparse.Namespace) -> int:
         if export.kind is ExternKind.FUNC and not export.name.startswith(_INTERNAL_EXPORTS):
             print(f"  {export.name}: {_guess_plan(abi, module, export.name)}")
     return 0
+
+
+def _inspect_convention(module: CompiledModule) -> None:
+    try:
+        print(f"convention: {describe_convention(module)}")
+    except ConventionError as exc:
+        print(f"convention: none known ({exc})")
+        return
+    imported = {i.name for i in module.imports if i.module == WasiNnHost.name}
+    if imported:
+        types = WasiNnHost().types_for(imported)
+        print(f"WASI-NN: tensor type codes {types.value}", end="")
+        print(" (chosen from the first input's size)" if types is TensorTypes.AUTO else "")
+    if detect_convention(module) is Convention.YOMO:
+        # Starting the function runs its code: what it observes is only known that way.
+        try:
+            caller = YomoCaller.create(module, limits=Limits(timeout=5.0))
+        except WasmHostError as exc:
+            print(f"  (not started here: {exc})")
+            return
+        try:
+            tags = ", ".join(f"{tag:#x}" for tag in caller.observed) or "none"
+            print(f"  observes {tags}", end="")
+            target = caller.wanted_target
+            print(f"; wanted target {target!r}" if target else "")
+        finally:
+            caller.close()
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -12,7 +12,9 @@ from enum import Enum
 __all__ = [
     "BindgenError",
     "ConfigurationError",
+    "ConventionError",
     "EngineUnavailable",
+    "GuestError",
     "LinkError",
     "ModuleError",
     "TrapCause",
@@ -42,6 +44,16 @@ class BindgenError(WasmHostError):
     """The export cannot be called with the wasm-bindgen convention and these arguments."""
 
 
+class ConventionError(WasmHostError):
+    """The module follows none of the calling conventions this host knows, or not the one
+    asked for."""
+
+
+class GuestError(WasmHostError):
+    """The guest completed the call and answered with an error of its own (a
+    wasmedge-bindgen ``Err``, a YoMo ``yomo_init`` that failed); the instance is fine."""
+
+
 class ConfigurationError(WasmHostError):
     """A setting the engine cannot honour, or a WASI directory that does not exist."""
 
@@ -59,6 +71,7 @@ class TrapCause(str, Enum):
     BAD_POINTER = "bad pointer"
     GUEST_TRAP = "guest trap"
     HOST_ERROR = "host function failed"
+    OUTPUT_LIMIT = "output limit exceeded"
 
 
 class WasmTrap(WasmHostError):

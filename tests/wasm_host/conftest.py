@@ -114,3 +114,24 @@ class BufferMemory(GuestMemory):
 @pytest.fixture
 def buffer_memory() -> Callable[[int], BufferMemory]:
     return BufferMemory
+
+
+def _ci() -> bool:
+    return os.environ.get("CI", "").lower() == "true"
+
+
+@pytest.fixture(scope="session")
+def built_guest() -> Callable[[str], Path]:
+    """The path of a guest from ``tests/guests`` built with its SDK (cached); skipped with
+    the reason where its toolchain is missing, which is an error under ``CI=true``."""
+    from devtools.guests import GuestUnavailable, guest_wasm
+
+    def build(name: str) -> Path:
+        try:
+            return guest_wasm(name)
+        except GuestUnavailable as exc:
+            if _ci():
+                pytest.fail(f"the {name} guest cannot be built: {exc}", pytrace=False)
+            pytest.skip(f"the {name} guest cannot be built here: {exc}")
+
+    return build

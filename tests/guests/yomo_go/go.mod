@@ -1,0 +1,3 @@
+module rxyomo.test/yomo_go
+
+go 1.24
