@@ -14,12 +14,14 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from _rxyomo_extras import MissingExtra, exit_missing
+
 from .bindgen import BindgenAbi, CallPlan, ReturnKind, plan_call
 from .cache import load_module
 from .engine import CompiledModule, ExternKind, Limits, WasiConfig
 from .engines import ENGINE_NAMES, get_engine
 from .engines._output import GUEST_LOGGER
-from .errors import BindgenError, WasmHostError, WasmTrap
+from .errors import BindgenError, EngineUnavailable, WasmHostError, WasmTrap
 from .function import WasmFunction
 from .host import default_host_modules
 from .linker import PLACEHOLDER_MODULES, WASI_MODULES
@@ -180,6 +182,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except WasmTrap as exc:
         print(f"error: the call trapped: {exc}", file=sys.stderr)
         return 1
+    except EngineUnavailable as exc:
+        if isinstance(exc.__cause__, MissingExtra):
+            exit_missing(exc.__cause__)  # the same line as for a missing numpy
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     except (WasmHostError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
