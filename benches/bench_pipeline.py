@@ -517,7 +517,7 @@ def main() -> None:
             directs.append(run_direct(frames, rounds, args.instances))
             _show(directs[-1])
     report = _report(directs, pipelines, args)
-    write_report("pipeline.json", report)
+    write_report("pipeline.json", report, env="PYTHONPATH=examples/image_recognition")
     _plot([directs[0], *_first_runs(pipelines)])
     print(f"{'pipeline':18} {'frames/s / direct':>18} {'added p50':>10} {'overhead p50':>13}")
     for name, row in report["ratios"].items():
