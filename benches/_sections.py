@@ -7,6 +7,7 @@ so instead of failing the whole report.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -14,6 +15,8 @@ from typing import Any
 Lines = list[str]
 #: What a table shows for a figure the bench did not write, and after a ratio.
 NONE, TIMES = "\N{EN DASH}", "\N{MULTIPLICATION SIGN}"
+#: A cell that holds a figure (``1,234``, ``0.42`` and the sign, ``0.3 / 0.6``), or none.
+_FIGURE = re.compile(rf"^({NONE}|[\d,.]+{TIMES}?( / [\d,.]+)?)$")
 
 
 @dataclass(frozen=True)
@@ -40,12 +43,14 @@ def times(value: Any, digits: int = 2) -> str:
 
 
 def table(headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> Lines:
-    """A Markdown table, the first column left-aligned and the others right-aligned."""
-    lines = [
-        "| " + " | ".join(headers) + " |",
-        "|" + "|".join([":---", *["---:"] * (len(headers) - 1)]) + "|",
+    """A Markdown table: columns of figures right-aligned, the others left-aligned."""
+    cells = [[str(cell) for cell in row] for row in rows]
+    align = [
+        "---:" if index and cells and all(_FIGURE.match(row[index]) for row in cells) else ":---"
+        for index in range(len(headers))
     ]
-    lines += ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows]
+    lines = ["| " + " | ".join(headers) + " |", "|" + "|".join(align) + "|"]
+    lines += ["| " + " | ".join(row) + " |" for row in cells]
     return [*lines, ""]
 
 

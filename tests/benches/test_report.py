@@ -128,6 +128,7 @@ def test_the_y3_section_has_its_ratios_host_command_and_plot(results: Path, tmp_
     assert "- Plot: [y3.png](../results/y3.png)" in y3
     assert "| 63 | 3.20x | 2.20x | 1.50x | 2.30x |" in y3
     assert "| 3 | 0.70x | 0.70x | 0.70x | 0.70x |" in y3
+    assert "|:---|---:|---:|---:|---:|" in y3  # figures to the right
     assert "| decode (view) | 0.50x | 1.03x |" in y3
     assert "bytes copy |" not in y3  # the baseline itself is no row
     assert "| Codec.marshal | 0.11x |" in y3
@@ -169,6 +170,7 @@ def test_unknown_and_unreadable_results_do_not_stop_the_report(
     ]
     index = text.split("\n## ", 1)[0]
     assert "| Y3 codec | `python -m benches.bench_y3` | 2026-01-02T03:04:05+00:00 |" in index
+    assert "|:---|:---|:---|" in index  # no figures: all to the left
 
 
 def test_without_results_it_says_so(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
