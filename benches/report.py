@@ -140,7 +140,9 @@ def document(results: Path, output: Path) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m benches.report", description=(__doc__ or "").splitlines()[0]
+    )
     parser.add_argument("--results", type=Path, default=RESULTS, help="the benches' JSON")
     parser.add_argument("--output", type=Path, default=OUTPUT, help="the Markdown to write")
     args = parser.parse_args(argv)
