@@ -42,35 +42,41 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-import psutil
-import y3
+from _rxyomo_extras import needs_extra
 
-# The example's modules import each other by their bare names, as its scripts do: its
-# directory comes on the path from outside, through PYTHONPATH (see the command above).
-try:
-    from _processes import Supervisor
-    from frames import IMAGE_KEY, LABEL_KEY, ImageFrame, Recognition, encode_frame
-    from pipeline import FLOW_NAME, SINK_NAME, ImageRecognition
-    from recognizer import Recognizer
-    from video import make_sample_video, pictures
-except ModuleNotFoundError as exc:
-    if exc.name not in {"_processes", "frames", "pipeline", "recognizer", "video"}:
-        raise
-    raise SystemExit(
-        f"{exc}: run PYTHONPATH=examples/image_recognition python -m benches.bench_pipeline"
-        " from the repository root"
-    ) from exc
+PROGRAM = "benches.bench_pipeline"
 
-from benches import _floor
-from benches._bench import RESULTS, pyplot, save_figure, write_report
-from devtools.processes import free_tcp_port, free_udp_port
-from rxyomo import Sink, Source, StreamFunction, Zipper, load_workflow
-from rxyomo.transport import Transport, TransportOptions
-from rxyomo.transport.certs import dev_client_tls
-from rxyomo.transport.memory import MemoryRegistry, MemoryTransport
-from rxyomo.transport.quic import LOOPBACK_DATAGRAM_SIZE, QuicTransport
-from rxyomo.transport.tcp import TcpTransport
+# Without the 'bench' extra, one line naming it instead of a traceback.
+with needs_extra("bench", PROGRAM, __name__):
+    import numpy as np
+    import psutil
+    import y3
+
+    # The example's modules import each other by their bare names, as its scripts do: its
+    # directory comes on the path from outside, through PYTHONPATH (see the command above).
+    try:
+        from _processes import Supervisor
+        from frames import IMAGE_KEY, LABEL_KEY, ImageFrame, Recognition, encode_frame
+        from pipeline import FLOW_NAME, SINK_NAME, ImageRecognition
+        from recognizer import Recognizer
+        from video import make_sample_video, pictures
+    except ModuleNotFoundError as exc:
+        if exc.name not in {"_processes", "frames", "pipeline", "recognizer", "video"}:
+            raise
+        raise SystemExit(
+            f"{exc}: run PYTHONPATH=examples/image_recognition python -m benches.bench_pipeline"
+            " from the repository root"
+        ) from exc
+
+    from benches import _floor
+    from benches._bench import RESULTS, pyplot, save_figure, write_report
+    from devtools.processes import free_tcp_port, free_udp_port
+    from rxyomo import Sink, Source, StreamFunction, Zipper, load_workflow
+    from rxyomo.transport import Transport, TransportOptions
+    from rxyomo.transport.certs import dev_client_tls
+    from rxyomo.transport.memory import MemoryRegistry, MemoryTransport
+    from rxyomo.transport.quic import LOOPBACK_DATAGRAM_SIZE, QuicTransport
+    from rxyomo.transport.tcp import TcpTransport
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "examples" / "image_recognition"
@@ -511,7 +517,7 @@ def main() -> None:
             directs.append(run_direct(frames, rounds, args.instances))
             _show(directs[-1])
     report = _report(directs, pipelines, args)
-    write_report("pipeline.json", report)
+    write_report("pipeline.json", report, env="PYTHONPATH=examples/image_recognition")
     _plot([directs[0], *_first_runs(pipelines)])
     print(f"{'pipeline':18} {'frames/s / direct':>18} {'added p50':>10} {'overhead p50':>13}")
     for name, row in report["ratios"].items():

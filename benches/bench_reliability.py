@@ -36,18 +36,24 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import psutil
+from _rxyomo_extras import needs_extra
 
-from benches._bench import RESULTS, pyplot, save_figure, write_report
-from devtools.fuzzing import run_campaign
-from devtools.processes import Child, ProcessGroup, free_udp_port
-from devtools.udp_relay import Impairment, UdpRelay
-from rxyomo.client import ReconnectPolicy, Sink, Source
-from rxyomo.protocol.connection import ConnectionConfig
-from rxyomo.transport.base import TransportOptions
-from rxyomo.transport.certs import CONFIG_DIR_ENV, dev_certificates, dev_client_tls
-from rxyomo.transport.quic import QuicTransport
-from rxyomo.zipper import parse_workflow
+PROGRAM = "benches.bench_reliability"
+
+# Without the 'bench' extra, one line naming it instead of a traceback.
+with needs_extra("bench", PROGRAM, __name__):
+    import psutil
+
+    from benches._bench import RESULTS, pyplot, save_figure, write_report
+    from devtools.fuzzing import run_campaign
+    from devtools.processes import Child, ProcessGroup, free_udp_port
+    from devtools.udp_relay import Impairment, UdpRelay
+    from rxyomo.client import ReconnectPolicy, Sink, Source
+    from rxyomo.protocol.connection import ConnectionConfig
+    from rxyomo.transport.base import TransportOptions
+    from rxyomo.transport.certs import CONFIG_DIR_ENV, dev_certificates, dev_client_tls
+    from rxyomo.transport.quic import QuicTransport
+    from rxyomo.zipper import parse_workflow
 
 WAIT = 120.0
 

@@ -29,21 +29,29 @@ import statistics
 import time
 from typing import Any
 
-from benches._bench import RESULTS, pyplot, save_figure, write_report
-from benches.quic_baselines import (
-    AIOQUIC_MAX_DATAGRAM,
-    Result,
-    bench_tls,
-    percentile,
-    run_baseline,
-    run_server_process,
-    spawn_server,
-    stop_server,
-)
-from rxyomo import Sink, Source, StreamFunction, Zipper, parse_workflow
-from rxyomo.client import ReconnectPolicy
-from rxyomo.transport.base import TransportOptions
-from rxyomo.transport.quic import QuicTransport
+from _rxyomo_extras import needs_extra
+
+PROGRAM = "benches.bench_runtime"
+
+# Without the 'bench' extra, one line naming it instead of a traceback.
+with needs_extra("bench", PROGRAM, __name__):
+    import psutil
+
+    from benches._bench import RESULTS, pyplot, save_figure, write_report
+    from benches.quic_baselines import (
+        AIOQUIC_MAX_DATAGRAM,
+        Result,
+        bench_tls,
+        percentile,
+        run_baseline,
+        run_server_process,
+        spawn_server,
+        stop_server,
+    )
+    from rxyomo import Sink, Source, StreamFunction, Zipper, parse_workflow
+    from rxyomo.client import ReconnectPolicy
+    from rxyomo.transport.base import TransportOptions
+    from rxyomo.transport.quic import QuicTransport
 
 END = b"END"
 
@@ -152,8 +160,6 @@ async def _drive(
 
 
 async def _sample_rss(pid: int, into: list[tuple[float, float]]) -> None:
-    import psutil
-
     process = psutil.Process(pid)
     start = time.perf_counter()
     while True:

@@ -229,7 +229,6 @@ def main(argv: list[str] | None = None) -> int:
     worst = min(min(r["rxstream_vs_reactivex"], r["rxstream_vs_reactivex_map"]) for r in results)
     report = {
         "bench": "rx",
-        "command": "python -m benches.bench_rx" + (" --quick" if args.quick else ""),
         "python": platform.python_version(),
         "reactivex": reactivex.__version__,
         "machine": platform.machine(),

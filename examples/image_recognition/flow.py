@@ -12,12 +12,18 @@ import os
 import sys
 from pathlib import Path
 
-from _common import client_options, parser, serve, setup_logging
-from frames import IMAGE_KEY
-from pipeline import FLOW_NAME, ImageRecognition
-from recognizer import Recognizer, RecognizerError
+from _rxyomo_extras import needs_extra
 
-from rxyomo import ConnectionRejected, StreamFunction
+PROGRAM = "image_recognition/flow.py"
+
+# Without the 'demo' extra, one line naming it instead of a traceback.
+with needs_extra("demo", PROGRAM, __name__):
+    from _common import client_options, parser, serve, setup_logging
+    from frames import IMAGE_KEY
+    from pipeline import FLOW_NAME, ImageRecognition
+    from recognizer import Recognizer, RecognizerError
+
+    from rxyomo import ConnectionRejected, StreamFunction
 
 log = logging.getLogger("image-recognition")
 
@@ -59,4 +65,5 @@ async def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(asyncio.run(main()))
+    with needs_extra("demo", PROGRAM, __name__):
+        sys.exit(asyncio.run(main()))

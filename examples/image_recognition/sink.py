@@ -12,12 +12,18 @@ import sys
 from pathlib import Path
 from typing import TextIO
 
-from _common import client_options, parser, serve, setup_logging
-from frames import LABEL_KEY
-from pipeline import SINK_NAME, LabelPrinter, Printed
-from summary import record, summarize
+from _rxyomo_extras import needs_extra
 
-from rxyomo import ConnectionRejected, Sink
+PROGRAM = "image_recognition/sink.py"
+
+# Without the 'demo' extra, one line naming it instead of a traceback.
+with needs_extra("demo", PROGRAM, __name__):
+    from _common import client_options, parser, serve, setup_logging
+    from frames import LABEL_KEY
+    from pipeline import SINK_NAME, LabelPrinter, Printed
+    from summary import record, summarize
+
+    from rxyomo import ConnectionRejected, Sink
 
 
 async def main() -> int:
@@ -74,4 +80,5 @@ async def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(asyncio.run(main()))
+    with needs_extra("demo", PROGRAM, __name__):
+        sys.exit(asyncio.run(main()))

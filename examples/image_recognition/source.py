@@ -15,11 +15,17 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TextIO
 
-from _common import client_options, parser, setup_logging, stop_event
-from frames import IMAGE_KEY, ImageFrame, encode_frame, encode_jpeg
-from video import InputError, Picture, default_sample_video, describe, pictures
+from _rxyomo_extras import needs_extra
 
-from rxyomo import ConnectionRejected, Source
+PROGRAM = "image_recognition/source.py"
+
+# Without the 'demo' extra, one line naming it instead of a traceback.
+with needs_extra("demo", PROGRAM, __name__):
+    from _common import client_options, parser, setup_logging, stop_event
+    from frames import IMAGE_KEY, ImageFrame, encode_frame, encode_jpeg
+    from video import InputError, Picture, default_sample_video, describe, pictures
+
+    from rxyomo import ConnectionRejected, Source
 
 log = logging.getLogger("source")
 
@@ -114,4 +120,5 @@ async def stream(
 
 
 if __name__ == "__main__":
-    sys.exit(asyncio.run(main()))
+    with needs_extra("demo", PROGRAM, __name__):
+        sys.exit(asyncio.run(main()))

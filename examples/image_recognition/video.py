@@ -19,6 +19,8 @@ from typing import Any
 
 from PIL import Image
 
+from _rxyomo_extras import MissingExtra
+
 __all__ = [
     "SAMPLE_PHOTOS",
     "Picture",
@@ -69,7 +71,7 @@ def sample_photo_dir() -> Path:
     try:
         import skimage.data
     except ImportError as exc:
-        raise InputError("the sample video needs scikit-image: pip install scikit-image") from exc
+        raise InputError(str(MissingExtra("the sample video", "demo", "skimage"))) from exc
     return Path(skimage.data.__file__).parent
 
 

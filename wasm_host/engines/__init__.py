@@ -11,6 +11,8 @@ import importlib.util
 import os
 import threading
 
+from _rxyomo_extras import MissingExtra, needs_extra
+
 from ..engine import Engine
 from ..errors import EngineUnavailable
 
@@ -78,7 +80,10 @@ def _close_engines() -> None:
 def _create(name: str, fuel: bool) -> Engine:
     if name == "wasmtime":
         try:
-            from .wasmtime_engine import WasmtimeEngine
+            with needs_extra("wasm", "wasm_host", __name__):
+                from .wasmtime_engine import WasmtimeEngine
+        except MissingExtra as exc:
+            raise EngineUnavailable(str(exc)) from exc
         except ImportError as exc:
             raise EngineUnavailable(f"wasmtime is not installed: {exc}") from exc
         return WasmtimeEngine(fuel=fuel)
