@@ -1,5 +1,5 @@
-"""What the transports share: argument checks, how an address is printed, and the state
-every channel keeps."""
+"""What the transports share: argument checks, how an address is printed, and what every
+channel keeps."""
 
 from __future__ import annotations
 
@@ -37,19 +37,13 @@ def format_address(address: tuple[Any, ...]) -> str:
     return f"[{host}]:{port}" if ":" in str(host) else f"{host}:{port}"
 
 
-class ChannelState(Channel):
-    """What every channel here keeps alike: the peer's printable address, whether the channel
-    is closing (``close``/``abort`` called) or lost (the connection is over), and an event set
-    once its resources are released, which ``wait_closed`` waits for."""
+class ChannelBase(Channel):
+    """What every channel here has: the peer's printable address, and an event set once
+    its resources are released, which ``wait_closed`` waits for."""
 
     def __init__(self, peer: str) -> None:
         self._peer = peer
-        self._closing = False
-        self._lost = False
         self._released = asyncio.Event()
-
-    def is_closing(self) -> bool:
-        return self._closing or self._lost
 
     async def wait_closed(self) -> None:
         await self._released.wait()
@@ -57,3 +51,16 @@ class ChannelState(Channel):
     @property
     def peer(self) -> str:
         return self._peer
+
+
+class ChannelState(ChannelBase):
+    """A channel that keeps whether it is closing (``close``/``abort`` called) or lost (the
+    connection is over) as two flags."""
+
+    def __init__(self, peer: str) -> None:
+        super().__init__(peer)
+        self._closing = False
+        self._lost = False
+
+    def is_closing(self) -> bool:
+        return self._closing or self._lost

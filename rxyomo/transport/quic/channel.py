@@ -9,6 +9,9 @@ connection's ``get_timer``/``handle_timer``.
 Flow control both ways: the write buffer is what the peer has not acknowledged
 (watermarks drive ``pause_writing``/``resume_writing``), and a paused reader
 holds what arrives and stops granting credit (see :mod:`.connection`).
+
+The channel's life is one :class:`~.lifecycle.Phase`, moved only through the table in
+:mod:`.lifecycle`; every way a connection ends goes through :meth:`QuicChannel._finish`.
 """
 
 from __future__ import annotations
@@ -20,23 +23,24 @@ from collections.abc import Callable
 from aioquic.quic import events
 from aioquic.quic.packet import QuicErrorCode
 
-from rxyomo.transport._common import ChannelState, check_bytes_like
+from rxyomo.transport._common import ChannelBase, check_bytes_like
 from rxyomo.transport._flow import ReadGate, WriteWatermarks, call_hook
-from rxyomo.transport.base import (
-    ALPN,
-    FlowControl,
-    HandlerFactory,
-    StreamHandler,
-    TransportError,
-)
+from rxyomo.transport.base import ALPN, FlowControl, HandlerFactory, StreamHandler, TransportError
 from rxyomo.transport.quic.connection import DATA_STREAM, StreamConnection
 from rxyomo.transport.quic.errors import ERROR_ABORTED, ERROR_PROTOCOL, termination_error
+from rxyomo.transport.quic.lifecycle import Phase, Trigger, advance
+from rxyomo.transport.quic.outgoing import DataStreamWriter
+from rxyomo.transport.quic.timers import ChannelTimers
 from rxyomo.transport.quic.udp import Address
 
 logger = logging.getLogger("rxyomo.transport.quic")
 
+#: What goes in our CONNECTION_CLOSE: an error code and a reason phrase.
+Close = tuple[int, str]
+_IN_ORDER: Close = (QuicErrorCode.NO_ERROR, "")
 
-class QuicChannel(ChannelState):
+
+class QuicChannel(ChannelBase):
     """The interface's channel over one aioquic connection.
 
     It is released (``wait_closed`` returns) once the connection has terminated, after its
@@ -62,39 +66,40 @@ class QuicChannel(ChannelState):
         self._loop = loop
         self.quic = quic
         self._send = send
-        self._is_client = bool(quic.configuration.is_client)
-        self._handler = handler
+        self._phase = Phase.CONNECTING
+        # The handler once started (the one told of the end): None before the handshake,
+        # and when it failed to start.
+        self._handler: StreamHandler | None = None
+        self._given = handler
         self._factory = factory
         self._on_connection_id = on_connection_id
         self._on_terminated = on_terminated
-        self._watermarks = WriteWatermarks(flow, handler)
+        self._watermarks = WriteWatermarks(flow)
         self._gate = ReadGate(loop, self._deliver, self._drained)
-        self._timer: asyncio.TimerHandle | None = None
-        self._timer_at: float | None = None
+        self._timers = ChannelTimers(loop, self, keepalive, close_timeout)
         self._service_handle: asyncio.Handle | None = None
-        # Bytes a server wrote before the client opened the data stream.
-        self._early: list[bytes] = []
-        self._early_size = 0
-        self.established = False
+        self._out = DataStreamWriter(quic)
         #: Resolved when the handshake completes (clients wait on it); servers have none.
         self.handshake: asyncio.Future[None] | None = (
             loop.create_future() if factory is None else None
         )
-        self._fin_sent = False
+        # A fact of the stream, not of the phase: the peer's FIN arrived while bytes were
+        # held for a paused reader, so its end is reported once they are delivered.
         self._peer_fin = False
-        self._close_sent = False
-        self.terminated = False
-        # aioquic never sends DATA_BLOCKED: a sender stalled by a paused reader is
-        # silent, so both ends PING when they have sent nothing for a while.
-        self._keepalive = keepalive
-        self._keepalive_handle: asyncio.TimerHandle | None = None
-        # Cancelled once the connection is over: a pending handle would keep the whole
-        # connection (buffers, crypto state) alive until the close timeout.
-        self._close_handle: asyncio.TimerHandle | None = None
-        self._last_sent = loop.time()
-        self._close_timeout = close_timeout
+        #: When this end last sent a datagram (the keepalive's measure of silence).
+        self.last_sent = loop.time()
         # The acknowledged byte count last told to the handler (``write_confirmed``).
         self._confirmed = 0
+
+    @property
+    def phase(self) -> Phase:
+        """Where the connection is in its life (see :mod:`.lifecycle`)."""
+        return self._phase
+
+    @property
+    def terminated(self) -> bool:
+        """True once the connection terminated: nothing more goes on the wire."""
+        return self._phase.terminated
 
     # driving (owner side)
 
@@ -113,7 +118,7 @@ class QuicChannel(ChannelState):
         except Exception as exc:
             # A bug (ours or aioquic's) must end this connection, not wedge it.
             logger.exception("QUIC connection with %s failed", self._peer)
-            self._crash(TransportError(f"internal QUIC error: {exc!r}"))
+            self.crash(TransportError(f"internal QUIC error: {exc!r}"))
 
     def transmit(self) -> None:
         """Send queued datagrams and re-arm the timer."""
@@ -121,85 +126,59 @@ class QuicChannel(ChannelState):
         now = self._loop.time()
         for data, address in self.quic.datagrams_to_send(now=now):
             send(data, address)
-            self._last_sent = now
-        timer_at = self.quic.get_timer()
-        if timer_at != self._timer_at:
-            if self._timer is not None:
-                self._timer.cancel()
-            self._timer = None if timer_at is None else self._loop.call_at(timer_at, self._fire)
-            self._timer_at = timer_at
+            self.last_sent = now
+        self._timers.rearm(self.quic.get_timer())
 
     def fail(self, error: TransportError) -> None:
         """End the connection because of a local error (socket failure, timeout)."""
-        self._settle_handshake(error)
-        self._shutdown(ERROR_ABORTED, str(error))
-        self._lose(error)
+        self._finish(error, close=(ERROR_ABORTED, str(error)))
         try:
             self.transmit()
         except Exception:
             logger.exception("QUIC connection with %s failed while closing", self._peer)
-            self._crash(error)
+            self.crash(error)
 
-    def _crash(self, error: TransportError) -> None:
-        # Give up on the connection state: report, tell the peer if still possible,
-        # stop the timer, release.
-        self._settle_handshake(error)
-        self._lose(error)
+    def crash(self, error: TransportError) -> None:
+        """Give up on the connection state after an internal error: report, tell the peer
+        if still possible, and terminate without waiting for the closing period."""
+        self._finish(error, close=(ERROR_ABORTED, "internal error"))
         try:
-            self._shutdown(ERROR_ABORTED, "internal error")
             for data, address in self.quic.datagrams_to_send(now=self._loop.time()):
                 self._send(data, address)
         except Exception:
             logger.debug("could not send CONNECTION_CLOSE to %s", self._peer, exc_info=True)
-        self._close_sent = True
         if not self.terminated:
-            self._on_terminated_event(
-                events.ConnectionTerminated(
-                    error_code=QuicErrorCode.INTERNAL_ERROR,
-                    frame_type=None,
-                    reason_phrase=str(error),
-                )
-            )
+            self._terminate()
 
     # Channel
 
     def write(self, data: bytes) -> None:
         """Queue ``data`` on the data stream; ignored once the channel is closing."""
         check_bytes_like(data)
-        if self._closing or not data:
+        if self._phase.closing or not data:
             return
-        if self._can_send():
-            self.quic.send_stream_data(DATA_STREAM, bytes(data))
-        else:
-            # A server cannot send on stream 0 until the client has opened it.
-            self._early.append(bytes(data))
-            self._early_size += len(data)
+        self._out.write(bytes(data))
         self._watermarks.update(self.get_write_buffer_size())
-        self._service_soon()
+        self.service_soon()
 
     def close(self) -> None:
-        if self._closing:
+        if self._phase.closing:
             return
-        self._closing = True
         self.quic.ack_now()  # what we received counts as delivered at the peer
-        if self._can_send():
-            self.quic.send_stream_data(DATA_STREAM, b"", end_stream=True)
-            self._fin_sent = True
-            self._service_soon()
-            if self._close_timeout is not None:
-                # A peer that never takes the rest must not hold the close forever.
-                self._close_handle = self._loop.call_later(self._close_timeout, self._close_expired)
+        if self._phase is Phase.OPEN and self._out.can_send:
+            self._out.send_fin()
+            self._step(Trigger.CLOSE)
+            self._timers.start_close_timeout()
         else:
-            self._shutdown(QuicErrorCode.NO_ERROR, "")
-            self._lose_soon(None)
-            self._service_soon()
+            # Nothing can carry a FIN (a server before the client's first bytes): end now.
+            self._finish(None, close=_IN_ORDER, by_application=True)
+        self.service_soon()
 
     def abort(self) -> None:
-        if self._lost:
+        if self._phase.ended:
             return
-        self._shutdown(ERROR_ABORTED, "aborted")
-        self._lose_soon(None)
-        self._service_soon()
+        self._finish(None, close=(ERROR_ABORTED, "aborted"), by_application=True)
+        self.service_soon()
 
     def pause_reading(self) -> None:
         self._gate.pause()
@@ -208,16 +187,15 @@ class QuicChannel(ChannelState):
         self._gate.resume()
 
     def get_write_buffer_size(self) -> int:
-        if self._lost:
+        if self._phase.ended:
             return 0
-        return self._early_size + self.quic.unacked_bytes()
+        return self._out.buffered()
+
+    def is_closing(self) -> bool:
+        return self._phase.closing
 
     def acknowledged_bytes(self) -> int:
         return self.quic.acknowledged_bytes()
-
-    def _can_send(self) -> bool:
-        # The client opens the data stream by writing; a server waits for it.
-        return self._is_client or self.quic.has_data_stream()
 
     # events
 
@@ -245,36 +223,32 @@ class QuicChannel(ChannelState):
         # A CONNECTION_CLOSE from the peer (or a local TLS failure) is known at once;
         # aioquic reports ConnectionTerminated only after the draining period.
         close_event = quic.close_event
-        if close_event is not None and not self._close_sent:
-            self._close_sent = True
-            self._closing = True
-            self._end(termination_error(close_event))
+        if close_event is not None and self._phase.wire_open:
+            self._finish(termination_error(close_event))
 
     def _on_handshake(self, event: events.HandshakeCompleted) -> None:
+        if self._phase is not Phase.CONNECTING:
+            return  # the connection ended before its handshake did: nothing to start
         if event.alpn_protocol != ALPN:
             self._fail_protocol(
                 f"the peer did not agree to ALPN {ALPN!r} (negotiated {event.alpn_protocol!r})",
                 ERROR_PROTOCOL,
             )
             return
-        self.established = True
-        if self._keepalive is not None:
-            # The connection ends after the lower of both ends' idle timeouts (quic-go's
-            # zipper announces 5 s): ping well within it.
-            self._keepalive = min(self._keepalive, self.quic.idle_timeout() / 3)
-            self._keepalive_handle = self._loop.call_later(self._keepalive, self._ping)
+        # Open before the handler starts: it may write, or close, from connection_made.
+        self._step(Trigger.HANDSHAKE_DONE)
+        self._timers.start_keepalive(self.quic.idle_timeout())
         try:
-            if self._handler is None and self._factory is not None:
-                self._handler = self._factory()
-                self._watermarks.handler = self._handler
-            if self._handler is not None:
-                self._handler.connection_made(self)
+            handler = self._given if self._factory is None else self._factory()
+            self._handler = self._watermarks.handler = handler
+            if handler is not None:
+                handler.connection_made(self)
         except Exception as exc:
             logger.exception("starting the connection's handler failed; dropping it")
-            self._shutdown(ERROR_ABORTED, "the peer's handler failed to start")
-            self._lost = True
-            self._settle_handshake(
-                TransportError(f"the connection handler failed to start: {exc!r}")
+            self._handler = self._watermarks.handler = None  # nobody to tell of the end
+            self._finish(
+                TransportError(f"the connection handler failed to start: {exc!r}"),
+                close=(ERROR_ABORTED, "the peer's handler failed to start"),
             )
             return
         self._settle_handshake(None)
@@ -286,96 +260,126 @@ class QuicChannel(ChannelState):
                 ERROR_PROTOCOL,
             )
             return
-        if self._early and self.quic.has_data_stream():
-            for chunk in self._early:
-                self.quic.send_stream_data(DATA_STREAM, chunk)
-            self._drop_early()
-            if self._closing and not self._fin_sent and not self._close_sent:
-                self.quic.send_stream_data(DATA_STREAM, b"", end_stream=True)
-                self._fin_sent = True
-        if self._lost:
+        self._out.flush()
+        if self._phase.ended:
             return
         if event.data:
             self._gate.feed(event.data)
         if event.end_stream:
             self._peer_fin = True
             if self._gate.empty:
-                self._on_peer_closed()
+                self._finish(None, close=_IN_ORDER)  # every byte before the FIN delivered
 
     def _on_terminated_event(self, event: events.ConnectionTerminated) -> None:
-        self.terminated = True
-        self._closing = True
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
-        self._timer_at = None
-        for handle in (self._keepalive_handle, self._close_handle):
-            if handle is not None:
-                handle.cancel()
-        self._keepalive_handle = self._close_handle = None
-        if not self._close_sent:
-            self._close_sent = True
-            self._end(termination_error(event))
-        else:
-            self._end(None)
+        if self._phase.wire_open:
+            self._finish(termination_error(event))
+        self._terminate()
+
+    def _terminate(self) -> None:
+        # The wire is over (after its closing period, or at once after a crash).
+        self._timers.cancel()
+        if self._phase is Phase.DRAINING and self._gate.empty:
+            self._finish(None)  # the reader took what was held, then paused again
+        self._step(Trigger.TERMINATE)
+        self._settle_handshake(TransportError("connection closed by peer"))
         if self._on_terminated is not None:
             self._on_terminated(self)
         self._released.set()
 
-    def _on_peer_closed(self) -> None:
-        # The peer sent FIN after its last byte, and all of it was delivered.
-        self._shutdown(QuicErrorCode.NO_ERROR, "")
-        self._lose(None)
-
     # delivery
 
     def _deliver(self, data: bytes) -> None:
-        if self._lost or self._handler is None:
+        # The gate holds nothing once the end was told, but in the final flush of _finish.
+        if self._handler is None:
             return
         self.quic.consumed += len(data)
         try:
             self._handler.data_received(data)
         except Exception as exc:
             logger.exception("data_received failed; aborting the connection")
-            self._shutdown(ERROR_ABORTED, "application error")
-            self._lose(exc)
-            self._service_soon()
+            self._finish(exc, close=(ERROR_ABORTED, "application error"))
+            self.service_soon()
 
     def _drained(self) -> None:
-        # Held bytes were delivered: the peer may have credit to get, or a FIN to honour.
-        if self._peer_fin and not self._lost:
-            self._on_peer_closed()
-        self._service_soon()
+        # Held bytes were delivered: the peer may have credit to get, or an end to honour.
+        if not self._phase.ended and (self._peer_fin or self._phase.holds_end):
+            self._finish(None, close=_IN_ORDER)
+        self.service_soon()
+
+    # the end
+
+    def _finish(
+        self, error: Exception | None, *, close: Close | None = None, by_application: bool = False
+    ) -> None:
+        """End the connection, the one way every end goes (a no-op once it was told).
+
+        ``error`` is what the handler (and a pending handshake) is told; None for an orderly
+        end. ``close`` is our CONNECTION_CLOSE, sent unless one was sent or received
+        already; None when the wire is closing already (the peer's close, an idle timeout),
+        in which case an orderly end with bytes held for a paused reader waits for them.
+        By the application (``close``/``abort``), held bytes are dropped and the handler is
+        told from the loop, never re-entrantly; otherwise what was received and
+        acknowledged is delivered first, paused or not, and the handler is told at once.
+        """
+        if not by_application:
+            self._settle_handshake(
+                error if error is not None else TransportError("connection closed by peer")
+            )
+        phase = self._phase
+        if phase.ended:
+            return
+        if close is not None and phase.wire_open:
+            self.quic.close(error_code=close[0], reason_phrase=close[1])
+        if close is None and error is None and not self._gate.empty:
+            self._step(Trigger.PEER_CLOSED)
+            return
+        self._step(Trigger.END)
+        if by_application:
+            self._gate.clear()
+        else:
+            self._gate.release()
+        self._out.drop()
+        handler = self._handler
+        if handler is None:
+            return
+        if by_application:
+            self._loop.call_soon(handler.connection_lost, error)
+            return
+        try:
+            handler.connection_lost(error)
+        except Exception:
+            logger.exception("connection_lost failed")
+
+    def _fail_protocol(self, message: str, code: int) -> None:
+        self._finish(TransportError(message), close=(code, message))
+
+    def close_timed_out(self) -> None:
+        """The peer did not take what ``close()`` sent within the close timeout: abort."""
+        if self._phase.ended or self.terminated:
+            return
+        logger.info(
+            "closing %s timed out with %d bytes unacknowledged: aborting",
+            self._peer,
+            self.get_write_buffer_size(),
+        )
+        self._finish(None, close=(ERROR_ABORTED, "close timed out"))
+        self.service_soon()
 
     # bookkeeping
 
+    def _step(self, trigger: Trigger) -> None:
+        self._phase = advance(self._phase, trigger)
+
     def _progress(self) -> None:
-        if self._lost:
+        if self._phase.ended:
             return
         self._watermarks.update(self.get_write_buffer_size())
         acknowledged = self.quic.acknowledged_bytes()
-        if acknowledged > self._confirmed and self._handler is not None and self.established:
+        if acknowledged > self._confirmed and self._handler is not None:
             self._confirmed = acknowledged
             call_hook(self._handler.write_confirmed, acknowledged)
-        if self._fin_sent and not self._close_sent and self.quic.data_stream_finished():
-            # Everything we wrote was acknowledged: the close is complete.
-            self._shutdown(QuicErrorCode.NO_ERROR, "")
-            self._lose(None)
-
-    def _fail_protocol(self, message: str, code: int) -> None:
-        error = TransportError(message)
-        self._shutdown(code, message)
-        self._end(error)
-
-    def _end(self, error: Exception | None) -> None:
-        self._settle_handshake(
-            error if error is not None else TransportError("connection closed by peer")
-        )
-        if self._gate.empty or error is not None:
-            self._lose(error)
-        else:
-            # An orderly close with bytes still held for a paused reader: they come first.
-            self._peer_fin = True
+        if self._phase is Phase.CLOSING and self.quic.data_stream_finished():
+            self._finish(None, close=_IN_ORDER)  # everything we wrote, FIN included, is acked
 
     def _settle_handshake(self, error: Exception | None) -> None:
         waiter = self.handshake
@@ -386,84 +390,7 @@ class QuicChannel(ChannelState):
         else:
             waiter.set_exception(error)
 
-    def _shutdown(self, code: int, reason: str) -> None:
-        self._closing = True
-        if not self._close_sent:
-            self._close_sent = True
-            self.quic.close(error_code=code, reason_phrase=reason)
-
-    def _lose(self, exc: Exception | None) -> None:
-        # The peer or the network ended it (an abort comes through _lose_soon instead):
-        # what was received and acknowledged is the application's, paused or not.
-        if not self._lost:
-            self._gate.release()
-        handler = self._mark_lost()
-        if handler is not None:
-            try:
-                handler.connection_lost(exc)
-            except Exception:
-                logger.exception("connection_lost failed")
-
-    def _lose_soon(self, exc: Exception | None) -> None:
-        # Called from the application: report from the loop, never re-entrantly.
-        handler = self._mark_lost()
-        if handler is not None:
-            self._loop.call_soon(handler.connection_lost, exc)
-
-    def _mark_lost(self) -> StreamHandler | None:
-        """Mark the connection lost, dropping what is held both ways; return the handler
-        to tell, or None when there is none to tell (or it was told already)."""
-        if self._lost:
-            return None
-        self._lost = True
-        self._closing = True
-        self._gate.clear()
-        self._drop_early()
-        return self._handler if self.established else None
-
-    def _drop_early(self) -> None:
-        self._early.clear()
-        self._early_size = 0
-
-    def _service_soon(self) -> None:
+    def service_soon(self) -> None:
+        """Schedule one :meth:`service` (writes coalesce into it)."""
         if self._service_handle is None and not self.terminated:
             self._service_handle = self._loop.call_soon(self.service)
-
-    def _fire(self) -> None:
-        timer_at = self._timer_at
-        self._timer = None
-        self._timer_at = None
-        if self.terminated:
-            return
-        now = self._loop.time()
-        try:
-            self.quic.handle_timer(now=max(now, timer_at) if timer_at is not None else now)
-        except Exception as exc:
-            logger.exception("QUIC timer for %s failed", self._peer)
-            self._crash(TransportError(f"internal QUIC error: {exc!r}"))
-            return
-        self.service()
-
-    def _close_expired(self) -> None:
-        if self._lost or self.terminated:
-            return
-        logger.info(
-            "closing %s timed out with %d bytes unacknowledged: aborting",
-            self._peer,
-            self.get_write_buffer_size(),
-        )
-        self._shutdown(ERROR_ABORTED, "close timed out")
-        self._lose(None)
-        self._service_soon()
-
-    def _ping(self) -> None:
-        assert self._keepalive is not None
-        self._keepalive_handle = None
-        if self.terminated or self._close_sent:
-            return
-        quiet = self._loop.time() - self._last_sent
-        if quiet >= self._keepalive * 0.9:
-            self.quic.send_ping(0)
-            self._service_soon()
-            quiet = 0.0
-        self._keepalive_handle = self._loop.call_later(self._keepalive - quiet, self._ping)

@@ -30,6 +30,7 @@ from rxyomo.transport._common import format_address
 from rxyomo.transport.base import HandlerFactory, Listener, TransportError
 from rxyomo.transport.quic.channel import QuicChannel
 from rxyomo.transport.quic.connection import StreamConnection
+from rxyomo.transport.quic.lifecycle import Phase
 from rxyomo.transport.quic.udp import Address, UdpEndpoint
 
 if TYPE_CHECKING:
@@ -199,7 +200,7 @@ class QuicServer(Listener):
 
     def _expire(self, ref: weakref.ref[QuicChannel]) -> None:
         channel = ref()
-        if channel is not None and not channel.established and not channel.terminated:
+        if channel is not None and channel.phase is Phase.CONNECTING:
             channel.fail(TransportError("handshake timed out"))
 
     def _connection_id(self, channel: QuicChannel, cid: bytes, issued: bool) -> None:

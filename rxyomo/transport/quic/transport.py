@@ -41,6 +41,7 @@ from rxyomo.transport.base import (
 )
 from rxyomo.transport.quic.channel import QuicChannel
 from rxyomo.transport.quic.connection import StreamConnection, largest_packet_supported
+from rxyomo.transport.quic.lifecycle import Phase
 from rxyomo.transport.quic.server import QuicServer
 from rxyomo.transport.quic.udp import Address, UdpEndpoint
 
@@ -192,7 +193,7 @@ class QuicTransport(Transport):
         def on_error(exc: OSError) -> None:
             if not isinstance(exc, ConnectionRefusedError):
                 logger.debug("UDP error towards %s: %s", where, exc)
-            elif holder[0].established:
+            elif holder[0].phase is not Phase.CONNECTING:
                 # ICMP port unreachable: the server process is gone.
                 holder[0].fail(TransportError(f"{where} is unreachable: nothing listens there now"))
             else:
