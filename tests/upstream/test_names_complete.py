@@ -32,7 +32,16 @@ else:
 
 REPO = Path(__file__).resolve().parents[2]
 
-_OURS = {"rxyomo", "y3", "wasm_host", "benches", "tests", "devtools", "__future__"}
+_OURS = {
+    "rxyomo",
+    "y3",
+    "wasm_host",
+    "benches",
+    "tests",
+    "devtools",
+    "_rxyomo_extras",
+    "__future__",
+}
 _SOURCES = ["rxyomo", "wasm_host", "codecs", "examples", "benches", "devtools"]
 #: Modules imported by their bare names, from pytest's and mypy's paths, or a neighbour.
 _LOCAL = {p.stem for d in ["codecs", "examples/image_recognition"] for p in (REPO / d).iterdir()}
