@@ -14,9 +14,9 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from .bindgen import BindgenArg, BindgenCaller, ReturnKind
 from .cache import ModuleCache, load_module
@@ -77,7 +77,67 @@ class _FirstResult:
         return first.encode() if isinstance(first, str) else first
 
 
-class WasmFunction:
+_Caller = TypeVar("_Caller")
+_Kept = TypeVar("_Kept", bound="_KeptInstance[Any]")
+_Result = TypeVar("_Result")
+
+
+class _KeptInstance(Generic[_Caller]):
+    """One instance kept across calls, made when first needed, discarded after a trap.
+
+    What both kinds of function share: the lock that serialises calls, the counters, and
+    the rule that a trapped instance is never called again.
+    """
+
+    def __init__(self) -> None:
+        self.stats = FunctionStats()
+        self._lock = threading.Lock()
+        self._caller: _Caller | None = None
+
+    def _make(self) -> _Caller:
+        raise NotImplementedError
+
+    def _discard(self) -> None:
+        raise NotImplementedError
+
+    def _call_kept(self, what: str, call: Callable[[_Caller], _Result]) -> _Result:
+        """Runs ``call`` on the instance (made if there is none) under the lock; a trap
+        discards the instance and is raised."""
+        with self._lock:
+            caller = self._caller if self._caller is not None else self._instantiate()
+            self.stats.calls += 1
+            try:
+                return call(caller)
+            except WasmTrap as trap:
+                self.stats.traps += 1
+                logger.warning("%s trapped (%s); replacing the instance", what, trap)
+                self._discard()
+                raise
+
+    def _instantiate(self) -> _Caller:
+        self._caller = self._make()
+        self.stats.instances += 1
+        return self._caller
+
+    def warm_up(self) -> None:
+        """Creates the instance now rather than on the first call."""
+        with self._lock:
+            if self._caller is None:
+                self._instantiate()
+
+    def close(self) -> None:
+        """Discards the instance and its host resources."""
+        with self._lock:
+            self._discard()
+
+    def __enter__(self: _Kept) -> _Kept:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+
+class WasmFunction(_KeptInstance["BindgenCaller | _FirstResult"]):
     """Calls the export ``export`` of a wasm-bindgen module with the ExecuteBindgen
     convention, or of a wasmedge-bindgen module with its own (detected from the module;
     the first result is returned, a guest ``Err`` raises :class:`GuestError`).
@@ -119,10 +179,8 @@ class WasmFunction:
         )
         self.returns = returns
         self.text = text
-        self.stats = FunctionStats()
-        self._lock = threading.Lock()
+        super().__init__()
         self._linked: LinkedInstance | None = None
-        self._caller: BindgenCaller | _FirstResult | None = None
 
     @property
     def engine(self) -> Engine:
@@ -132,45 +190,20 @@ class WasmFunction:
     def __call__(self, *args: BindgenArg) -> Any:
         """Calls the export; raises :class:`WasmTrap` if the call trapped (the instance is
         then replaced before the next call)."""
-        with self._lock:
-            caller = self._caller or self._instantiate()
-            self.stats.calls += 1
-            try:
-                result = caller.call(self.export, *args, returns=self.returns)
-            except WasmTrap as trap:
-                self.stats.traps += 1
-                logger.warning("%s trapped (%s); replacing the instance", self.export, trap)
-                self._discard()
-                raise
+        result = self._call_kept(
+            self.export, lambda caller: caller.call(self.export, *args, returns=self.returns)
+        )
         if self.text and isinstance(result, bytes):
             return result.decode("utf-8", "replace")
         return result
 
-    def warm_up(self) -> None:
-        """Creates the instance now rather than on the first call."""
-        with self._lock:
-            if self._caller is None:
-                self._instantiate()
-
-    def close(self) -> None:
-        """Discards the instance and its host resources."""
-        with self._lock:
-            self._discard()
-
-    def __enter__(self) -> WasmFunction:
-        return self
-
-    def __exit__(self, *_exc: object) -> None:
-        self.close()
-
-    def _instantiate(self) -> BindgenCaller | _FirstResult:
+    def _make(self) -> BindgenCaller | _FirstResult:
         if self.convention is Convention.WASMEDGE_BINDGEN:
             created = WasmedgeBindgenCaller.create(
                 self.module, wasi=self.wasi, limits=self.limits, host_modules=self.host_modules
             )
-            self._linked, self._caller = created.linked, _FirstResult(created)
-            self.stats.instances += 1
-            return self._caller
+            self._linked = created.linked
+            return _FirstResult(created)
         linked = instantiate(
             self.module, wasi=self.wasi, limits=self.limits, host_modules=self.host_modules
         )
@@ -179,8 +212,7 @@ class WasmFunction:
         except BaseException:
             linked.close()
             raise
-        self._linked, self._caller = linked, caller
-        self.stats.instances += 1
+        self._linked = linked
         return caller
 
     def _discard(self) -> None:
@@ -189,7 +221,7 @@ class WasmFunction:
             linked.close()
 
 
-class YomoFunction:
+class YomoFunction(_KeptInstance[YomoCaller]):
     """A module of YoMo's stream-function ABI as a Python function:
     ``function(data, tag) -> [Answer(tag, data), ...]``.
 
@@ -224,9 +256,7 @@ class YomoFunction:
         )
         self.http_hosts = tuple(http_hosts)
         self.max_answers = max_answers
-        self.stats = FunctionStats()
-        self._lock = threading.Lock()
-        self._caller: YomoCaller | None = None
+        super().__init__()
         self._declared: tuple[tuple[int, ...], str | None] | None = None
 
     @property
@@ -250,37 +280,14 @@ class YomoFunction:
     ) -> list[Answer]:
         """Handles one frame (``tag`` defaults to the first observed tag) and returns its
         answers; raises :class:`WasmTrap` if the call trapped."""
-        with self._lock:
-            caller = self._caller or self._instantiate()
-            if tag is None:
-                tag = caller.observed[0] if caller.observed else 0
-            self.stats.calls += 1
-            try:
-                return caller.call(data, tag, metadata)
-            except WasmTrap as trap:
-                self.stats.traps += 1
-                logger.warning("yomo_handler trapped (%s); replacing the instance", trap)
-                self._discard()
-                raise
 
-    def warm_up(self) -> None:
-        """Starts the instance now rather than on the first call."""
-        with self._lock:
-            if self._caller is None:
-                self._instantiate()
+        def handle(caller: YomoCaller) -> list[Answer]:
+            observed = caller.observed
+            return caller.call(data, tag if tag is not None else (observed or (0,))[0], metadata)
 
-    def close(self) -> None:
-        """Discards the instance and its host resources."""
-        with self._lock:
-            self._discard()
+        return self._call_kept("yomo_handler", handle)
 
-    def __enter__(self) -> YomoFunction:
-        return self
-
-    def __exit__(self, *_exc: object) -> None:
-        self.close()
-
-    def _instantiate(self) -> YomoCaller:
+    def _make(self) -> YomoCaller:
         caller = YomoCaller.create(
             self.module,
             wasi=self.wasi,
@@ -289,8 +296,6 @@ class YomoFunction:
             http_hosts=self.http_hosts,
             max_answers=self.max_answers,
         )
-        self._caller = caller
-        self.stats.instances += 1
         if self._declared is None:
             self._declared = (caller.observed, caller.wanted_target)
         return caller
