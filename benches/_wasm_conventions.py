@@ -18,7 +18,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from benches._bench import interleaved_medians
+from benches._bench import classification_rates, interleaved_medians
 from devtools.guests import GuestUnavailable, guest_wasm
 from wasm_host import (
     BindgenCaller,
@@ -113,17 +113,4 @@ def wasi_nn(
         return sentence.decode().rpartition("'>")[2].partition("</a>")[0]
 
     variants = {"direct Python": direct, "wasi-nn (wasmtime)": through_wasi_nn}
-    expected = [direct(image) for image in images]
-    for name, run in variants.items():
-        got = [run(image) for image in images]
-        assert got == expected, (name, got, expected)
-
-    def images_per_s(run: Callable[[bytes], str]) -> float:
-        start = time.perf_counter()
-        for _ in range(passes):
-            for image in images:
-                run(image)
-        return passes * len(images) / (time.perf_counter() - start)
-
-    timed = {name: functools.partial(images_per_s, run) for name, run in variants.items()}
-    return {"labels": expected, "images_per_s": interleaved_medians(timed, rounds)[0]}
+    return classification_rates(variants, images, rounds, passes)

@@ -51,7 +51,14 @@ with needs_extra("bench", PROGRAM, __name__):
     from PIL import Image
 
     from benches import _wasm_conventions
-    from benches._bench import RESULTS, interleaved_medians, pyplot, save_figure, write_report
+    from benches._bench import (
+        RESULTS,
+        classification_rates,
+        interleaved_medians,
+        pyplot,
+        save_figure,
+        write_report,
+    )
     from wasm_host import (
         BindgenCaller,
         ModuleCache,
@@ -209,20 +216,7 @@ def classify(
     variants = {"direct Python": _direct_classifier(model_dir)}
     for name in engine_names:
         variants[f"wasm ({name})"] = _wasm_classifier(name, model_dir, cache)
-    expected = [variants["direct Python"](image) for image in images]
-    for name, run in variants.items():
-        got = [run(image) for image in images]  # also warms every path up
-        assert got == expected, (name, got, expected)
-
-    def images_per_s(run: Callable[[bytes], str]) -> float:
-        start = time.perf_counter()
-        for _ in range(passes):
-            for image in images:
-                run(image)
-        return passes * len(images) / (time.perf_counter() - start)
-
-    timed = {name: functools.partial(images_per_s, run) for name, run in variants.items()}
-    return {"labels": expected, "images_per_s": interleaved_medians(timed, rounds)[0]}
+    return classification_rates(variants, images, rounds, passes)
 
 
 # --- the engines, under Python 3.10 ----------------------------------------------------

@@ -4,7 +4,6 @@ closed after each test."""
 from __future__ import annotations
 
 import importlib.util
-import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -12,20 +11,9 @@ import pytest
 
 from rxyomo.functions import FunctionHost
 from tests.functions.guests import write_guest
+from tests.module_cache import private_module_cache  # noqa: F401 - an autouse fixture
 
 GuestFactory = Callable[..., Path]
-
-
-@pytest.fixture(scope="session", autouse=True)
-def _private_module_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
-    """Compiled modules go to a temporary directory, not the user's cache."""
-    previous = os.environ.get("WASM_HOST_CACHE_DIR")
-    os.environ["WASM_HOST_CACHE_DIR"] = str(tmp_path_factory.mktemp("module-cache"))
-    yield
-    if previous is None:
-        os.environ.pop("WASM_HOST_CACHE_DIR", None)
-    else:
-        os.environ["WASM_HOST_CACHE_DIR"] = previous
 
 
 @pytest.fixture

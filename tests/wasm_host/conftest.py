@@ -11,11 +11,12 @@ import ctypes
 import importlib.util
 import os
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
+from tests.module_cache import private_module_cache  # noqa: F401 - an autouse fixture
 from wasm_host import (
     CompiledModule,
     Engine,
@@ -42,18 +43,6 @@ def _skip_reason(name: str) -> str | None:
             "scripts/test_py310.sh runs these tests under Python 3.10"
         )
     return f"the {name} engine is not installed"
-
-
-@pytest.fixture(scope="session", autouse=True)
-def _private_module_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
-    """Compiled modules go to a temporary directory, not the user's cache."""
-    previous = os.environ.get("WASM_HOST_CACHE_DIR")
-    os.environ["WASM_HOST_CACHE_DIR"] = str(tmp_path_factory.mktemp("module-cache"))
-    yield
-    if previous is None:
-        os.environ.pop("WASM_HOST_CACHE_DIR", None)
-    else:
-        os.environ["WASM_HOST_CACHE_DIR"] = previous
 
 
 @pytest.fixture(params=[name.strip() for name in _SELECTED if name.strip()])
