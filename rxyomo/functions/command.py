@@ -4,12 +4,16 @@
 
     rxyomo run guest.wasm --name image-recognition --zipper localhost:9000 \\
         --observe 0x10 --export infer --reply 0x11 --dir /model=./model --memory 128MiB
+    rxyomo run sfn.wasm --name sfn --zipper localhost:9000    # YoMo's ABI: its own tags
     rxyomo run app.py --name upper
     rxyomo run -c functions.yaml
 
-Source files are watched and reloaded when they change (``--no-watch`` to turn it off),
-and SIGHUP reloads every function. With ``-c`` a function that cannot be loaded is
-refused by name and the others are served.
+The module's convention is detected from its imports and exports: a module of YoMo's
+stream-function ABI names its tags and writes its own answers (no ``--observe``,
+``--export`` or ``--reply``); a wasm-bindgen or wasmedge-bindgen export is called with
+each payload. Source files are watched and reloaded when they change (``--no-watch`` to
+turn it off), and SIGHUP reloads every function. With ``-c`` a function that cannot be
+loaded is refused by name and the others are served.
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ _FUNCTION_FLAGS = {
     "reply": "--reply",
     "dir": "--dir",
     "env": "--env",
+    "nn_preload": "--nn-preload",
     "memory": "--memory",
     "timeout_ms": "--timeout-ms",
     "fuel": "--fuel",
@@ -49,7 +54,8 @@ def add_run_parser(sub: Any) -> argparse.ArgumentParser:
         help="serve a .wasm or Python function (or a list of them) as stream functions",
         description="Connect WebAssembly or Python functions to a zipper as stream "
         "functions: each frame's payload goes to the function, its result comes back "
-        "under the reply tag.",
+        "under the reply tag. A module of YoMo's stream-function ABI (detected from its "
+        "imports and exports) observes its own tags and writes its own answers.",
     )
     run.add_argument("file", nargs="?", type=Path, help="a .wasm (or .wat) module, or a .py file")
     run.add_argument(
@@ -60,13 +66,25 @@ def add_run_parser(sub: Any) -> argparse.ArgumentParser:
     run.add_argument(
         "--observe", action="append", metavar="TAG", help="a tag to observe, e.g. 0x10 (repeatable)"
     )
-    run.add_argument("--export", help="the wasm export called with each payload, e.g. infer")
-    run.add_argument("--reply", metavar="TAG", help="the tag results go out under (none: a sink)")
+    run.add_argument(
+        "--export", help="the wasm export called with each payload, e.g. infer (not for YoMo's ABI)"
+    )
+    run.add_argument(
+        "--reply",
+        metavar="TAG",
+        help="the tag results go out under (none: a sink; not for YoMo's ABI)",
+    )
     run.add_argument(
         "--dir", action="append", metavar="GUEST=HOST", help="preopen a host folder (repeatable)"
     )
     run.add_argument(
         "--env", action="append", metavar="NAME=VALUE", help="a guest variable (repeatable)"
+    )
+    run.add_argument(
+        "--nn-preload",
+        action="append",
+        metavar="NAME:PATH",
+        help="a model WASI-NN's load_by_name finds as NAME (or NAME:ENCODING:TARGET:PATH)",
     )
     run.add_argument("--memory", metavar="SIZE", help="linear memory per instance (128MiB)")
     run.add_argument("--timeout-ms", metavar="MS", help="deadline of each call")
@@ -120,6 +138,7 @@ def configs_from_args(args: argparse.Namespace) -> list[FunctionConfig]:
             dirs=args.dir or None,
             env=args.env or None,
             limits=limits,
+            nn_preload=args.nn_preload or None,
         )
     ]
 

@@ -96,7 +96,7 @@ class FunctionHost:
                 runner.close(drain=False)
                 raise ValueError(f"function {config.name!r} is served already")
             self._runners[config.name] = runner
-        log.info("serving %s, version %s", config.describe(), version.version)
+        log.info("serving %s, version %s", version.describe(), version.version)
         self._rewatch()
         return runner
 
@@ -109,7 +109,7 @@ class FunctionHost:
         with self._lock:
             old = self._runners.get(config.name)
             self._runners[config.name] = runner
-        log.info("serving %s, version %s", config.describe(), version.version)
+        log.info("serving %s, version %s", version.describe(), version.version)
         self._rewatch()
         if old is not None:
             old.close(timeout)
@@ -195,6 +195,12 @@ class FunctionHost:
                 tags = ", ".join(f"0x{tag:X}" for tag in version.observe)
                 return self._refused(
                     runner, f"the new code observes other tags ({tags}); restart it to change them"
+                )
+            if version.wanted_target != current.wanted_target:
+                version.retire()
+                wanted = version.wanted_target or "none"
+                return self._refused(
+                    runner, f"the new code wants another target ({wanted}); restart it to change it"
                 )
             if self.runner(name) is not runner:  # replaced meanwhile: the new one stands
                 version.retire()

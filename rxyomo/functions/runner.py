@@ -202,6 +202,7 @@ class FunctionRunner:
         data.update(
             name=self.name,
             kind=self.config.kind,
+            convention=version.convention or None,
             source=str(self.config.source),
             version=version.version,
             sha256=version.sha256,

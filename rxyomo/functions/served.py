@@ -37,7 +37,8 @@ class ServedFunction:
     ``client_options`` go to the :class:`~rxyomo.client.StreamFunction` (``zipper``,
     ``transport``, ``tls``, ``credential``, ``reconnect``, ...). The function is looked
     up in the host for every frame, so a replaced function serves on the same
-    connection; the tags observed are those of the version served at :meth:`connect`.
+    connection; the tags observed (and the target wanted, for a YoMo-ABI module that
+    names one) are those of the version served when it is made.
     """
 
     def __init__(
@@ -46,6 +47,8 @@ class ServedFunction:
         runner = host.runner(name)
         self.host = host
         self.name = name
+        if runner.version.wanted_target:
+            client_options.setdefault("want_target", runner.version.wanted_target)
         self.client = StreamFunction(
             name,
             observe=runner.observe,
@@ -218,9 +221,9 @@ async def serve_host(
                 await function.close(0.1)
                 continue
             served.append(function)
-            runner = host.runner(name)
+            version = host.runner(name).version
             print(
-                f"rxyomo run: serving {runner.config.describe()}, version {runner.version.version}",
+                f"rxyomo run: serving {version.describe()}, version {version.version}",
                 file=out,
                 flush=True,
             )

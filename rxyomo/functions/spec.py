@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Literal, TypeVar
 
 from rxyomo.client.source import check_tag
+from rxyomo.functions.wasm_fields import calling_problem, parse_nn_preload
 
 __all__ = [
     "DEFAULT_LIMITS",
@@ -110,10 +111,13 @@ class FunctionConfig:
     """One function to serve.
 
     ``source`` is a ``.wasm`` (or ``.wat``) module, whose ``export`` is called with each
-    frame's payload, or a Python module following YoMo's template (``handler(ctx)``,
-    ``observe_datatags()``, optional ``init()``). ``reply`` is the tag the result is
-    written under (``None``: a sink). ``dirs`` maps a guest path to a host directory,
-    preopened read-only; ``env`` is the guest's environment.
+    frame's payload (wasm-bindgen, wasmedge-bindgen), a module of YoMo's stream-function
+    ABI (no ``export``, no ``reply``: it names its tags and writes its own answers), or a
+    Python module following YoMo's template (``handler(ctx)``, ``observe_datatags()``,
+    optional ``init()``). ``reply`` is the tag the result is written under (``None``: a
+    sink). ``dirs`` maps a guest path to a host directory, preopened read-only; ``env``
+    is the guest's environment; ``nn_preload`` names models for WASI-NN's
+    ``load_by_name`` (a name to a ``.tflite`` file).
     """
 
     name: str
@@ -125,12 +129,19 @@ class FunctionConfig:
     dirs: Mapping[str, Path] = field(default_factory=dict)
     env: Mapping[str, str] = field(default_factory=dict)
     limits: FunctionLimits = DEFAULT_LIMITS
+    nn_preload: Mapping[str, Path] = field(default_factory=dict)
 
-    def describe(self) -> str:
-        """A one-line summary, for logs."""
-        tags = ", ".join(f"0x{tag:X}" for tag in self.observe) or "its own tags"
-        answer = f"reply 0x{self.reply:X}" if self.reply is not None else "a sink"
-        what = f"{self.source.name}:{self.export}" if self.kind == "wasm" else self.source.name
+    def describe(self, observe: tuple[int, ...] | None = None) -> str:
+        """A one-line summary, for logs; ``observe`` the tags the code declared, if
+        known."""
+        tags = ", ".join(f"0x{tag:X}" for tag in (observe or self.observe)) or "its own tags"
+        what = self.source.name
+        if self.kind == "wasm" and self.export is None:
+            # Only a module of YoMo's ABI is served without an export.
+            answer = "answers on its own tags"
+        else:
+            answer = f"reply 0x{self.reply:X}" if self.reply is not None else "a sink"
+            what = f"{what}:{self.export}" if self.kind == "wasm" else what
         return f"{self.name} ({self.kind} {what}, observes {tags}, {answer})"
 
 
@@ -329,14 +340,19 @@ def function_config(
     dirs: object = None,
     env: object = None,
     limits: object = None,
+    nn_preload: object = None,
     base_dir: str | Path | None = None,
 ) -> FunctionConfig:
     """A checked :class:`FunctionConfig` from loosely typed values.
 
-    Relative paths (``source``, the host side of ``dirs``) are taken from ``base_dir``
-    (default: the working directory). ``kind`` ("wasm" or "python") defaults to what the
-    source's suffix says. ``limits`` is a mapping of ``memory`` (bytes or ``"128MiB"``),
-    ``timeout_ms``, ``fuel``, ``instances`` and ``queue``. Raises :class:`SpecError`.
+    Relative paths (``source``, the host side of ``dirs``, ``nn_preload``'s models) are
+    taken from ``base_dir`` (default: the working directory). ``kind`` ("wasm" or
+    "python") defaults to what the source's suffix says. ``limits`` is a mapping of
+    ``memory`` (bytes or ``"128MiB"``), ``timeout_ms``, ``fuel``, ``instances`` and
+    ``queue``. ``nn_preload`` maps a name to a model file, or lists ``NAME:PATH`` (or
+    WasmEdge's ``NAME:ENCODING:TARGET:PATH``). A module of YoMo's stream-function ABI
+    (it exports ``yomo_handler``) takes no ``export`` or ``reply``, and needs no
+    ``observe``. Raises :class:`SpecError`.
     """
     fn_name = _name(name)
     check = _Checker(fn_name)
@@ -345,14 +361,13 @@ def function_config(
     tags = check.check("observe", _tags, observe) if observe not in (None, (), []) else ()
     reply_tag = check.check("reply", parse_tag, reply) if reply is not None else None
     if found_kind == "wasm":
-        if not isinstance(export, str) or not export:
-            raise check.fail("export", "a WebAssembly function needs the export to call (infer)")
-        if not tags:
-            raise check.fail("observe", "a WebAssembly function needs the tags it observes")
+        problem = calling_problem(path, export, tags, reply_tag)
+        if problem is not None:
+            raise check.fail(*problem)
     else:
         if export is not None:
             raise check.fail("export", "applies to WebAssembly only (a Python module has handler)")
-        for what, given in (("dirs", dirs), ("env", env)):
+        for what, given in (("dirs", dirs), ("env", env), ("nn_preload", nn_preload)):
             if given:
                 raise check.fail(what, "applies to WebAssembly only")
     folders = _dirs(check, dirs, base) if dirs else {}
@@ -371,6 +386,11 @@ def function_config(
         dirs=folders,
         env=variables,
         limits=_limits(check, limits, found_kind),
+        nn_preload=(
+            check.check("nn_preload", lambda v: parse_nn_preload(v, base), nn_preload)
+            if nn_preload
+            else {}
+        ),
     )
 
 

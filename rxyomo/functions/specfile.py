@@ -10,6 +10,9 @@
       dirs: {/model: ./model}
       env: {INFER_MODEL: /model/efficientnet_lite0.tflite}
       limits: {memory: 128MiB, timeout_ms: 1000, instances: 2}
+    - name: sfn                              # YoMo's ABI: its own tags and answers
+      wasm: sfn.wasm
+      nn_preload: {lite0: model.tflite}      # WASI-NN's load_by_name
     - name: counter
       python: counter.py
 
@@ -30,7 +33,18 @@ from rxyomo.functions.spec import FunctionConfig, SpecError, function_config
 __all__ = ["ENTRY_KEYS", "entry_config", "load_functions_file", "parse_functions"]
 
 #: The keys an entry may have; exactly one of ``wasm`` and ``python``.
-ENTRY_KEYS = ("name", "wasm", "python", "observe", "export", "reply", "dirs", "env", "limits")
+ENTRY_KEYS = (
+    "name",
+    "wasm",
+    "python",
+    "observe",
+    "export",
+    "reply",
+    "dirs",
+    "env",
+    "limits",
+    "nn_preload",
+)
 
 
 def load_functions_file(path: str | Path) -> list[FunctionConfig]:
@@ -126,6 +140,7 @@ def entry_config(
             dirs=values.get("dirs"),
             env=values.get("env"),
             limits=values.get("limits"),
+            nn_preload=values.get("nn_preload"),
             base_dir=base_dir,
         )
     except SpecError as exc:

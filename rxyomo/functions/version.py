@@ -47,8 +47,15 @@ class FunctionVersion(ABC):
     """A function's code as loaded from its source at one moment.
 
     ``sha256`` is the code's digest (the WebAssembly module's, or the Python file's);
-    ``observe`` the tags it observes.
+    ``observe`` the tags it observes. A WebAssembly version names the ``convention`` it
+    was detected to follow; ``wanted_target`` is the target its connection asks for (a
+    YoMo-ABI module's ``yomo_wanted_target``), ``""`` for none.
     """
+
+    #: How the code is called, in words ("" for Python).
+    convention: str = ""
+    #: The target the function's connection asks for ("" for none).
+    wanted_target: str = ""
 
     def __init__(self, config: FunctionConfig, sha256: str, observe: tuple[int, ...]) -> None:
         self.config = config
@@ -64,6 +71,12 @@ class FunctionVersion(ABC):
     def version(self) -> str:
         """The short form of :attr:`sha256` that answers and stats carry."""
         return self.sha256[:VERSION_DIGITS]
+
+    def describe(self) -> str:
+        """One line for logs: the function, the tags this code observes, its answers, and
+        the convention detected."""
+        summary = self.config.describe(self.observe)
+        return f"{summary} as {self.convention}" if self.convention else summary
 
     @abstractmethod
     def instantiate(self) -> Instance:

@@ -1,10 +1,14 @@
-"""A WebAssembly function: a wasm-bindgen export called with each frame's payload.
+"""A WebAssembly function, loaded by the convention it follows; here, a wasm-bindgen
+export called with each frame's payload.
 
 Loading checks everything a call would trip over, so that a bad module is refused at
-once, by name, rather than failing on every frame: the bytes must validate, the export
-must exist with a signature that takes bytes (and returns bytes when the function
-replies), and every import must be provided (WASI, the WasmEdge host modules). A trial
-instance proves the rest (memory within the limit, preopened folders, the start function).
+once, by name, rather than failing on every frame: the bytes must validate and follow a
+known convention (YoMo's stream-function ABI and wasmedge-bindgen are served by
+:mod:`~rxyomo.functions.yomo_version` and :mod:`~rxyomo.functions.wasmedge_version`), the
+export must exist with a signature that takes bytes (and returns bytes when the function
+replies), and every import must be provided (WASI, the WasmEdge host modules, WASI-NN). A
+trial instance proves the rest (memory within the limit, preopened folders, the start
+function).
 
 Each instance lives in a store of its own with the function's limits; a call that traps
 or runs over a limit discards it, and the next call gets a fresh one.
@@ -12,26 +16,34 @@ or runs over a limit discards it, and the next call gets a fresh one.
 
 from __future__ import annotations
 
+from rxyomo.functions.conventions import (
+    call_fault,
+    convention_of,
+    describe_convention,
+    host_modules,
+    starting,
+    wasi_config,
+    wasm_limits,
+)
 from rxyomo.functions.frames import BAD_ANSWER, INSTANCE_FAILED, Answer, Fault, Frame
 from rxyomo.functions.spec import FunctionConfig
 from rxyomo.functions.version import FunctionVersion, Instance, LoadError
+from rxyomo.functions.wasmedge_version import load_wasmedge_bindgen
+from rxyomo.functions.yomo_version import load_yomo
 from wasm_host import (
     BindgenAbi,
     BindgenCaller,
     BindgenError,
     CompiledModule,
-    ConfigurationError,
+    Convention,
     ExternKind,
     HostModule,
     Limits,
     LinkedInstance,
-    LinkError,
     ModuleError,
     ReturnKind,
     WasiConfig,
     WasmHostError,
-    WasmTrap,
-    default_host_modules,
     get_engine,
     instantiate,
     load_module,
@@ -41,15 +53,11 @@ from wasm_host.bindgen import CallPlan, plan_call
 __all__ = ["WasmInstance", "WasmVersion", "load_wasm"]
 
 
-def load_wasm(config: FunctionConfig, data: bytes) -> WasmVersion:
-    """The checked version of ``config``'s module from its bytes ``data``; raises
-    :class:`LoadError` saying what is wrong."""
+def load_wasm(config: FunctionConfig, data: bytes) -> FunctionVersion:
+    """The checked version of ``config``'s module from its bytes ``data``, for the
+    convention the module follows; raises :class:`LoadError` saying what is wrong."""
     name = config.name
-    limits = Limits(
-        fuel=config.limits.fuel,
-        timeout=config.limits.timeout,
-        max_memory=config.limits.memory,
-    )
+    limits = wasm_limits(config)
     try:
         engine = get_engine(fuel=limits.fuel is not None)
     except WasmHostError as exc:
@@ -63,20 +71,22 @@ def load_wasm(config: FunctionConfig, data: bytes) -> WasmVersion:
         module = load_module(engine, data)
     except ModuleError as exc:
         raise LoadError(name, f"the module does not validate: {exc}") from exc
+    convention = convention_of(config, module)
+    wasi, hosts = wasi_config(config), host_modules(config)
+    if convention is Convention.YOMO:
+        return load_yomo(config, module, wasi, limits, hosts)
+    if convention is Convention.WASMEDGE_BINDGEN:
+        return load_wasmedge_bindgen(config, module, wasi, limits, hosts)
     plan = _check_export(config, module)
-    wasi = WasiConfig(
-        env=dict(config.env),
-        preopens={guest: str(host) for guest, host in config.dirs.items()},
-        program_name=name,
-    )
-    version = WasmVersion(config, module, plan, wasi, limits, default_host_modules())
+    version = WasmVersion(config, module, plan, wasi, limits, hosts)
     version.trial()
     return version
 
 
 def _check_export(config: FunctionConfig, module: CompiledModule) -> CallPlan:
     name, export = config.name, config.export
-    assert export is not None  # the config requires one for wasm
+    if export is None:
+        raise LoadError(name, "a WebAssembly function needs the export to call (infer)")
     found = module.export(export)
     if found is None:
         exported = sorted(
@@ -120,6 +130,7 @@ class WasmVersion(FunctionVersion):
         host_modules: list[HostModule],
     ) -> None:
         super().__init__(config, module.digest, config.observe)
+        self.convention = describe_convention(Convention.WASM_BINDGEN, module)
         self.module = module
         self.plan = plan
         self.wasi = wasi
@@ -129,16 +140,8 @@ class WasmVersion(FunctionVersion):
     def trial(self) -> None:
         """Makes one instance and drops it: raises :class:`LoadError` for anything that
         would fail every frame (an unprovided import, memory over the limit, ...)."""
-        try:
+        with starting(self.name):
             linked = self._link()
-        except LinkError as exc:
-            raise LoadError(self.name, f"the module cannot be linked: {exc}") from exc
-        except ConfigurationError as exc:
-            raise LoadError(self.name, str(exc)) from exc
-        except WasmTrap as exc:
-            raise LoadError(self.name, f"the module traps as it starts: {exc}") from exc
-        except WasmHostError as exc:
-            raise LoadError(self.name, f"the module cannot be instantiated: {exc}") from exc
         linked.close()
 
     def instantiate(self) -> Instance:
@@ -173,10 +176,8 @@ class WasmInstance(Instance):
     def call(self, frame: Frame) -> list[Answer]:
         try:
             result = self._caller.call(self._export, frame.data, returns=self._returns)
-        except WasmTrap as trap:
-            raise Fault(trap.cause.value, trap.detail) from trap
-        except WasmHostError as exc:  # a closed instance, an unexpected calling error
-            raise Fault(INSTANCE_FAILED, str(exc)) from exc
+        except WasmHostError as exc:
+            raise call_fault(exc) from exc
         if self._reply is None:
             return []
         if not isinstance(result, bytes):

