@@ -4,6 +4,7 @@ private module cache, a host closed after each test, the model and the photos.""
 from __future__ import annotations
 
 import importlib.util
+import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
