@@ -53,7 +53,8 @@ class Preview(Protocol):
         """A frame of one of ``tags`` arrived at ``now`` (``time.time()``)."""
 
     def items(self) -> list[dict[str, Any]]:
-        """The latest items, newest first: ``{"key", "label", "latency_ms", ...}``."""
+        """The latest items, newest first, each ``{"key": str, "label": str, "detail": str,
+        "latency_ms": float | None, "image": bool}`` (``image``: :meth:`image` has one)."""
 
     def image(self, key: str) -> bytes | None:
         """The JPEG thumbnail of item ``key``, if it has one."""
