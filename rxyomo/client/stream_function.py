@@ -21,6 +21,7 @@ from rxyomo.protocol.frames import ClientType, DataFrame
 from rxyomo.protocol.metadata import (
     SOURCE_ID,
     TID,
+    TRACE_ID,
     MetadataError,
     decode_metadata,
     encode_metadata,
@@ -301,7 +302,8 @@ class StreamFunction(ZipperClient):
         return self._rx is not None
 
     async def _handle(self, item: Received) -> None:
-        if HOOKS.tracing is None and HOOKS.functions is None:
+        # Traced frames and timed calls only: the others go straight to the handler.
+        if HOOKS.functions is None and (HOOKS.tracing is None or TRACE_ID not in item.metadata):
             await self._call(item)
         else:
             from rxyomo.observe.functions import observed_call

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import random
 from collections.abc import Iterator, MutableMapping
 from typing import Any
 
@@ -67,6 +68,35 @@ def parent_ids(meta: MutableMapping[str, str]) -> tuple[int, int] | None:
     return trace_id, span_id
 
 
+class _PresetIds:
+    """The SDK's random ids, except for a trace id drawn ahead (see ``Tracing.source``)."""
+
+    def __init__(self) -> None:
+        self.preset = 0
+
+    def generate_span_id(self) -> int:
+        return random.getrandbits(64) or 1
+
+    def generate_trace_id(self) -> int:
+        trace_id, self.preset = self.preset, 0
+        return trace_id or random.getrandbits(128) or 1
+
+    def is_trace_id_random(self) -> bool:
+        return True  # drawn at random ahead or now, never derived
+
+
+def _ratio_bound(provider: Any) -> int | None:
+    """The bound under which a trace id's low 64 bits sample a new trace, when the
+    provider's sampler is the SDK's trace-id ratio (alone or as a parent-based root) and
+    its ids are :class:`_PresetIds`; None otherwise."""
+    sampler = getattr(provider, "sampler", None)
+    sampler = getattr(sampler, "_root", sampler)  # ParentBased keeps its root sampler there
+    bound = getattr(sampler, "bound", None)
+    if not isinstance(getattr(provider, "id_generator", None), _PresetIds):
+        return None
+    return bound if isinstance(bound, int) else None
+
+
 class Tracing:
     """Starts rxyomo's spans on one OpenTelemetry tracer provider."""
 
@@ -74,6 +104,9 @@ class Tracing:
         self._api = require("opentelemetry.trace", feature="tracing", extra="otel")
         self.provider = provider
         self._tracer = provider.get_tracer(_INSTRUMENTATION)
+        # Sampling 1 % of new traces would still start (and drop) a span for each write:
+        # with the SDK's ratio sampler the decision is made here first, on the same id.
+        self._root_bound = _ratio_bound(provider)
         kinds = self._api.SpanKind
         self._producer, self._internal, self._consumer = (
             kinds.PRODUCER,
@@ -91,6 +124,12 @@ class Tracing:
         """
         # No trace in the metadata: the current context (None) is the parent, if any.
         context = self._remote(meta)
+        bound = self._root_bound
+        if bound is not None and context is None and not self._current_is_valid():
+            trace_id = random.getrandbits(128) or 1
+            if trace_id & 0xFFFFFFFFFFFFFFFF >= bound:
+                return None  # the sampler would say no to this new trace
+            self.provider.id_generator.preset = trace_id  # and yes to this one
         attributes = _attributes(name, tag, size, meta)
         span = self._tracer.start_span(
             name, context=context, kind=self._producer, attributes=attributes
@@ -159,6 +198,9 @@ class Tracing:
         force_flush = getattr(self.provider, "force_flush", None)
         return bool(force_flush(int(timeout * 1000))) if force_flush is not None else True
 
+    def _current_is_valid(self) -> bool:
+        return bool(self._api.get_current_span().get_span_context().is_valid)
+
     def _remote(self, meta: MutableMapping[str, str]) -> Any:
         """A context whose span is the one the metadata names, or None."""
         ids = parent_ids(meta)
@@ -203,7 +245,9 @@ def tracer_provider_from_environment() -> Any:
         "OTEL_RESOURCE_ATTRIBUTES", ""
     ):
         attributes["service.name"] = DEFAULT_SERVICE_NAME
-    provider = sdk.TracerProvider(resource=resources.Resource.create(attributes))
+    provider = sdk.TracerProvider(
+        resource=resources.Resource.create(attributes), id_generator=_PresetIds()
+    )
     provider.add_span_processor(export.BatchSpanProcessor(otlp.OTLPSpanExporter()))
     return provider
 

@@ -190,3 +190,32 @@ def test_a_missing_extra_is_named_in_one_line() -> None:
         "tracing needs the 'otel' extra (opentelemetry-sdk, "
         "opentelemetry-exporter-otlp-proto-http): pip install 'rxyomo[otel]'"
     )
+
+
+def test_a_source_samples_new_traces_at_the_configured_ratio(
+    receiver: OtlpReceiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from rxyomo.observe import Tracing as TracingType
+    from rxyomo.observe.tracing import tracer_provider_from_environment
+
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", receiver.endpoint)
+    monkeypatch.setenv("OTEL_TRACES_SAMPLER", "parentbased_traceidratio")
+    monkeypatch.setenv("OTEL_TRACES_SAMPLER_ARG", "0.25")
+    provider = tracer_provider_from_environment()
+    tracing = TracingType(provider)
+    sampled = []
+    for _ in range(2000):
+        meta: dict[str, str] = {}
+        span = tracing.source("camera", 0x10, 1, meta)
+        if span is not None:
+            span.end()
+            sampled.append(meta)
+        else:
+            assert meta == {}  # an unsampled write carries no trace
+    provider.force_flush()
+    provider.shutdown()
+    assert 400 <= len(sampled) <= 600
+    # The SDK's own rule on each trace id: its low 64 bits under the ratio's bound.
+    bound = round(0.25 * (1 << 64))
+    assert all(int(m[TRACE_ID], 16) & ((1 << 64) - 1) < bound for m in sampled)
+    assert receiver.span_count == len(sampled)
