@@ -21,7 +21,7 @@ from rxyomo.protocol.metadata import SPAN_ID, TID, TRACE_ID
 from rxyomo.transport.certs import dev_certificates, dev_client_tls
 from rxyomo.transport.quic import QuicTransport
 from rxyomo.zipper import Zipper, parse_workflow
-from tests.rxyomo.observe.conftest import needs
+from tests.extras import needs
 from tests.waiting import eventually
 
 pytestmark = [pytest.mark.network, needs("opentelemetry.sdk", "opentelemetry.proto")]

@@ -3,7 +3,6 @@ it as the OTEL_* variables configure it, and a zipper with its metrics and live 
 
 from __future__ import annotations
 
-import importlib.util
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -16,12 +15,6 @@ from rxyomo.observe.tracing import tracer_provider_from_environment
 from rxyomo.transport.base import TransportOptions
 from rxyomo.transport.certs import dev_certificates, dev_client_tls
 from rxyomo.transport.quic import QuicTransport
-
-
-def needs(*modules: str) -> pytest.MarkDecorator:
-    """Skip unless the extras' modules are installed (the test command installs them)."""
-    missing = [m for m in modules if importlib.util.find_spec(m) is None]
-    return pytest.mark.skipif(bool(missing), reason=f"not installed: {', '.join(missing)}")
 
 
 @pytest.fixture

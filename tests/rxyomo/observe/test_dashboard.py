@@ -19,7 +19,7 @@ import pytest
 from rxyomo import Context, Sink, Source, StreamFunction, Zipper, parse_workflow
 from rxyomo.observe import attach
 from rxyomo.transport.quic import QuicTransport
-from tests.rxyomo.observe.conftest import needs
+from tests.extras import needs
 from tests.waiting import eventually
 
 pytestmark = [needs("playwright", "prometheus_client", "aiohttp", "PIL"), pytest.mark.network]

@@ -18,7 +18,7 @@ from devtools.processes import free_tcp_port, free_udp_port
 from rxyomo import Context, Sink, Source, StreamFunction, Zipper, parse_workflow
 from rxyomo.observe.web import ObserveServer
 from rxyomo.transport.quic import QuicTransport
-from tests.rxyomo.observe.conftest import needs
+from tests.extras import needs
 from tests.waiting import eventually
 
 pytestmark = [needs("prometheus_client", "aiohttp"), pytest.mark.network]
@@ -184,3 +184,27 @@ def _answers(url: str) -> bool:
             return True
     except OSError:
         return False
+
+
+def test_back_pressure_time_is_counted_per_sender_until_it_resumes() -> None:
+    from types import SimpleNamespace
+
+    from rxyomo.observe.zipper import ZipperObserver
+
+    zipper: Any = SimpleNamespace(workflow=SimpleNamespace(name="z"), peers={})
+    observer = ZipperObserver(zipper)
+    camera: Any = SimpleNamespace(conn_id=1, stats=SimpleNamespace(name="camera"))
+    zipper.peers[1] = camera
+    observer.paused(camera)
+    observer.paused(camera)  # already paused: the pause goes on
+    time_paused = observer.backpressure_now()["camera"]
+    assert time_paused[1] == 1
+    assert time_paused[0] >= 0
+    observer.resumed(camera)
+    observer.resumed(camera)  # not paused: nothing more
+    (spent, pauses) = observer.backpressure["camera"]
+    assert pauses == 1
+    assert spent >= time_paused[0]
+    observer.paused(camera)
+    observer.gone(camera)  # a sender lost while paused: its pause ends there
+    assert observer.backpressure["camera"][1] == 2

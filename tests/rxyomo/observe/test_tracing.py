@@ -15,7 +15,7 @@ from rxyomo.observe import HOOKS, MissingExtra, Tracing, read_environment
 from rxyomo.observe._extras import require
 from rxyomo.protocol.metadata import SPAN_ID, TRACE_ID
 from rxyomo.transport.memory import MemoryRegistry, MemoryTransport
-from tests.rxyomo.observe.conftest import needs
+from tests.extras import needs
 from tests.waiting import eventually
 
 pytestmark = needs("opentelemetry.sdk", "opentelemetry.proto")
