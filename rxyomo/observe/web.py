@@ -111,10 +111,11 @@ class ObserveServer:
     # handlers
 
     async def _metrics(self, request: Any) -> Any:
+        from rxyomo.observe.metrics import CONTENT_TYPE
+
         assert self.metrics is not None
-        return self._web.Response(
-            body=self.metrics.render(), headers={"Content-Type": "text/plain; version=0.0.4"}
-        )
+        body = self.metrics.render()
+        return self._web.Response(body=body, headers={"Content-Type": CONTENT_TYPE})
 
     async def _index(self, request: Any) -> Any:
         return self._file("index.html")

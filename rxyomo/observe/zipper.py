@@ -9,6 +9,7 @@ live view read it; nothing here needs an optional dependency.
 from __future__ import annotations
 
 import collections
+import logging
 import time
 from collections.abc import Collection
 from typing import TYPE_CHECKING, Any, Protocol
@@ -24,6 +25,8 @@ if TYPE_CHECKING:
     from rxyomo.zipper.server import Zipper
 
 __all__ = ["KINDS", "Preview", "RoundTrips", "ZipperObserver", "attach", "kind_of"]
+
+log = logging.getLogger("rxyomo.observe")
 
 #: Connection kinds as the metrics name them.
 KINDS = {
@@ -145,8 +148,7 @@ class ZipperObserver:
                 self._span_destinations = 0
                 frame = DataFrame(tag=frame.tag, payload=frame.payload, metadata=metadata)
         if frame.tag in self._preview_tags:
-            assert self.preview is not None
-            self.preview.frame(frame.tag, frame.payload, frame.metadata, time.time())
+            self._show(frame)
         self._frame = frame
         return frame
 
@@ -211,6 +213,28 @@ class ZipperObserver:
             entry[0] += now - since
             entry[1] += 1
         return totals
+
+    def _show(self, frame: DataFrame) -> None:
+        preview = self.preview
+        assert preview is not None
+        try:
+            preview.frame(frame.tag, frame.payload, frame.metadata, time.time())
+        except Exception:
+            # An application's preview must never stop the routing: it is switched off.
+            log.exception("the live view's preview failed: no more previews")
+            self.set_preview(None)
+
+    def preview_items(self) -> list[dict[str, Any]]:
+        """The preview's items, or none (and no more previews) when it fails."""
+        preview = self.preview
+        if preview is None:
+            return []
+        try:
+            return preview.items()
+        except Exception:
+            log.exception("the live view's preview failed: no more previews")
+            self.set_preview(None)
+            return []
 
     # round trips through functions
 

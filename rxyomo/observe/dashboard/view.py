@@ -80,7 +80,7 @@ class LiveView:
                 for link in zipper.mesh
             ],
             "functions": self._functions(),
-            "previews": observer.preview.items() if observer.preview is not None else [],
+            "previews": observer.preview_items(),
         }
 
     def _rates(
