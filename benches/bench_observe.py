@@ -7,7 +7,8 @@ source writes ``messages`` frames under 0x10 back to back, then a marker the fun
 answers; the clock stops when the answer comes, so every frame crossed the zipper. The
 variants alternate, round after round; each one's median is kept. With both off the
 zipper pays a None check per frame and hop (``rxyomo.observe.hooks``); the bench also
-times those checks alone.
+times those checks alone and reports the zipper's own CPU time a frame, which the other
+processes on the same cores disturb less than the throughput.
 
     python -m benches.bench_observe [--quick]
 
@@ -21,13 +22,14 @@ import asyncio
 import multiprocessing.connection
 import os
 import platform
+import statistics
 import threading
 import time
 import timeit
 import urllib.request
 from typing import Any
 
-from benches._bench import RESULTS, interleaved_medians, pyplot, save_figure, write_report
+from benches._bench import RESULTS, pyplot, save_figure, write_report
 from benches.quic_baselines import bench_tls, run_server_process, spawn_server, stop_server
 from devtools.otlp import OtlpReceiver
 from devtools.processes import free_tcp_port
@@ -65,7 +67,9 @@ async def _zipper_main(settings: dict[str, Any], report_port: Any) -> Any:
     zipper = Zipper(workflow, _transport(server=True))
     await zipper.start()
     report_port(zipper.address[1])
-    return lambda: {"drops": dict(zipper.stats.drops)}
+    started = time.process_time()
+    # The zipper's own CPU time: what the observing costs it, whatever the others do.
+    return lambda: {"drops": dict(zipper.stats.drops), "cpu": time.process_time() - started}
 
 
 def zipper_process(settings: dict[str, Any], pipe: multiprocessing.connection.Connection) -> None:
@@ -99,6 +103,15 @@ def function_process(settings: dict[str, Any], pipe: multiprocessing.connection.
     run_server_process(_function_main, settings, pipe)
 
 
+def receiver_process(pipe: multiprocessing.connection.Connection) -> None:
+    """A process of its own takes the spans, so that decoding them costs the source's
+    process nothing; it answers with the number of spans when asked to stop."""
+    with OtlpReceiver(keep=False) as receiver:
+        pipe.send(receiver.endpoint)
+        pipe.recv()
+        pipe.send(receiver.span_count)
+
+
 def _scrape(url: str, stop: threading.Event, into: list[int]) -> None:
     while not stop.wait(1.0):
         with urllib.request.urlopen(url, timeout=5) as answer:
@@ -129,11 +142,13 @@ async def _drive(port: int, messages: int, size: int) -> float:
     return messages / seconds
 
 
-def run_variant(observed: bool, messages: int, size: int, receiver: OtlpReceiver) -> float:
-    """One run: frames per second through the zipper."""
-    metrics_port = free_tcp_port() if observed else 0
+def run_variant(
+    traces: bool, metrics: bool, messages: int, size: int, endpoint: str
+) -> tuple[float, float]:
+    """One run: frames per second through the zipper, and the zipper's CPU seconds."""
+    metrics_port = free_tcp_port() if metrics else 0
     settings: dict[str, Any] = {
-        "endpoint": receiver.endpoint if observed else "",
+        "endpoint": endpoint if traces else "",
         "metrics_port": metrics_port,
     }
     zproc, zpipe, port = spawn_server(zipper_process, settings)
@@ -141,15 +156,17 @@ def run_variant(observed: bool, messages: int, size: int, receiver: OtlpReceiver
     stop, scraped = threading.Event(), list[int]()
     scraper = None
     provider = None
-    if observed:
-        os.environ.update(SAMPLER, OTEL_EXPORTER_OTLP_ENDPOINT=receiver.endpoint)
+    if traces:
+        os.environ.update(SAMPLER, OTEL_EXPORTER_OTLP_ENDPOINT=endpoint)
         provider = tracer_provider_from_environment()
         enable_tracing(provider)
+    if metrics:
         url = f"http://127.0.0.1:{metrics_port}/metrics"
         scraper = threading.Thread(target=_scrape, args=(url, stop, scraped), daemon=True)
         scraper.start()
+    report: dict[str, Any] = {}
     try:
-        return asyncio.run(_drive(port, messages, size))
+        rate = asyncio.run(_drive(port, messages, size))
     finally:
         stop.set()
         if scraper is not None:
@@ -158,7 +175,8 @@ def run_variant(observed: bool, messages: int, size: int, receiver: OtlpReceiver
             disable_tracing()
             provider.shutdown()
         stop_server(fproc, fpipe)
-        stop_server(zproc, zpipe)
+        report = stop_server(zproc, zpipe)
+    return rate, float(report.get("cpu", float("nan")))
 
 
 def hook_checks_ns() -> float:
@@ -193,19 +211,37 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="fewer frames and rounds")
     parser.add_argument("--messages", type=int, help="frames a run (default 20000)")
     parser.add_argument("--size", type=int, default=1024, help="payload bytes (default 1024)")
-    parser.add_argument("--rounds", type=int, help="rounds of both variants (default 5)")
+    parser.add_argument("--rounds", type=int, help="rounds of the variants (default 5)")
+    parser.add_argument("--each", action="store_true", help="also traces alone and metrics alone")
     args = parser.parse_args()
     messages = args.messages or (4000 if args.quick else 20000)
     rounds = args.rounds or (2 if args.quick else 5)
-    with OtlpReceiver(keep=False) as receiver:
-        medians, samples = interleaved_medians(
-            {
-                "off": lambda: run_variant(False, messages, args.size, receiver),
-                "traces 1% + metrics": lambda: run_variant(True, messages, args.size, receiver),
-            },
-            rounds,
-        )
-        spans = receiver.span_count
+    context = multiprocessing.get_context("spawn")
+    pipe, child = context.Pipe()
+    receiver = context.Process(target=receiver_process, args=(child,), daemon=True)
+    receiver.start()
+    endpoint = str(pipe.recv())
+    variants = {
+        "off": (False, False),
+        "traces 1% + metrics": (True, True),
+        **({"traces 1%": (True, False), "metrics": (False, True)} if args.each else {}),
+    }
+    samples: dict[str, list[float]] = {name: [] for name in variants}
+    cpu: dict[str, list[float]] = {name: [] for name in variants}
+    try:
+        for round_ in range(rounds):
+            # Every other round the other way round, so that no variant always goes first.
+            order = list(variants) if round_ % 2 == 0 else list(reversed(variants))
+            for name in order:
+                rate, zipper_cpu = run_variant(*variants[name], messages, args.size, endpoint)
+                samples[name].append(rate)
+                cpu[name].append(zipper_cpu / (messages + 1) * 1e6)
+    finally:
+        pipe.send("stop")
+        spans = int(pipe.recv()) if pipe.poll(10) else -1
+        receiver.join(5)
+    medians = {name: statistics.median(values) for name, values in samples.items()}
+    cpu_medians = {name: statistics.median(values) for name, values in cpu.items()}
     ratio = medians["traces 1% + metrics"] / medians["off"]
     report = {
         "bench": "observe",
@@ -215,23 +251,32 @@ def main() -> None:
         "rounds": rounds,
         "frames_per_s": medians,
         "samples": samples,
+        "zipper_cpu_us_per_frame": cpu_medians,
+        "zipper_cpu_samples": cpu,
+        "cpu_ratio_on_to_off": cpu_medians["traces 1% + metrics"] / cpu_medians["off"],
         "ratio_on_to_off": ratio,
         "spans_received": spans,
-        "frames_traced_share": spans / 3 / (messages * rounds),
+        "frames_traced_share": spans / 3 / (messages * rounds * (2 if args.each else 1)),
         "hook_checks_ns_per_frame": hook_checks_ns(),
     }
     path = write_report("observe.json", report)
     print(f"wrote {path}")
     for name, value in medians.items():
-        print(f"  {name:<22} {value:10,.0f} frames/s")
-    print(f"  ratio (on / off)       {ratio:10.3f}")
+        print(
+            f"  {name:<22} {value:10,.0f} frames/s, zipper {cpu_medians[name]:6.1f} us CPU a frame"
+        )
+    print(
+        f"  ratio (on / off)       {ratio:10.3f} (zipper CPU {report['cpu_ratio_on_to_off']:.3f})"
+    )
     print(f"  spans received         {spans:10,d}")
     print(f"  hook checks, all off   {report['hook_checks_ns_per_frame']:10.1f} ns a frame")
     plt = pyplot()
     if plt is not None:
         fig, ax = plt.subplots(figsize=(6, 3.5))
         names = list(medians)
-        ax.bar(names, [medians[n] for n in names], color=["#888", "#4c8"])
+        ax.bar(
+            names, [medians[n] for n in names], color=["#888", "#4c8", "#8ac", "#ca8"][: len(names)]
+        )
         for index, name in enumerate(names):
             ax.scatter([index] * len(samples[name]), samples[name], color="black", s=8, zorder=3)
         ax.set_ylabel("frames/s through the zipper")
