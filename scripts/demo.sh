@@ -2,7 +2,8 @@
 # The image-recognition demo, end to end, on a fresh machine: makes (or refreshes) the
 # virtual environment .venv with what the demo needs, then runs a zipper, the
 # image-recognition flow (one instance per CPU), a sink and a video source as separate
-# processes over QUIC on loopback, and prints a summary.
+# processes over QUIC on loopback, shows a progress line and the address of the
+# zipper's live view, and prints a summary.
 #
 # Usage: bash scripts/demo.sh [--instances N] [--input VIDEO|FOLDER|camera] [--every N] ...
 #        bash scripts/demo.sh --help

@@ -6,6 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/_venv.sh
 . scripts/_wasm_toolchain.sh
+. scripts/_chromium.sh
 
 if ! PY311="$(find_python 3.11 || find_python 3.12)"; then
     PY311="$(command -v python3)"
@@ -13,6 +14,7 @@ if ! PY311="$(find_python 3.11 || find_python 3.12)"; then
 (pyenv install 3.11, or the system's python3.11)" "going on with $PY311 ($("$PY311" -V 2>&1))"
 fi
 ensure_venv .venv "$PY311" test
+ensure_chromium
 export PATH="$PWD/.venv/bin:$PATH"
 
 echo "== ruff"

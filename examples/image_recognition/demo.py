@@ -1,7 +1,8 @@
 """The article's scenario end to end: a zipper, the image-recognition flow (several
 instances sharing the load), the label-printer sink and a video source, each a process of
-its own, over QUIC on loopback. Shows each label as it comes back, then a summary, then
-stops everything in order. Exits non-zero, naming the part and why, when a part fails.
+its own, over QUIC on loopback. Shows each label as it comes back with a progress line,
+then a summary, then stops everything in order; the zipper's live view shows the latest
+frames meanwhile. Exits non-zero, naming the part and why, when a part fails.
 """
 
 from __future__ import annotations
@@ -28,12 +29,16 @@ with needs_extra("demo", PROGRAM, __name__):
     from _common import LOOPBACK_DATAGRAM_SIZE
     from _processes import Part, PartFailed, Supervisor
     from pipeline import FLOW_NAME, SINK_NAME
+    from progress import Progress
     from summary import Summary, summarize
     from video import InputError, camera_device, default_sample_video, describe
 
 HERE = Path(__file__).resolve().parent
 WORKFLOW = HERE / "zipper" / "workflow.yaml"
 DEFAULT_PORT = 9000
+DEFAULT_DASHBOARD_PORT = 8080
+#: Every how many frames of the default clip one is sent (24 frames a second).
+DEFAULT_EVERY = 6
 _FRAME_LINE = r"^frame "
 
 
@@ -53,7 +58,16 @@ def build_parser() -> argparse.ArgumentParser:
         help="a video file, a folder of images, or camera[:DEVICE] "
         "(default: a video made from scikit-image's photos)",
     )
-    p.add_argument("--every", type=int, help="every Nth frame (default 24 of a video)")
+    p.add_argument(
+        "--every",
+        type=int,
+        help=f"every Nth frame (default {DEFAULT_EVERY} of the default clip, 24 of a video)",
+    )
+    p.add_argument(
+        "--realtime",
+        action=argparse.BooleanOptionalAction,
+        help="send a video's frames as it shows them (default: for the default clip)",
+    )
     p.add_argument("--max-frames", type=int, default=0, help="stop after this many (0: all)")
     p.add_argument("--fps", type=float, default=0.0, help="frames sent per second (0: no pacing)")
     p.add_argument(
@@ -72,24 +86,36 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="BYTES",
         help=f"largest QUIC packet (default {LOOPBACK_DATAGRAM_SIZE}: loopback allows it)",
     )
+    p.add_argument(
+        "--dashboard-port",
+        type=int,
+        help=f"the live view's port (default {DEFAULT_DASHBOARD_PORT}, else a free one)",
+    )
+    p.add_argument("--no-dashboard", action="store_true", help="serve no live view")
+    p.add_argument(
+        "--hold", action="store_true", help="keep everything up after the summary, until Ctrl-C"
+    )
     p.add_argument("--timeout", type=float, default=300.0, help="give up after this many seconds")
     p.add_argument("--verbose", action="store_true", help="show every part's output")
     p.add_argument("--json", action="store_true", help="end with the summary as one JSON line")
     return p
 
 
-def pick_port(wanted: int | None) -> tuple[int, str | None]:
-    """The zipper's UDP port and, when it is not the usual one, why."""
+def pick_port(
+    wanted: int | None, default: int = DEFAULT_PORT, kind: int = socket.SOCK_DGRAM
+) -> tuple[int, str | None]:
+    """The zipper's UDP port (or the live view's TCP port) and, when it is not the usual
+    one, why."""
     if wanted is not None:
         return wanted, None
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+    with socket.socket(socket.AF_INET, kind) as probe:
         try:
-            probe.bind(("127.0.0.1", DEFAULT_PORT))
-            return DEFAULT_PORT, None
+            probe.bind(("127.0.0.1", default))
+            return default, None
         except OSError:
             probe.bind(("127.0.0.1", 0))
             port = int(probe.getsockname()[1])
-    return port, f"port {DEFAULT_PORT} is taken: the zipper listens on {port} instead"
+    return port, f"port {default} is taken: using {port} instead"
 
 
 def check_input(spec: str) -> None:
@@ -109,7 +135,12 @@ class Demo:
     def __init__(self, args: argparse.Namespace, workdir: Path) -> None:
         self.args = args
         self.workdir = workdir
-        self.supervisor = Supervisor()
+        # The zipper imports the live view's preview (preview.py) from this folder.
+        paths = [str(HERE), *filter(None, [os.environ.get("PYTHONPATH")])]
+        self.supervisor = Supervisor({**os.environ, "PYTHONPATH": os.pathsep.join(paths)})
+        #: What came back before a part failed (shown with the failure).
+        self.partial: Summary | None = None
+        self.dashboard: str | None = None
         self.sink_record = workdir / "results.jsonl"
         self.source_record = workdir / "sent.jsonl"
         self.python = sys.executable
@@ -121,15 +152,25 @@ class Demo:
             print(f"{part:>9} | {line}", flush=True)
         elif part == "sink" and line.startswith("frame "):
             print(line, flush=True)
+        elif part == "source" and " skipping " in line:
+            say(f"warning: {line.partition(' skipping ')[2]}")
 
     async def run(self) -> Summary:
         """Start the parts, stream, wait for every result, stop; the summary."""
         args = self.args
         spec = args.input or str(await asyncio.to_thread(default_sample_video))
         check_input(spec)
+        if args.input is None:  # the default clip: streamed as it plays, every 6th frame
+            args.every = DEFAULT_EVERY if args.every is None else args.every
+            args.realtime = True if args.realtime is None else args.realtime
         port, note = pick_port(args.port)
         if note:
-            say(note)
+            say(f"zipper: {note}")
+        if not args.no_dashboard:
+            web, note = pick_port(args.dashboard_port, DEFAULT_DASHBOARD_PORT, socket.SOCK_STREAM)
+            if note:
+                say(f"live view: {note}")
+            self.dashboard = f"127.0.0.1:{web}"
         address = f"127.0.0.1:{port}"
         self.common = ["--zipper", address, "--max-datagram-size", str(args.max_datagram_size)]
         say(
@@ -156,15 +197,33 @@ class Demo:
             )
         )
         await self.supervisor.wait_ready(parts, 120)
+        if self.dashboard:
+            say(f"live view at http://{self.dashboard}/ (Prometheus metrics at /metrics)")
         say(f"all parts ready: streaming {spec}")
-        source = await self.supervisor.start("source", self._source_argv(spec), show=self.show)
-        await self.supervisor.wait_exit(source, args.timeout)
-        if source.returncode != 0:
-            raise source.failure(f"exited with status {source.returncode}")
-        sent = _count_lines(self.source_record)
-        say(f"source sent {sent} frames; waiting for their results")
-        records = await self._wait_results(sent, timeout=min(args.timeout, 60 + sent))
+        with Progress() as progress:
+            ticker = asyncio.ensure_future(self._show_progress(progress))
+            try:
+                source = await self.supervisor.start(
+                    "source", self._source_argv(spec), show=self.show
+                )
+                await self.supervisor.wait_exit(source, args.timeout)
+                sent = _count_lines(self.source_record)
+                if source.returncode != 0:
+                    # What was sent is still waited for and shown, beside the failure.
+                    with contextlib.suppress(PartFailed):
+                        self.partial = summarize(await self._wait_results(sent, timeout=30))
+                    raise source.failure(f"exited with status {source.returncode}")
+                say(f"source sent {sent} frames; waiting for their results")
+                records = await self._wait_results(sent, timeout=min(args.timeout, 60 + sent))
+            finally:
+                ticker.cancel()
         return summarize(records)
+
+    async def _show_progress(self, progress: Progress) -> None:
+        while True:
+            records = _read_records(self.sink_record)
+            progress.update(_count_lines(self.source_record), records)
+            await asyncio.sleep(0.25)
 
     def _zipper_argv(self, port: int) -> list[str]:
         # The console script next to this interpreter, else the module.
@@ -183,7 +242,15 @@ class Demo:
             str(self.args.max_datagram_size),
             "--stats-interval",
             "0",
+            *self._dashboard_argv(),
         ]
+
+    def _dashboard_argv(self) -> list[str]:
+        if not self.dashboard:
+            return []
+        # One address for the page and /metrics; the preview shows the latest frames.
+        preview = ["--dashboard-preview", "preview:ImagePreview"]
+        return ["--dashboard", self.dashboard, "--metrics", self.dashboard, *preview]
 
     async def _start_flow(self, number: int) -> Part:
         args = self.args
@@ -221,6 +288,8 @@ class Demo:
         ]
         if args.every is not None:
             argv += ["--every", str(args.every)]
+        if args.realtime:
+            argv.append("--realtime")
         return argv
 
     async def _wait_results(self, sent: int, timeout: float) -> list[dict[str, Any]]:
@@ -239,6 +308,21 @@ class Demo:
                     "(see the flows' and the zipper's output with --verbose)",
                 )
             await asyncio.sleep(0.1)
+
+
+async def _hold(demo: Demo) -> None:
+    """Keep every part (and the live view) up until SIGINT or SIGTERM."""
+    where = f" at http://{demo.dashboard}/" if demo.dashboard else ""
+    say(f"holding: the parts and the live view{where} stay up; Ctrl-C to stop")
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, stop.set)
+    waiting = asyncio.ensure_future(stop.wait())
+    while not waiting.done():
+        demo.supervisor.check()  # a part that dies while held is still reported
+        await asyncio.wait({waiting}, timeout=0.5)
 
 
 def _count_lines(path: Path) -> int:
@@ -274,8 +358,13 @@ async def main(argv: Sequence[str] | None = None) -> int:
         summary: Summary | None = None
         try:
             summary = await task
+            if args.hold:
+                _print_summary(summary, args.json)
+                summary = None  # shown already
+                await _hold(demo)
         except PartFailed as failure:
             print(f"demo: FAILED: {failure.report()}", file=sys.stderr, flush=True)
+            summary = demo.partial
             code = 1
         except InputError as exc:
             print(f"demo: FAILED: input: {exc}", file=sys.stderr, flush=True)
@@ -290,12 +379,16 @@ async def main(argv: Sequence[str] | None = None) -> int:
         if code == 130 and (records := _read_records(demo.sink_record)):
             summary = summarize(records)  # what came back before the interruption
         if summary is not None:
-            say("summary")
-            for line in summary.lines():
-                print(f"  {line}", flush=True)
-            if args.json:
-                print(summary.as_json(), flush=True)
+            _print_summary(summary, args.json)
     return code
+
+
+def _print_summary(summary: Summary, as_json: bool) -> None:
+    say("summary")
+    for line in summary.lines():
+        print(f"  {line}", flush=True)
+    if as_json:
+        print(summary.as_json(), flush=True)
 
 
 if __name__ == "__main__":

@@ -41,6 +41,11 @@ async def main() -> int:
     )
     p.add_argument("--max-frames", type=int, default=0, help="stop after this many (0: all)")
     p.add_argument("--fps", type=float, default=0.0, help="frames sent per second (0: no pacing)")
+    p.add_argument(
+        "--realtime",
+        action="store_true",
+        help="send a video's frames when the video shows them (as a camera would)",
+    )
     p.add_argument("--quality", type=int, default=85, help="JPEG quality of encoded frames")
     p.add_argument("--record", type=Path, help="write each frame sent as a JSON line here")
     p.add_argument(
@@ -79,8 +84,9 @@ async def main() -> int:
 async def stream(
     source: Source, frames: Iterator[Picture], args: argparse.Namespace, out: TextIO | None
 ) -> int:
-    """Send the pictures, paced by ``--fps``, until the input ends, ``--max-frames`` or
-    SIGINT/SIGTERM; returns how many were sent."""
+    """Send the pictures, paced by ``--fps`` (or, with ``--realtime``, by the video's own
+    clock), until the input ends, ``--max-frames`` or SIGINT/SIGTERM; returns how many
+    were sent."""
     stop = stop_event()
     interval = 1.0 / args.fps if args.fps > 0 else 0.0
     started = time.monotonic()
@@ -90,7 +96,11 @@ async def stream(
         picture: Picture | None = await asyncio.to_thread(next, frames, None)
         if picture is None:
             break
-        if interval:
+        if args.realtime and picture.time is not None:
+            if index == 0:
+                started = time.monotonic() - picture.time
+            await asyncio.sleep(max(0.0, started + picture.time - time.monotonic()))
+        elif interval:
             await asyncio.sleep(max(0.0, started + index * interval - time.monotonic()))
         sent_ns = time.time_ns()
         if args.article_form:

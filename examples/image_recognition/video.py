@@ -1,14 +1,17 @@
 """Pictures in: the sample video, a video file, a folder of images or a camera, as JPEGs.
 
-The sample video is made at run time from photos that scikit-image ships (no download):
-each photo is held for ``hold`` frames, so taking every ``hold``-th frame, as the article
-took every 24th, gives each photo once.
+The sample videos are made at run time from photos that scikit-image ships (no download).
+The demo's default, :func:`make_tour_video`, is a real clip: a slow pan and zoom over each
+photo in turn, 24 frames a second, of which the demo sends every few, as the article sent
+every 24th. :func:`make_sample_video` holds each photo still for ``hold`` frames, so taking
+every ``hold``-th frame gives each photo once.
 """
 
 from __future__ import annotations
 
 import hashlib
 import io
+import logging
 import os
 import sys
 from collections.abc import Iterator, Sequence
@@ -28,6 +31,7 @@ __all__ = [
     "default_sample_video",
     "describe",
     "make_sample_video",
+    "make_tour_video",
     "pictures",
     "sample_photo_dir",
 ]
@@ -46,6 +50,11 @@ _IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".t
 # How PyAV names each system's camera input.
 _CAMERA_FORMATS = {"linux": "v4l2", "darwin": "avfoundation", "win32": "dshow"}
 _DEFAULT_CAMERAS = {"linux": "/dev/video0", "darwin": "0", "win32": "video=0"}
+#: Seconds the tour spends on each photo, and how far it zooms in.
+_TOUR_SECONDS = 2.0
+_TOUR_ZOOM = 1.4
+
+log = logging.getLogger("video")
 
 
 class InputError(ValueError):
@@ -59,6 +68,8 @@ class Picture:
     #: Where it came from: a video's frame number, or a file's number in its folder.
     position: int
     jpeg: bytes
+    #: Seconds into the video it was shown at (None for a folder's images).
+    time: float | None = None
 
     @property
     def digest(self) -> str:
@@ -121,17 +132,75 @@ def make_sample_video(
     return path
 
 
+def _tour_frame(photo: Image.Image, step: float, index: int, size: tuple[int, int]) -> Any:
+    """The view of ``photo`` at ``step`` (0 to 1) of its part of the tour: zooming in on
+    even photos and out on odd ones, while the view drifts across the picture."""
+    zoom = 1 + (_TOUR_ZOOM - 1) * (step if index % 2 == 0 else 1 - step)
+    width, height = photo.size
+    view_w, view_h = width / zoom, height / zoom
+    # Drift from one corner's side towards the other's, a different way for each photo.
+    dx, dy = ((1, 1), (-1, 1), (1, -1), (-1, -1))[index % 4]
+    cx = width / 2 + dx * (step - 0.5) * (width - view_w)
+    cy = height / 2 + dy * (step - 0.5) * (height - view_h)
+    box = (cx - view_w / 2, cy - view_h / 2, cx + view_w / 2, cy + view_h / 2)
+    return photo.resize(size, Image.Resampling.BILINEAR, box=box)
+
+
+def make_tour_video(
+    path: Path,
+    photos: Sequence[str] = SAMPLE_PHOTOS,
+    *,
+    seconds: float = _TOUR_SECONDS,
+    fps: int = 24,
+    size: tuple[int, int] = _VIDEO_SIZE,
+) -> Path:
+    """Write an H.264 (else MPEG-4) clip that pans and zooms over each of ``photos`` for
+    ``seconds``, at ``fps`` frames a second; written under a temporary name and renamed."""
+    import av
+
+    if seconds <= 0 or fps < 1:
+        raise ValueError(f"seconds and fps must be positive, got {seconds} and {fps}")
+    folder = sample_photo_dir()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
+    codec = "libx264" if "libx264" in av.codecs_available else "mpeg4"
+    frames_each = max(1, round(seconds * fps))
+    with av.open(str(partial), mode="w", format="mp4") as container:
+        stream: Any = container.add_stream(codec, rate=fps)
+        stream.width, stream.height = size
+        stream.pix_fmt = "yuv420p"
+        stream.time_base = Fraction(1, fps)
+        if codec == "libx264":
+            stream.options = {"crf": "20", "preset": "veryfast"}
+        else:
+            stream.bit_rate = 4_000_000
+        to_frame: Any = av.VideoFrame.from_image
+        count = 0
+        for index, name in enumerate(photos):
+            with Image.open(folder / name) as opened:
+                photo = opened.convert("RGB")
+            for n in range(frames_each):
+                frame = to_frame(_tour_frame(photo, n / max(frames_each - 1, 1), index, size))
+                frame.pts = count
+                count += 1
+                container.mux(stream.encode(frame))
+        container.mux(stream.encode(None))
+    partial.replace(path)
+    return path
+
+
 def default_sample_video(cache_dir: Path | None = None) -> Path:
-    """The sample video in ``cache_dir`` (default: the user's cache), made on first use."""
+    """The demo's clip (:func:`make_tour_video`) in ``cache_dir`` (default: the user's
+    cache), made on first use."""
     if cache_dir is None:
         import platformdirs
 
         cache_dir = Path(platformdirs.user_cache_dir("rxyomo")) / "examples"
     # The name changes with the recipe, so a changed recipe makes a new video.
-    recipe = hashlib.sha256(repr((SAMPLE_PHOTOS, _VIDEO_SIZE, 24)).encode()).hexdigest()[:8]
-    path = cache_dir / f"sample-{recipe}.mp4"
+    recipe = (SAMPLE_PHOTOS, _VIDEO_SIZE, 24, "tour", _TOUR_SECONDS, _TOUR_ZOOM)
+    path = cache_dir / f"tour-{hashlib.sha256(repr(recipe).encode()).hexdigest()[:8]}.mp4"
     if not path.exists():
-        make_sample_video(path)
+        make_tour_video(path)
     return path
 
 
@@ -193,7 +262,7 @@ def _video_pictures(
             decoded: Iterator[Any] = container.decode(video=0)
             for number, frame in enumerate(decoded):
                 if number % every == 0:
-                    yield Picture(number, _jpeg(frame.to_image(), quality))
+                    yield Picture(number, _jpeg(frame.to_image(), quality), frame.time)
 
     return frames()
 
@@ -207,15 +276,18 @@ def _folder_pictures(folder: Path, every: int, quality: int) -> Iterator[Picture
         for number, file in enumerate(files):
             if number % every:
                 continue
-            data = file.read_bytes()
-            if data[:3] == b"\xff\xd8\xff":  # already a JPEG: send it untouched
-                yield Picture(number, data)
-                continue
             try:
-                with Image.open(io.BytesIO(data)) as image:
-                    yield Picture(number, _jpeg(image, quality))
+                data = file.read_bytes()
+                if data[:3] == b"\xff\xd8\xff":  # already a JPEG: send it untouched
+                    picture = Picture(number, data)
+                else:
+                    with Image.open(io.BytesIO(data)) as image:
+                        picture = Picture(number, _jpeg(image, quality))
             except (OSError, ValueError, Image.DecompressionBombError) as exc:
-                raise InputError(f"cannot read {file}: {exc}") from exc
+                # One bad file in a folder of many: say so and go on with the rest.
+                log.warning("skipping %s: cannot read it: %s", file, exc)
+                continue
+            yield picture
 
     return read()
 

@@ -12,6 +12,7 @@ from rxyomo.client._connector import Connector, ConnectorHooks, ReconnectPolicy,
 from rxyomo.client._link import Link, LinkHooks
 from rxyomo.delivery.outcome import Outcome
 from rxyomo.delivery.stats import DeliveryStats
+from rxyomo.observe.hooks import read_environment
 from rxyomo.protocol.auth import parse_credential
 from rxyomo.protocol.connection import ConnectionConfig, ConnectionState
 from rxyomo.protocol.extensions import HEARTBEAT, RECEIPTS, STATS
@@ -114,6 +115,7 @@ class ZipperClient:
         #: zipper routed them before it heard of the close); they were not handled.
         self.discarded = 0
         self._error_handler: Callable[[BaseException], object] | None = None
+        read_environment()  # traces, when OTEL_EXPORTER_OTLP_ENDPOINT asks for them
 
     @property
     def address(self) -> tuple[str, int]:

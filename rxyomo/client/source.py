@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from rxyomo.client._client import ZipperClient
+from rxyomo.observe.hooks import HOOKS
 from rxyomo.protocol.frames import ClientType, DataFrame, is_reserved_tag
 from rxyomo.protocol.metadata import SOURCE_ID, TARGET, TID, encode_metadata, new_tid
 from rxyomo.protocol.reserved import BROADCAST
@@ -64,8 +65,16 @@ class Source(ZipperClient):
             meta[TARGET] = target
         if broadcast:
             meta[BROADCAST] = "1"
+        tracing = HOOKS.tracing
+        span = tracing.source(self.name, tag, len(data), meta) if tracing is not None else None
         frame = DataFrame(tag=tag, payload=bytes(data), metadata=encode_metadata(meta))
-        await self._send(frame, self._last_tid)
+        if span is None:
+            await self._send(frame, self._last_tid)
+            return
+        try:
+            await self._send(frame, self._last_tid)
+        finally:
+            span.end()  # the span covers the wait for the connection and back-pressure
 
     async def write_with_target(self, tag: int, data: bytes, target: str) -> None:
         """Send ``data`` under ``tag`` to the functions that want ``target`` only

@@ -16,10 +16,12 @@ from rxyomo.client._client import ZipperClient
 from rxyomo.client.context import Answer, Context, CronContext, answer_metadata, takes_context
 from rxyomo.client.cron import CronSchedule
 from rxyomo.client.source import check_tag
+from rxyomo.observe.hooks import HOOKS
 from rxyomo.protocol.frames import ClientType, DataFrame
 from rxyomo.protocol.metadata import (
     SOURCE_ID,
     TID,
+    TRACE_ID,
     MetadataError,
     decode_metadata,
     encode_metadata,
@@ -294,7 +296,21 @@ class StreamFunction(ZipperClient):
                 self._paused = False
                 self._resume_reading()
 
+    @property
+    def is_pipe(self) -> bool:
+        """Whether frames go through an Rx pipeline (:meth:`pipe`) rather than a handler."""
+        return self._rx is not None
+
     async def _handle(self, item: Received) -> None:
+        # Traced frames and timed calls only: the others go straight to the handler.
+        if HOOKS.functions is None and (HOOKS.tracing is None or TRACE_ID not in item.metadata):
+            await self._call(item)
+        else:
+            from rxyomo.observe.functions import observed_call
+
+            await observed_call(self, item, self._call)
+
+    async def _call(self, item: Received) -> None:
         if self._handler is None:  # a cron-only function observes nothing to handle
             return
         context: Context | None = None

@@ -18,6 +18,7 @@ import msgpack
 from rxyomo._throttle import ThrottledLog
 from rxyomo.delivery.backpressure import BackPressure
 from rxyomo.delivery.settlement import Ticket
+from rxyomo.observe.hooks import RouterObserver
 from rxyomo.protocol.events import Event, HandshakeReceived
 from rxyomo.protocol.extensions import STATS
 from rxyomo.protocol.frames import DataFrame, encode_frame, is_reserved_tag
@@ -65,6 +66,8 @@ class Router:
         self._unflushed: set[Peer] = set()
         # Warnings any client can provoke at will: logged at a bounded rate.
         self._warn = ThrottledLog(log)
+        #: Metrics and traces of what is routed (:mod:`rxyomo.observe.zipper`), if on.
+        self.observer: RouterObserver | None = None
 
     # what peers report (PeerOwner)
 
@@ -84,13 +87,15 @@ class Router:
         settlement = peer.settlement
         if settlement is None:
             self._route(peer, frame, None)
-            return
-        ticket = settlement.arrive()
-        try:
-            self._route(peer, frame, ticket)
-        finally:
-            ticket.placed()
-        self.receipts.pending(peer)
+        else:
+            ticket = settlement.arrive()
+            try:
+                self._route(peer, frame, ticket)
+            finally:
+                ticket.placed()
+            self.receipts.pending(peer)
+        if self.observer is not None:
+            self.observer.finished()
 
     def queued(self, peer: Peer) -> None:
         """``peer`` has frames to flush at the end of the current input."""
@@ -125,6 +130,8 @@ class Router:
         self.routing.remove(peer.conn_id)
         if self.stats.connections.pop(peer.conn_id, None) is not None:
             self.stats.closed += 1
+        if self.observer is not None:
+            self.observer.gone(peer)
         self._resume(self.pressure.forget(peer.conn_id))
 
     def close(self) -> None:
@@ -141,6 +148,9 @@ class Router:
         size = len(frame.payload)
         peer.stats.frames_in += 1
         peer.stats.bytes_in += size
+        observer = self.observer
+        if observer is not None:
+            frame = observer.arrived(peer, frame, size)  # counted, and traced if it is
         target, broadcast = "", False
         metadata = frame.metadata
         # Only routing keys matter here: most frames carry none, and skip the decode.
@@ -175,13 +185,19 @@ class Router:
                 self._drop("destination closed", ticket)
                 continue
             dest.send(encoded, size, ticket)
+            if observer is not None:
+                observer.sent(dest, frame.tag, size)
             if self.pressure.routed(peer.conn_id, conn_id):
                 # The destination is slow: stop reading from this sender until
                 # it drains, so memory stays bounded instead of queueing more.
                 peer.pause_reading()
+                if observer is not None:
+                    observer.paused(peer)
         if route.to_mesh:
             for link in self.mesh:
                 link.forward(encoded, ticket)
+            if observer is not None and self.mesh:
+                observer.forwarded(frame.tag, size, len(self.mesh))
 
     def _on_reserved(self, peer: Peer, frame: DataFrame, ticket: Ticket | None) -> None:
         if frame.tag == STATS_TAG and STATS in peer.core.extensions:
@@ -205,3 +221,5 @@ class Router:
             sender = self.peers.get(conn_id)
             if sender is not None:
                 sender.resume_reading()
+                if self.observer is not None:
+                    self.observer.resumed(sender)

@@ -16,6 +16,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from rxyomo.delivery.destination import LOST_IN_FLIGHT
+from rxyomo.observe import hooks as observe_hooks
 from rxyomo.protocol.connection import ConnectionConfig
 from rxyomo.protocol.extensions import ALL as ALL_EXTENSIONS
 from rxyomo.protocol.extensions import HEARTBEAT
@@ -67,6 +68,13 @@ class Zipper:
         self._stats_interval = stats_interval
         self._stats_task: asyncio.Task[None] | None = None
         self._closed = asyncio.Event()
+        #: What serves the metrics and the live view (:mod:`rxyomo.observe`), once started.
+        self.observe_servers: list[Any] = []
+        observe_hooks.read_environment()  # traces, when OTEL_EXPORTER_OTLP_ENDPOINT asks
+        if observe_hooks.HOOKS.tracing is not None or workflow.metrics or workflow.dashboard:
+            from rxyomo.observe.zipper import attach
+
+            attach(self)
 
     @property
     def address(self) -> tuple[str, int]:
@@ -94,6 +102,16 @@ class Zipper:
             self._mesh_tasks.append(loop.create_task(self._join_mesh(link)))
         if self._stats_interval:
             self._stats_task = loop.create_task(self._log_stats())
+        if self.workflow.metrics or self.workflow.dashboard:
+            from rxyomo.observe.web import start_servers
+
+            try:
+                self.observe_servers = await start_servers(
+                    self, metrics=self.workflow.metrics, dashboard=self.workflow.dashboard
+                )
+            except BaseException:
+                await self.close()
+                raise
         log.info(
             "zipper %r listening on %s:%s (%s)",
             self.workflow.name,
@@ -118,6 +136,9 @@ class Zipper:
         for task in self._mesh_tasks:
             task.cancel()
         self.router.close()
+        for server in self.observe_servers:
+            await server.close()
+        self.observe_servers = []
         if self._stats_task is not None:
             self._stats_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):

@@ -95,6 +95,10 @@ class Workflow:
     limits: Limits = field(default_factory=Limits)
     tls: TlsSettings = field(default_factory=TlsSettings)
     instances: InstancePolicy = InstancePolicy.SHARE
+    #: ``HOST:PORT`` to serve Prometheus metrics on (``/metrics``), empty for none.
+    metrics: str = ""
+    #: ``HOST:PORT`` to serve the live view on, empty for none.
+    dashboard: str = ""
 
     @property
     def is_sequential(self) -> bool:
@@ -129,6 +133,8 @@ _TOP_KEYS = {
     "limits",
     "tls",
     "instances",
+    "metrics",
+    "dashboard",
 }
 
 
@@ -216,6 +222,8 @@ class _Parser:
         limits = self.limits(keys["limits"][1]) if "limits" in keys else Limits()
         tls = self.tls(keys["tls"][1]) if "tls" in keys else TlsSettings()
         instances = self.optional(keys, "instances", self.instances, InstancePolicy.SHARE)
+        metrics = self.optional(keys, "metrics", lambda n: self.address(n, "'metrics'"), "")
+        dashboard = self.optional(keys, "dashboard", lambda n: self.address(n, "'dashboard'"), "")
         return Workflow(
             name=name,
             host=host,
@@ -227,6 +235,8 @@ class _Parser:
             limits=limits,
             tls=tls,
             instances=instances,
+            metrics=metrics,
+            dashboard=dashboard,
         )
 
     def port(self, node: yaml.Node, what: str) -> int:
@@ -301,6 +311,13 @@ class _Parser:
                 )
             )
         return tuple(peers)
+
+    def address(self, node: yaml.Node, what: str) -> str:
+        value = self.scalar(node, str, what)
+        host, _, port = value.rpartition(":")
+        if not host or not port.isdigit() or int(port) > 65535:
+            raise self.fail(node, f"{what} must be HOST:PORT, got {value!r}")
+        return value
 
     def transport(self, node: yaml.Node) -> str:
         value = self.scalar(node, str, "'transport'")

@@ -21,6 +21,7 @@ subcommands:
          [--duration S] [--credential token:S] [--target T] [--idle S] [--hold S]
   sfn    --zipper ADDR --name NAME --observe T[,T...] [--reply T] [--credential token:S]
          [--wanted-target X] [--meta-keys k1,k2] [--quiet] [--count-every MS]
+  traced-source --zipper ADDR --name NAME --tag T [--count N] [--credential token:S] [--hold S]
 
 Run "yomo-harness <subcommand> -h" for the flags of one subcommand.
 `
@@ -133,6 +134,8 @@ func main() {
 		os.Exit(runSource(args))
 	case "sfn":
 		os.Exit(runSfn(args))
+	case "traced-source":
+		os.Exit(runTracedSource(args))
 	case "-h", "-help", "--help", "help":
 		fmt.Fprint(os.Stderr, usage)
 		os.Exit(exitOK)
