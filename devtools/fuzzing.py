@@ -454,7 +454,9 @@ async def run_campaign(
     deadline: float | None = None,
 ) -> FuzzReport:
     """Send at least ``cases`` cases (or stop at ``deadline``, a ``time.monotonic()``)."""
-    corpus = Corpus.draw(workflow, seed)
+    # Drawing the corpus takes seconds of CPU: on a thread, so the event loop (and any
+    # healthy clients on it) keeps answering meanwhile instead of going silent.
+    corpus = await asyncio.to_thread(Corpus.draw, workflow, seed)
     planner = Planner(corpus, Oracle(workflow), seed, cases=cases_per_connection)
     report = FuzzReport()
     started = time.monotonic()
