@@ -24,6 +24,7 @@ import ipaddress
 import logging
 import socket
 import ssl
+from typing import Any
 
 from aioquic.quic.configuration import SMALLEST_MAX_DATAGRAM_SIZE, QuicConfiguration
 
@@ -84,6 +85,15 @@ class QuicTransport(Transport):
     name = "quic"
     liveness = True
 
+    def __new__(cls, *args: Any, **kwargs: Any) -> QuicTransport:
+        # The core is chosen here so that every way of making a QUIC transport gets it.
+        if cls is QuicTransport:
+            from rxyomo.transport.quic.native import NativeQuicTransport, native_chosen
+
+            if native_chosen(kwargs.get("core")):
+                cls = NativeQuicTransport
+        return super().__new__(cls)
+
     def __init__(
         self,
         options: TransportOptions | None = None,
@@ -96,6 +106,7 @@ class QuicTransport(Transport):
         max_connections: int | None = None,
         keepalive: float | None = None,
         close_timeout: float = 10.0,
+        core: str | None = None,
     ) -> None:
         if max_datagram_size is not None:
             _check_datagram_size(max_datagram_size)

@@ -1,0 +1,280 @@
+//! One connection: quinn-proto's state machine plus rxyomo's single data stream, the bytes
+//! queued beyond the peer's flow-control credit, and the events the Python side is told.
+
+use std::collections::VecDeque;
+use std::net::SocketAddr;
+
+use bytes::Bytes;
+use quinn_proto::{
+    Connection, ConnectionError, Dir, Event, ReadError, StreamEvent, StreamId, VarInt, WriteError,
+};
+
+/// How a connection ended, as the Python side classifies it.
+pub struct Close {
+    /// "transport" / "application" (the peer closed), "local" (this end's transport
+    /// failed, e.g. a TLS alert), "timeout", "reset", "version", "closed" (closed here).
+    pub kind: &'static str,
+    pub code: u64,
+    pub reason: String,
+}
+
+/// What happened to a connection since it was last asked.
+pub enum Ev {
+    /// The handshake completed; the negotiated ALPN protocol.
+    Connected(Option<Vec<u8>>),
+    /// The peer opened the data stream (servers only).
+    StreamOpened,
+    /// Bytes of the data stream, in order.
+    Data(Vec<u8>),
+    /// The peer finished the data stream.
+    Fin,
+    /// The peer reset the data stream, or asked this end to stop sending on it.
+    Reset(u64),
+    /// The peer opened a stream other than the data stream.
+    Unexpected(u64),
+    /// Bytes written, from the first, that the peer's transport acknowledged.
+    Acked(u64),
+    /// Everything written, FIN included, was acknowledged.
+    Finished,
+    /// The connection is closing or closed.
+    Lost(Close),
+}
+
+pub struct Conn {
+    pub quic: Connection,
+    pub remote: SocketAddr,
+    stream: Option<StreamId>,
+    /// False while the application is paused: nothing is read, so no credit is granted.
+    pub reading: bool,
+    queued: VecDeque<Bytes>,
+    queued_len: u64,
+    /// Bytes quinn-proto took into its send buffer.
+    accepted: u64,
+    acked_told: u64,
+    fin_wanted: bool,
+    fin_given: bool,
+    peer_fin: bool,
+    pub lost: bool,
+}
+
+impl Conn {
+    pub fn new(quic: Connection, remote: SocketAddr) -> Self {
+        Self {
+            quic,
+            remote,
+            stream: None,
+            reading: true,
+            queued: VecDeque::new(),
+            queued_len: 0,
+            accepted: 0,
+            acked_told: 0,
+            fin_wanted: false,
+            fin_given: false,
+            peer_fin: false,
+            lost: false,
+        }
+    }
+
+    pub fn has_stream(&self) -> bool {
+        self.stream.is_some()
+    }
+
+    /// Queue `data` on the data stream; a client opens the stream with its first write.
+    pub fn write(&mut self, data: &[u8]) {
+        if self.fin_wanted || data.is_empty() {
+            return;
+        }
+        if self.stream.is_none() && self.quic.side().is_client() {
+            self.stream = self.quic.streams().open(Dir::Bi);
+        }
+        if self.queued.is_empty() {
+            if let Some(id) = self.stream {
+                match self.quic.send_stream(id).write(data) {
+                    Ok(n) => {
+                        self.accepted += n as u64;
+                        if n == data.len() {
+                            return;
+                        }
+                        self.queue(Bytes::copy_from_slice(&data[n..]));
+                        return;
+                    }
+                    Err(WriteError::Blocked) => {}
+                    Err(_) => return,
+                }
+            }
+        }
+        self.queue(Bytes::copy_from_slice(data));
+    }
+
+    fn queue(&mut self, data: Bytes) {
+        self.queued_len += data.len() as u64;
+        self.queued.push_back(data);
+    }
+
+    /// Send FIN after what is queued.
+    pub fn finish(&mut self) {
+        if self.stream.is_none() && self.quic.side().is_client() {
+            self.stream = self.quic.streams().open(Dir::Bi);
+        }
+        self.fin_wanted = true;
+        self.flush_queue();
+    }
+
+    /// Bytes written but not yet acknowledged.
+    pub fn unacked(&self) -> u64 {
+        self.queued_len + self.accepted - self.acked()
+    }
+
+    /// Bytes written, from the first, that are acknowledged.
+    pub fn acked(&self) -> u64 {
+        self.accepted
+    }
+
+    fn flush_queue(&mut self) {
+        let Some(id) = self.stream else { return };
+        while let Some(front) = self.queued.front_mut() {
+            match self.quic.send_stream(id).write(front) {
+                Ok(n) => {
+                    self.accepted += n as u64;
+                    self.queued_len -= n as u64;
+                    if n == front.len() {
+                        self.queued.pop_front();
+                    } else {
+                        let _ = front.split_to(n);
+                        return;
+                    }
+                }
+                Err(WriteError::Blocked) => return,
+                Err(_) => {
+                    self.queued.clear();
+                    self.queued_len = 0;
+                    return;
+                }
+            }
+        }
+        if self.fin_wanted && !self.fin_given {
+            self.fin_given = true;
+            let _ = self.quic.send_stream(id).finish();
+        }
+    }
+
+    /// Collect what happened into `out`.
+    pub fn drain(&mut self, out: &mut Vec<Ev>) {
+        let mut lost = None;
+        while let Some(event) = self.quic.poll() {
+            match event {
+                Event::Connected => {
+                    let alpn = self
+                        .quic
+                        .crypto_session()
+                        .handshake_data()
+                        .and_then(|data| {
+                            data.downcast::<quinn_proto::crypto::rustls::HandshakeData>().ok()
+                        })
+                        .and_then(|data| data.protocol);
+                    out.push(Ev::Connected(alpn));
+                }
+                Event::ConnectionLost { reason } => lost = Some(close_of(reason)),
+                Event::Stream(StreamEvent::Opened { dir }) => {
+                    while let Some(id) = self.quic.streams().accept(dir) {
+                        if dir == Dir::Bi && id.index() == 0 && self.stream.is_none() {
+                            self.stream = Some(id);
+                            out.push(Ev::StreamOpened);
+                        } else {
+                            out.push(Ev::Unexpected(VarInt::from(id).into_inner()));
+                        }
+                    }
+                }
+                Event::Stream(StreamEvent::Finished { id }) if Some(id) == self.stream => {
+                    out.push(Ev::Finished);
+                }
+                Event::Stream(StreamEvent::Stopped { id, error_code }) if Some(id) == self.stream => {
+                    out.push(Ev::Reset(error_code.into_inner()));
+                }
+                _ => {}
+            }
+        }
+        // Held bytes reach the application before the loss does.
+        if self.reading || lost.is_some() {
+            self.read(out);
+        }
+        self.flush_queue();
+        let acked = self.acked();
+        if acked > self.acked_told {
+            self.acked_told = acked;
+            out.push(Ev::Acked(acked));
+        }
+        if let Some(close) = lost {
+            self.lost = true;
+            out.push(Ev::Lost(close));
+        }
+    }
+
+    fn read(&mut self, out: &mut Vec<Ev>) {
+        let Some(id) = self.stream else { return };
+        if self.peer_fin {
+            return;
+        }
+        let mut recv = self.quic.recv_stream(id);
+        let Ok(mut chunks) = recv.read(true) else { return };
+        let mut data: Vec<u8> = Vec::new();
+        let mut fin = false;
+        let mut reset = None;
+        loop {
+            match chunks.next(usize::MAX) {
+                Ok(Some(chunk)) => {
+                    if data.is_empty() {
+                        data = Vec::from(chunk.bytes);
+                    } else {
+                        data.extend_from_slice(&chunk.bytes);
+                    }
+                }
+                Ok(None) => {
+                    fin = true;
+                    break;
+                }
+                Err(ReadError::Blocked) => break,
+                Err(ReadError::Reset(code)) => {
+                    reset = Some(code.into_inner());
+                    break;
+                }
+            }
+        }
+        let _ = chunks.finalize();
+        if !data.is_empty() {
+            out.push(Ev::Data(data));
+        }
+        if fin {
+            self.peer_fin = true;
+            out.push(Ev::Fin);
+        }
+        if let Some(code) = reset {
+            self.peer_fin = true;
+            out.push(Ev::Reset(code));
+        }
+    }
+}
+
+fn close_of(reason: ConnectionError) -> Close {
+    let (kind, code, reason) = match reason {
+        ConnectionError::VersionMismatch => ("version", 0, String::new()),
+        ConnectionError::TransportError(error) => {
+            ("local", u64::from(error.code), error.reason)
+        }
+        ConnectionError::ConnectionClosed(close) => (
+            "transport",
+            u64::from(close.error_code),
+            String::from_utf8_lossy(&close.reason).into_owned(),
+        ),
+        ConnectionError::ApplicationClosed(close) => (
+            "application",
+            close.error_code.into_inner(),
+            String::from_utf8_lossy(&close.reason).into_owned(),
+        ),
+        ConnectionError::Reset => ("reset", 0, String::new()),
+        ConnectionError::TimedOut => ("timeout", 0, String::new()),
+        ConnectionError::LocallyClosed => ("closed", 0, String::new()),
+        ConnectionError::CidsExhausted => ("local", 0, "connection ids exhausted".into()),
+    };
+    Close { kind, code, reason }
+}
