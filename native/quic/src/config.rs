@@ -6,7 +6,8 @@ use std::time::Duration;
 
 use pyo3::exceptions::PyValueError;
 use pyo3::PyResult;
-use quinn_proto::crypto::rustls::{QuicClientConfig, QuicServerConfig};
+pub use quinn_proto::crypto::rustls::QuicServerConfig;
+use quinn_proto::crypto::rustls::QuicClientConfig;
 use quinn_proto::{
     congestion, ClientConfig, IdleTimeout, ServerConfig, TransportConfig, VarInt,
 };
@@ -15,6 +16,8 @@ use rustls::crypto::{ring, verify_tls13_signature, CryptoProvider, WebPkiSupport
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
 use rustls::{DigitallySignedStruct, RootCertStore, SignatureScheme};
+
+use crate::session::{self, Slot};
 
 /// What every connection of an endpoint shares.
 #[derive(Clone)]
@@ -42,8 +45,10 @@ pub fn transport(settings: &Settings, datagram_size: u16) -> PyResult<Arc<Transp
     let window = VarInt::from_u64(settings.receive_window)
         .map_err(|_| err("receive_window is too large".into()))?;
     config
-        .max_concurrent_bidi_streams(VarInt::from_u32(1))
-        .max_concurrent_uni_streams(VarInt::from_u32(0))
+        // Room for streams beyond the one data stream, so that a peer opening one is told
+        // off (a protocol error) instead of waiting for credit forever.
+        .max_concurrent_bidi_streams(VarInt::from_u32(128))
+        .max_concurrent_uni_streams(VarInt::from_u32(128))
         .stream_receive_window(window)
         // The stream window is the real bound; the connection's must not bind first.
         .receive_window(VarInt::from_u64(2 * settings.receive_window).unwrap_or(VarInt::MAX))
@@ -87,7 +92,8 @@ pub fn server(
     keyfile: &str,
     settings: &Settings,
     datagram_size: u16,
-) -> PyResult<Arc<ServerConfig>> {
+    slot: &Slot,
+) -> PyResult<(Arc<ServerConfig>, Arc<QuicServerConfig>)> {
     let chain: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(certfile)
         .and_then(|certs| certs.collect())
         .map_err(|e| err(format!("cannot read certificates from {certfile}: {e}")))?;
@@ -104,11 +110,12 @@ pub fn server(
         .map_err(|e| err(format!("certificate and key do not fit together: {e}")))?;
     tls.alpn_protocols = vec![settings.alpn.clone()];
     tls.max_early_data_size = 0;
-    let quic = QuicServerConfig::try_from(tls).map_err(|e| err(e.to_string()))?;
-    let mut config = ServerConfig::with_crypto(Arc::new(quic));
+    let quic = Arc::new(QuicServerConfig::try_from(tls).map_err(|e| err(e.to_string()))?);
+    let watched = session::Server { inner: quic.clone(), slot: slot.clone() };
+    let mut config = ServerConfig::with_crypto(Arc::new(watched));
     config.transport_config(transport(settings, datagram_size)?);
     // Clients are not asked to prove their address (no Retry round trip), as with aioquic.
-    Ok(Arc::new(config))
+    Ok((Arc::new(config), quic))
 }
 
 /// A client configuration verifying the server against `cafile`, the system store (None),
@@ -118,6 +125,7 @@ pub fn client(
     verify: bool,
     settings: &Settings,
     datagram_size: u16,
+    slot: &Slot,
 ) -> PyResult<ClientConfig> {
     let builder = rustls::ClientConfig::builder_with_provider(provider())
         .with_protocol_versions(&[&rustls::version::TLS13])
@@ -151,7 +159,8 @@ pub fn client(
     tls.alpn_protocols = vec![settings.alpn.clone()];
     tls.enable_early_data = false;
     let quic = QuicClientConfig::try_from(tls).map_err(|e| err(e.to_string()))?;
-    let mut config = ClientConfig::new(Arc::new(quic));
+    let watched = session::Client { inner: Arc::new(quic), slot: slot.clone() };
+    let mut config = ClientConfig::new(Arc::new(watched));
     config.transport_config(transport(settings, datagram_size)?);
     Ok(config)
 }

@@ -5,6 +5,8 @@ use std::collections::VecDeque;
 use std::net::SocketAddr;
 
 use bytes::Bytes;
+
+use crate::track::Tracker;
 use quinn_proto::{
     Connection, ConnectionError, Dir, Event, ReadError, StreamEvent, StreamId, VarInt, WriteError,
 };
@@ -55,10 +57,12 @@ pub struct Conn {
     fin_given: bool,
     peer_fin: bool,
     pub lost: bool,
+    /// What the packet keys learned of acknowledgements (None: the session was not watched).
+    book: Option<Tracker>,
 }
 
 impl Conn {
-    pub fn new(quic: Connection, remote: SocketAddr) -> Self {
+    pub fn new(quic: Connection, remote: SocketAddr, book: Option<Tracker>) -> Self {
         Self {
             quic,
             remote,
@@ -72,6 +76,7 @@ impl Conn {
             fin_given: false,
             peer_fin: false,
             lost: false,
+            book,
         }
     }
 
@@ -127,7 +132,12 @@ impl Conn {
 
     /// Bytes written, from the first, that are acknowledged.
     pub fn acked(&self) -> u64 {
-        self.accepted
+        let known = self.book.as_ref().and_then(|book| {
+            let book = book.lock().ok()?;
+            (!book.broken).then_some(book.prefix)
+        });
+        // Without a book, what quinn-proto took off the writer's hands (as TCP counts).
+        known.unwrap_or(self.accepted).min(self.accepted)
     }
 
     fn flush_queue(&mut self) {

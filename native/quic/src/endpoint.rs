@@ -18,7 +18,10 @@ use quinn_proto::{
 };
 
 use crate::config::{self, Settings};
+use crate::config::QuicServerConfig;
 use crate::conn::{Conn, Ev};
+use crate::refuse;
+use crate::session::{self, Slot};
 
 /// Event kinds, as the Python side knows them.
 const CONNECTED: u8 = 1;
@@ -33,13 +36,15 @@ const LOST: u8 = 9;
 const DRAINED: u8 = 10;
 const ACCEPTED: u8 = 11;
 
-#[pyclass(unsendable, module = "rxyomo_quic")]
+#[pyclass(module = "rxyomo_quic")]
 pub struct Endpoint {
     proto: Proto,
     conns: HashMap<usize, Conn>,
     settings: Settings,
     /// Per datagram size, the server configuration (a loopback peer gets larger packets).
     servers: Vec<(u16, Arc<ServerConfig>)>,
+    /// The server's TLS configuration, for refusals.
+    refuser: Option<Arc<QuicServerConfig>>,
     loopback_size: u16,
     default_size: u16,
     accepting: bool,
@@ -52,6 +57,8 @@ pub struct Endpoint {
     accepted: Vec<usize>,
     drained: Vec<usize>,
     responses: Vec<(Vec<u8>, SocketAddr)>,
+    /// Where each new connection's session leaves its acknowledgement book.
+    slot: Slot,
     /// Datagrams dropped because the socket's buffer was full.
     #[pyo3(get)]
     send_drops: u64,
@@ -106,11 +113,15 @@ impl Endpoint {
         endpoint_config
             .max_udp_payload_size(max_udp_payload_size)
             .map_err(|e| py_err(e.to_string()))?;
+        let slot = Slot::default();
         let mut servers = Vec::new();
+        let mut refuser = None;
         if let Some(certfile) = certfile {
             let keyfile = keyfile.unwrap_or_else(|| certfile.clone());
             for size in [loopback_datagram_size, datagram_size] {
-                servers.push((size, config::server(&certfile, &keyfile, &settings, size)?));
+                let (server, tls) = config::server(&certfile, &keyfile, &settings, size, &slot)?;
+                servers.push((size, server));
+                refuser = Some(tls);
             }
         }
         let default_server = servers.first().map(|(_, config)| config.clone());
@@ -119,6 +130,7 @@ impl Endpoint {
             conns: HashMap::new(),
             settings,
             servers,
+            refuser,
             loopback_size: loopback_datagram_size,
             default_size: datagram_size,
             accepting: true,
@@ -130,6 +142,7 @@ impl Endpoint {
             accepted: Vec::new(),
             drained: Vec::new(),
             responses: Vec::new(),
+            slot,
             send_drops: 0,
         })
     }
@@ -147,12 +160,13 @@ impl Endpoint {
         let remote = socket_addr(address)?;
         let size = if is_loopback(&remote) { self.loopback_size } else { self.default_size };
         let client: ClientConfig =
-            config::client(cafile.as_deref(), verify, &self.settings, size)?;
+            config::client(cafile.as_deref(), verify, &self.settings, size, &self.slot)?;
         let (handle, quic) = self
             .proto
             .connect(self.instant(now), client, remote, server_name)
             .map_err(|e| py_err(format!("cannot connect: {e}")))?;
-        self.conns.insert(handle.0, Conn::new(quic, remote));
+        let book = session::take(&self.slot);
+        self.conns.insert(handle.0, Conn::new(quic, remote, book));
         self.dirty.push(handle.0);
         Ok(handle.0)
     }
@@ -367,6 +381,12 @@ impl Endpoint {
     }
 
     fn datagram(&mut self, at: Instant, remote: SocketAddr, data: BytesMut) {
+        // A new connection starts with a long header; its ids are needed to refuse it.
+        let ids = if data.first().is_some_and(|b| b & 0x80 != 0) {
+            refuse::initial_ids(&data)
+        } else {
+            None
+        };
         let Some(event) = self.proto.handle(at, remote, None, None, data, &mut self.buf) else {
             return;
         };
@@ -384,9 +404,22 @@ impl Endpoint {
             DatagramEvent::NewConnection(incoming) => {
                 let full = self.max_connections.is_some_and(|limit| self.conns.len() >= limit);
                 if !self.accepting || full || self.servers.is_empty() {
-                    let transmit = self.proto.refuse(incoming, &mut self.buf);
-                    self.responses
-                        .push((self.buf[..transmit.size].to_vec(), transmit.destination));
+                    let why = if full { "too many connections" } else { "not accepting connections" };
+                    let answer = match (&self.refuser, &ids) {
+                        (Some(tls), Some(ids)) => refuse::refusal(tls.as_ref(), ids, why),
+                        _ => None,
+                    };
+                    match answer {
+                        Some(packet) => {
+                            self.proto.ignore(incoming);
+                            self.responses.push((packet, remote));
+                        }
+                        None => {
+                            let transmit = self.proto.refuse(incoming, &mut self.buf);
+                            self.responses
+                                .push((self.buf[..transmit.size].to_vec(), transmit.destination));
+                        }
+                    }
                     self.buf.clear();
                     return;
                 }
@@ -398,7 +431,8 @@ impl Endpoint {
                     .map(|(_, config)| config.clone());
                 match self.proto.accept(incoming, at, &mut self.buf, server) {
                     Ok((handle, quic)) => {
-                        self.conns.insert(handle.0, Conn::new(quic, remote));
+                        let book = session::take(&self.slot);
+                        self.conns.insert(handle.0, Conn::new(quic, remote, book));
                         self.accepted.push(handle.0);
                         self.dirty.push(handle.0);
                     }

@@ -4,6 +4,9 @@
 mod config;
 mod conn;
 mod endpoint;
+mod refuse;
+mod session;
+mod track;
 
 use pyo3::prelude::*;
 

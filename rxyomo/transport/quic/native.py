@@ -35,14 +35,10 @@ from rxyomo.transport.base import (
     StreamHandler,
     TransportError,
 )
+from rxyomo.transport.quic import transport as _base
 from rxyomo.transport.quic.connection import MAX_UDP_PAYLOAD_SIZE
 from rxyomo.transport.quic.native_channel import ACCEPTED, NativeChannel
-from rxyomo.transport.quic.transport import (
-    MAX_DATAGRAM_SIZE,
-    QuicTransport,
-    _resolve,
-    _resolve_all,
-)
+from rxyomo.transport.quic.transport import MAX_DATAGRAM_SIZE, QuicTransport
 from rxyomo.transport.quic.udp import Address
 
 rxyomo_quic: Any
@@ -257,7 +253,7 @@ class NativeQuicTransport(QuicTransport):
             )
         except ValueError as exc:
             raise TransportError(f"cannot load server certificate {certfile}: {exc}") from exc
-        family, address = await _resolve(loop, host, port, passive=True)
+        family, address = await _base._resolve(loop, host, port, passive=True)
         try:
             sock = _socket(family, address)
         except OSError as exc:
@@ -270,7 +266,7 @@ class NativeQuicTransport(QuicTransport):
         check_cafile(self.options.tls)
         loop = asyncio.get_running_loop()
         where = f"{host}:{port}"
-        candidates = await _resolve_all(loop, host, port)
+        candidates = await _base._resolve_all(loop, host, port)
         for index, (family, address) in enumerate(candidates):
             try:
                 return await self._connect_native(loop, family, address, host, where, handler)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from typing import TYPE_CHECKING, Any
 
 from rxyomo.transport._common import ChannelState, check_bytes_like
@@ -42,8 +43,18 @@ _CONNECTION_REFUSED = 0x2
 _CRYPTO_ERROR_FIRST, _CRYPTO_ERROR_LAST = 0x100, 0x1FF
 
 
+_CAMEL = re.compile(r"\b[A-Z][a-z]+(?:[A-Z][a-z]+)+\b")
+
+
+def _words(reason: str) -> str:
+    # rustls names its errors in CamelCase ("UnknownIssuer"): say them in words.
+    return _CAMEL.sub(lambda m: re.sub(r"(?<!^)(?=[A-Z])", " ", m.group(0)).lower(), reason)
+
+
 def close_error(kind: str, code: int, reason: str) -> TransportError | None:
     """None for an orderly close, else a TransportError saying how the connection ended."""
+    if kind == "local":
+        reason = _words(reason)
     if kind == "closed" or (kind in ("application", "transport") and code == _NO_ERROR):
         return None
     if kind == "timeout":
