@@ -77,11 +77,14 @@ class Writer(StreamHandler):
 async def one_run(
     kind: str, seconds: float, size: int, datagram_size: int | None
 ) -> dict[str, float]:
-    make = NativeQuicTransport if kind == "native" else QuicTransport
     counter = Counter()
-    server = await make(max_datagram_size=datagram_size).serve("127.0.0.1", 0, lambda: counter)
+    server_transport = QuicTransport(max_datagram_size=datagram_size, core=kind)
+    server = await server_transport.serve("127.0.0.1", 0, lambda: counter)
     writer = Writer(bytes(size))
-    client = make(TransportOptions(tls=dev_client_tls()), max_datagram_size=datagram_size)
+    client = QuicTransport(
+        TransportOptions(tls=dev_client_tls()), max_datagram_size=datagram_size, core=kind
+    )
+    assert isinstance(client, NativeQuicTransport) == (kind == "native")
     channel = await client.connect("127.0.0.1", server.address[1], writer)
     # Warm up, then measure a fixed time.
     deadline = time.monotonic() + 0.5

@@ -8,12 +8,15 @@ use std::mem::ManuallyDrop;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use std::io::IoSliceMut;
+
 use bytes::BytesMut;
+use quinn_udp::{RecvMeta, UdpSockRef, UdpSocketState};
 use pyo3::exceptions::{PyKeyError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyList, PyTuple};
 use quinn_proto::{
-    ClientConfig, ConnectionHandle, DatagramEvent, Endpoint as Proto, EndpointConfig,
+    ClientConfig, ConnectionHandle, DatagramEvent, EcnCodepoint, Endpoint as Proto, EndpointConfig,
     ServerConfig, VarInt,
 };
 
@@ -59,6 +62,7 @@ pub struct Endpoint {
     responses: Vec<(Vec<u8>, SocketAddr)>,
     /// Where each new connection's session leaves its acknowledgement book.
     slot: Slot,
+    io: Option<Io>,
     /// Datagrams dropped because the socket's buffer was full.
     #[pyo3(get)]
     send_drops: u64,
@@ -143,6 +147,7 @@ impl Endpoint {
             drained: Vec::new(),
             responses: Vec::new(),
             slot,
+            io: None,
             send_drops: 0,
         })
     }
@@ -186,7 +191,7 @@ impl Endpoint {
             let data = item.get_item(0)?;
             let data = data.cast::<PyBytes>()?.as_bytes();
             let remote = socket_addr(&item.get_item(1)?.cast_into::<PyTuple>()?)?;
-            self.datagram(at, remote, BytesMut::from(data));
+            self.datagram(at, remote, None, BytesMut::from(data));
         }
         Ok(())
     }
@@ -195,23 +200,38 @@ impl Endpoint {
     /// caller) and feed them. Returns how many were read and the error that stopped the
     /// reading (an errno; 0 when the socket was simply drained or the limit reached).
     fn receive_from(&mut self, fd: RawFd, now: f64, limit: usize) -> (usize, i32) {
-        // The caller owns the socket: it must not be closed here.
-        let socket = ManuallyDrop::new(unsafe { UdpSocket::from_raw_fd(fd) });
         let at = self.instant(now);
-        let mut scratch = [0u8; 65536];
+        let mut io = match self.take_io(fd) {
+            Ok(io) => io,
+            Err(error) => return (0, error.raw_os_error().unwrap_or(-1)),
+        };
+        let socket = io.socket();
         let mut count = 0;
+        let mut failure = 0;
+        let mut meta = [RecvMeta::default(); RECV_BATCH];
         while count < limit {
-            match socket.recv_from(&mut scratch) {
-                Ok((len, remote)) => {
-                    count += 1;
-                    self.datagram(at, remote, BytesMut::from(&scratch[..len]));
+            let mut slices: Vec<IoSliceMut<'_>> =
+                io.buffer.chunks_mut(RECV_SLICE).map(IoSliceMut::new).collect();
+            match io.state.recv(UdpSockRef::from(&*socket), &mut slices, &mut meta) {
+                Ok(messages) => {
+                    for (slice, meta) in slices.iter().zip(&meta).take(messages) {
+                        // One message may hold several datagrams of `stride` bytes (GRO).
+                        for datagram in slice[..meta.len].chunks(meta.stride.max(1)) {
+                            count += 1;
+                            self.datagram(at, meta.addr, meta.ecn, BytesMut::from(datagram));
+                        }
+                    }
                 }
                 Err(error) if error.kind() == std::io::ErrorKind::WouldBlock => break,
                 Err(error) if error.kind() == std::io::ErrorKind::Interrupted => continue,
-                Err(error) => return (count, error.raw_os_error().unwrap_or(-1)),
+                Err(error) => {
+                    failure = error.raw_os_error().unwrap_or(-1);
+                    break;
+                }
             }
         }
-        (count, 0)
+        self.io = Some(io);
+        (count, failure)
     }
 
     /// Events since the last call: `(handle, kind, value)` tuples.
@@ -260,33 +280,44 @@ impl Endpoint {
     /// Datagrams to send now, as `(data, address)` tuples.
     fn transmit<'py>(&mut self, py: Python<'py>, now: f64) -> PyResult<Bound<'py, PyList>> {
         let out = PyList::empty(py);
-        self.each_transmit(now, |data, remote| {
+        self.each_transmit(now, 1, |data, _, remote, _| {
             out.append((PyBytes::new(py, data), (remote.ip().to_string(), remote.port())))
                 .is_ok()
         });
         Ok(out)
     }
 
-    /// Send what is due straight to the UDP socket `fd` (the caller's); `connected` when
-    /// it is connected to the one peer. Returns the datagrams sent and the last send error
-    /// other than a full buffer (an errno, or 0); a datagram that finds the buffer full is
+    /// Send what is due straight to the UDP socket `fd` (the caller's), several datagrams
+    /// a call where the kernel segments them (GSO). Returns the sends made and the last
+    /// error other than a full buffer (an errno, or 0); what finds the buffer full is
     /// dropped and counted, as a lost packet QUIC recovers.
-    fn transmit_to(&mut self, fd: RawFd, now: f64, connected: bool) -> (usize, i32) {
-        let socket = ManuallyDrop::new(unsafe { UdpSocket::from_raw_fd(fd) });
+    fn transmit_to(&mut self, fd: RawFd, now: f64) -> (usize, i32) {
+        let io = match self.take_io(fd) {
+            Ok(io) => io,
+            Err(error) => return (0, error.raw_os_error().unwrap_or(-1)),
+        };
+        let socket = io.socket();
+        let segments = io.state.max_gso_segments();
         let mut sent = 0;
         let mut drops = 0;
         let mut failure = 0;
-        self.each_transmit(now, |data, remote| {
-            let result =
-                if connected { socket.send(data) } else { socket.send_to(data, remote) };
-            match result {
-                Ok(_) => sent += 1,
+        self.each_transmit(now, segments, |contents, segment_size, destination, ecn| {
+            let transmit = quinn_udp::Transmit {
+                destination,
+                ecn: ecn.and_then(|e| quinn_udp::EcnCodepoint::from_bits(e as u8)),
+                contents,
+                segment_size,
+                src_ip: None,
+            };
+            match io.state.try_send(UdpSockRef::from(&*socket), &transmit) {
+                Ok(()) => sent += 1,
                 Err(error) if error.kind() == std::io::ErrorKind::WouldBlock => drops += 1,
                 Err(error) => failure = error.raw_os_error().unwrap_or(-1),
             }
             true
         });
         self.send_drops += drops;
+        self.io = Some(io);
         (sent, failure)
     }
 
@@ -380,14 +411,21 @@ impl Endpoint {
         self.conns.get_mut(&handle).ok_or_else(|| PyKeyError::new_err(handle))
     }
 
-    fn datagram(&mut self, at: Instant, remote: SocketAddr, data: BytesMut) {
+    fn datagram(
+        &mut self,
+        at: Instant,
+        remote: SocketAddr,
+        ecn: Option<quinn_udp::EcnCodepoint>,
+        data: BytesMut,
+    ) {
         // A new connection starts with a long header; its ids are needed to refuse it.
         let ids = if data.first().is_some_and(|b| b & 0x80 != 0) {
             refuse::initial_ids(&data)
         } else {
             None
         };
-        let Some(event) = self.proto.handle(at, remote, None, None, data, &mut self.buf) else {
+        let ecn = ecn.and_then(|e| EcnCodepoint::from_bits(e as u8));
+        let Some(event) = self.proto.handle(at, remote, None, ecn, data, &mut self.buf) else {
             return;
         };
         match event {
@@ -465,25 +503,64 @@ impl Endpoint {
         }
     }
 
-    fn each_transmit(&mut self, now: f64, mut send: impl FnMut(&[u8], SocketAddr) -> bool) {
+    fn each_transmit(
+        &mut self,
+        now: f64,
+        segments: usize,
+        mut send: impl FnMut(&[u8], Option<usize>, SocketAddr, Option<EcnCodepoint>) -> bool,
+    ) {
         let at = self.instant(now);
         for (data, remote) in std::mem::take(&mut self.responses) {
-            send(&data, remote);
+            send(&data, None, remote, None);
         }
         let handles: Vec<usize> = self.conns.keys().copied().collect();
         for handle in handles {
             self.pump(handle);
             let Some(conn) = self.conns.get_mut(&handle) else { continue };
+            // A batch stays within what one UDP send carries (64 KiB).
+            let mtu = usize::from(conn.quic.current_mtu()).max(1);
+            let batch = segments.min(65535 / mtu).max(1);
             let buf = &mut self.buf;
             loop {
                 buf.clear();
-                let Some(transmit) = conn.quic.poll_transmit(at, 1, buf) else { break };
-                if !send(&buf[..transmit.size], transmit.destination) {
+                let Some(transmit) = conn.quic.poll_transmit(at, batch, buf) else { break };
+                let data = &buf[..transmit.size];
+                if !send(data, transmit.segment_size, transmit.destination, transmit.ecn) {
                     break;
                 }
             }
             self.pump(handle);
         }
         self.buf.clear();
+    }
+
+    /// The socket state for `fd`, made on first use (it sets the socket's options).
+    fn take_io(&mut self, fd: RawFd) -> std::io::Result<Io> {
+        match self.io.take() {
+            Some(io) if io.fd == fd => Ok(io),
+            _ => {
+                let socket = ManuallyDrop::new(unsafe { UdpSocket::from_raw_fd(fd) });
+                let state = UdpSocketState::new(UdpSockRef::from(&*socket))?;
+                Ok(Io { fd, state, buffer: vec![0u8; RECV_SLICE * RECV_BATCH] })
+            }
+        }
+    }
+}
+
+/// Datagrams (or GRO batches of them) read per system call, and the room for each.
+const RECV_BATCH: usize = 8;
+const RECV_SLICE: usize = 65536;
+
+/// The socket a driver owns, as the endpoint reads and writes it.
+struct Io {
+    fd: RawFd,
+    state: UdpSocketState,
+    buffer: Vec<u8>,
+}
+
+impl Io {
+    /// The caller's socket, borrowed: never closed here.
+    fn socket(&self) -> ManuallyDrop<UdpSocket> {
+        ManuallyDrop::new(unsafe { UdpSocket::from_raw_fd(self.fd) })
     }
 }

@@ -37,7 +37,7 @@ from rxyomo.transport.base import (
 )
 from rxyomo.transport.quic import transport as _base
 from rxyomo.transport.quic.connection import MAX_UDP_PAYLOAD_SIZE
-from rxyomo.transport.quic.native_channel import ACCEPTED, NativeChannel
+from rxyomo.transport.quic.native_channel import ACCEPTED, DRAINED, NativeChannel
 from rxyomo.transport.quic.transport import MAX_DATAGRAM_SIZE, QuicTransport
 from rxyomo.transport.quic.udp import Address
 
@@ -90,7 +90,6 @@ class Driver:
         endpoint: Any,
         sock: socket.socket,
         *,
-        connected: bool,
         on_accept: Callable[[int, Address], NativeChannel | None] | None = None,
         on_error: Callable[[OSError], None] | None = None,
         on_forget: Callable[[], None] | None = None,
@@ -99,7 +98,6 @@ class Driver:
         self.endpoint = endpoint
         self._sock = sock
         self._fd = sock.fileno()
-        self._connected = connected
         self._on_accept = on_accept
         self._on_error = on_error
         self._on_forget = on_forget
@@ -152,7 +150,7 @@ class Driver:
             self._servicing = False
         if self._done():
             return
-        _, failure = self.endpoint.transmit_to(self._fd, self.loop.time(), self._connected)
+        _, failure = self.endpoint.transmit_to(self._fd, self.loop.time())
         if failure:
             self._report(OSError(failure, errno.errorcode.get(failure, "send failed")))
         self._arm()
@@ -171,6 +169,9 @@ class Driver:
                 handle.cancel()
         self.loop.remove_reader(self._fd)
         self._sock.close()
+        # Without the socket no connection of it can go on: each ends here and now.
+        for channel in list(self.channels.values()):
+            channel.on_event(DRAINED, None)
 
     def _read_ready(self) -> None:
         _, failure = self.endpoint.receive_from(self._fd, self.loop.time(), _BATCH)
@@ -302,7 +303,7 @@ class NativeQuicTransport(QuicTransport):
             else:
                 holder[0].fail(_Refused(f"connection refused by {format_address(address)}"))
 
-        driver = Driver(loop, endpoint, sock, connected=True, on_error=on_error)
+        driver = Driver(loop, endpoint, sock, on_error=on_error)
         try:
             handle = endpoint.connect(
                 (address[0], address[1]),
@@ -365,7 +366,6 @@ class NativeServer(Listener):
             loop,
             endpoint,
             sock,
-            connected=False,
             on_accept=self._accept,
             on_forget=self._maybe_finish,
         )
