@@ -6,11 +6,9 @@ use std::time::Duration;
 
 use pyo3::exceptions::PyValueError;
 use pyo3::PyResult;
-pub use quinn_proto::crypto::rustls::QuicServerConfig;
 use quinn_proto::crypto::rustls::QuicClientConfig;
-use quinn_proto::{
-    congestion, ClientConfig, IdleTimeout, ServerConfig, TransportConfig, VarInt,
-};
+pub use quinn_proto::crypto::rustls::QuicServerConfig;
+use quinn_proto::{congestion, ClientConfig, IdleTimeout, ServerConfig, TransportConfig, VarInt};
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::crypto::{ring, verify_tls13_signature, CryptoProvider, WebPkiSupportedAlgorithms};
 use rustls::pki_types::pem::PemObject;
@@ -111,7 +109,10 @@ pub fn server(
     tls.alpn_protocols = vec![settings.alpn.clone()];
     tls.max_early_data_size = 0;
     let quic = Arc::new(QuicServerConfig::try_from(tls).map_err(|e| err(e.to_string()))?);
-    let watched = session::Server { inner: quic.clone(), slot: slot.clone() };
+    let watched = session::Server {
+        inner: quic.clone(),
+        slot: slot.clone(),
+    };
     let mut config = ServerConfig::with_crypto(Arc::new(watched));
     config.transport_config(transport(settings, datagram_size)?);
     // Clients are not asked to prove their address (no Retry round trip), as with aioquic.
@@ -146,7 +147,9 @@ pub fn client(
                     .map_err(|e| err(format!("cannot load CA file {path}: {e}")))?;
                 let (added, _) = roots.add_parsable_certificates(certs);
                 if added == 0 {
-                    return Err(err(format!("cannot load CA file {path}: no CA certificate")));
+                    return Err(err(format!(
+                        "cannot load CA file {path}: no CA certificate"
+                    )));
                 }
             }
             None => {
@@ -159,7 +162,10 @@ pub fn client(
     tls.alpn_protocols = vec![settings.alpn.clone()];
     tls.enable_early_data = false;
     let quic = QuicClientConfig::try_from(tls).map_err(|e| err(e.to_string()))?;
-    let watched = session::Client { inner: Arc::new(quic), slot: slot.clone() };
+    let watched = session::Client {
+        inner: Arc::new(quic),
+        slot: slot.clone(),
+    };
     let mut config = ClientConfig::new(Arc::new(watched));
     config.transport_config(transport(settings, datagram_size)?);
     Ok(config)

@@ -179,7 +179,8 @@ impl Conn {
                         .crypto_session()
                         .handshake_data()
                         .and_then(|data| {
-                            data.downcast::<quinn_proto::crypto::rustls::HandshakeData>().ok()
+                            data.downcast::<quinn_proto::crypto::rustls::HandshakeData>()
+                                .ok()
                         })
                         .and_then(|data| data.protocol);
                     out.push(Ev::Connected(alpn));
@@ -198,7 +199,9 @@ impl Conn {
                 Event::Stream(StreamEvent::Finished { id }) if Some(id) == self.stream => {
                     out.push(Ev::Finished);
                 }
-                Event::Stream(StreamEvent::Stopped { id, error_code }) if Some(id) == self.stream => {
+                Event::Stream(StreamEvent::Stopped { id, error_code })
+                    if Some(id) == self.stream =>
+                {
                     out.push(Ev::Reset(error_code.into_inner()));
                 }
                 _ => {}
@@ -226,7 +229,9 @@ impl Conn {
             return;
         }
         let mut recv = self.quic.recv_stream(id);
-        let Ok(mut chunks) = recv.read(true) else { return };
+        let Ok(mut chunks) = recv.read(true) else {
+            return;
+        };
         let mut data: Vec<u8> = Vec::new();
         let mut fin = false;
         let mut reset = None;
@@ -268,9 +273,7 @@ impl Conn {
 fn close_of(reason: ConnectionError) -> Close {
     let (kind, code, reason) = match reason {
         ConnectionError::VersionMismatch => ("version", 0, String::new()),
-        ConnectionError::TransportError(error) => {
-            ("local", u64::from(error.code), error.reason)
-        }
+        ConnectionError::TransportError(error) => ("local", u64::from(error.code), error.reason),
         ConnectionError::ConnectionClosed(close) => (
             "transport",
             u64::from(close.error_code),

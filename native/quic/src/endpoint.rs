@@ -2,29 +2,27 @@
 //! datagrams in, datagrams out, and one timer; connections are named by small integers.
 
 use std::collections::HashMap;
-use std::net::{IpAddr, SocketAddr, UdpSocket};
-use std::os::fd::{FromRawFd, RawFd};
-use std::mem::ManuallyDrop;
-use std::sync::Arc;
-use std::time::{Duration, Instant};
-
 use std::io::IoSliceMut;
+use std::net::{IpAddr, SocketAddr};
+use std::os::fd::RawFd;
+use std::sync::Arc;
+use std::time::Instant;
 
 use bytes::BytesMut;
-use quinn_udp::{RecvMeta, UdpSockRef, UdpSocketState};
-use pyo3::exceptions::{PyKeyError, PyValueError};
+use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyList, PyTuple};
-use quinn_proto::{
-    ClientConfig, ConnectionHandle, DatagramEvent, EcnCodepoint, Endpoint as Proto, EndpointConfig,
-    ServerConfig, VarInt,
-};
+use quinn_proto::{ClientConfig, Endpoint as Proto, EndpointConfig, ServerConfig, VarInt};
+use quinn_udp::{RecvMeta, UdpSockRef};
 
-use crate::config::{self, Settings};
 use crate::config::QuicServerConfig;
+use crate::config::{self, Settings};
 use crate::conn::{Conn, Ev};
-use crate::refuse;
 use crate::session::{self, Slot};
+
+mod drive;
+
+use drive::{Io, RECV_BATCH, RECV_SLICE};
 
 /// Event kinds, as the Python side knows them.
 const CONNECTED: u8 = 1;
@@ -87,7 +85,9 @@ fn socket_addr(address: &Bound<'_, PyTuple>) -> PyResult<SocketAddr> {
 fn is_loopback(address: &SocketAddr) -> bool {
     match address.ip() {
         IpAddr::V4(ip) => ip.is_loopback(),
-        IpAddr::V6(ip) => ip.is_loopback() || ip.to_ipv4_mapped().is_some_and(|v4| v4.is_loopback()),
+        IpAddr::V6(ip) => {
+            ip.is_loopback() || ip.to_ipv4_mapped().is_some_and(|v4| v4.is_loopback())
+        }
     }
 }
 
@@ -112,7 +112,13 @@ impl Endpoint {
         certfile: Option<String>,
         keyfile: Option<String>,
     ) -> PyResult<Self> {
-        let settings = Settings { alpn, idle_timeout, keepalive, receive_window, congestion };
+        let settings = Settings {
+            alpn,
+            idle_timeout,
+            keepalive,
+            receive_window,
+            congestion,
+        };
         let mut endpoint_config = EndpointConfig::default();
         endpoint_config
             .max_udp_payload_size(max_udp_payload_size)
@@ -163,7 +169,11 @@ impl Endpoint {
         verify: bool,
     ) -> PyResult<usize> {
         let remote = socket_addr(address)?;
-        let size = if is_loopback(&remote) { self.loopback_size } else { self.default_size };
+        let size = if is_loopback(&remote) {
+            self.loopback_size
+        } else {
+            self.default_size
+        };
         let client: ClientConfig =
             config::client(cafile.as_deref(), verify, &self.settings, size, &self.slot)?;
         let (handle, quic) = self
@@ -210,9 +220,15 @@ impl Endpoint {
         let mut failure = 0;
         let mut meta = [RecvMeta::default(); RECV_BATCH];
         while count < limit {
-            let mut slices: Vec<IoSliceMut<'_>> =
-                io.buffer.chunks_mut(RECV_SLICE).map(IoSliceMut::new).collect();
-            match io.state.recv(UdpSockRef::from(&*socket), &mut slices, &mut meta) {
+            let mut slices: Vec<IoSliceMut<'_>> = io
+                .buffer
+                .chunks_mut(RECV_SLICE)
+                .map(IoSliceMut::new)
+                .collect();
+            match io
+                .state
+                .recv(UdpSockRef::from(&*socket), &mut slices, &mut meta)
+            {
                 Ok(messages) => {
                     for (slice, meta) in slices.iter().zip(&meta).take(messages) {
                         // One message may hold several datagrams of `stride` bytes (GRO).
@@ -250,7 +266,9 @@ impl Endpoint {
         dirty.dedup();
         for handle in dirty {
             self.pump(handle);
-            let Some(conn) = self.conns.get_mut(&handle) else { continue };
+            let Some(conn) = self.conns.get_mut(&handle) else {
+                continue;
+            };
             conn.drain(&mut out);
             for ev in out.drain(..) {
                 match ev {
@@ -281,8 +299,11 @@ impl Endpoint {
     fn transmit<'py>(&mut self, py: Python<'py>, now: f64) -> PyResult<Bound<'py, PyList>> {
         let out = PyList::empty(py);
         self.each_transmit(now, 1, |data, _, remote, _| {
-            out.append((PyBytes::new(py, data), (remote.ip().to_string(), remote.port())))
-                .is_ok()
+            out.append((
+                PyBytes::new(py, data),
+                (remote.ip().to_string(), remote.port()),
+            ))
+            .is_ok()
         });
         Ok(out)
     }
@@ -327,7 +348,11 @@ impl Endpoint {
             // Drained connections are yet to be told: at once.
             return Some(self.base_time);
         }
-        let next = self.conns.values_mut().filter_map(|c| c.quic.poll_timeout()).min()?;
+        let next = self
+            .conns
+            .values_mut()
+            .filter_map(|c| c.quic.poll_timeout())
+            .min()?;
         Some(self.time(next))
     }
 
@@ -395,172 +420,5 @@ impl Endpoint {
 
     fn __len__(&self) -> usize {
         self.conns.len()
-    }
-}
-
-impl Endpoint {
-    fn instant(&self, now: f64) -> Instant {
-        self.base + Duration::from_secs_f64((now - self.base_time).max(0.0))
-    }
-
-    fn time(&self, at: Instant) -> f64 {
-        self.base_time + at.saturating_duration_since(self.base).as_secs_f64()
-    }
-
-    fn conn(&mut self, handle: usize) -> PyResult<&mut Conn> {
-        self.conns.get_mut(&handle).ok_or_else(|| PyKeyError::new_err(handle))
-    }
-
-    fn datagram(
-        &mut self,
-        at: Instant,
-        remote: SocketAddr,
-        ecn: Option<quinn_udp::EcnCodepoint>,
-        data: BytesMut,
-    ) {
-        // A new connection starts with a long header; its ids are needed to refuse it.
-        let ids = if data.first().is_some_and(|b| b & 0x80 != 0) {
-            refuse::initial_ids(&data)
-        } else {
-            None
-        };
-        let ecn = ecn.and_then(|e| EcnCodepoint::from_bits(e as u8));
-        let Some(event) = self.proto.handle(at, remote, None, ecn, data, &mut self.buf) else {
-            return;
-        };
-        match event {
-            DatagramEvent::ConnectionEvent(handle, event) => {
-                if let Some(conn) = self.conns.get_mut(&handle.0) {
-                    conn.quic.handle_event(event);
-                    self.dirty.push(handle.0);
-                }
-            }
-            DatagramEvent::Response(transmit) => {
-                self.responses.push((self.buf[..transmit.size].to_vec(), transmit.destination));
-                self.buf.clear();
-            }
-            DatagramEvent::NewConnection(incoming) => {
-                let full = self.max_connections.is_some_and(|limit| self.conns.len() >= limit);
-                if !self.accepting || full || self.servers.is_empty() {
-                    let why = if full { "too many connections" } else { "not accepting connections" };
-                    let answer = match (&self.refuser, &ids) {
-                        (Some(tls), Some(ids)) => refuse::refusal(tls.as_ref(), ids, why),
-                        _ => None,
-                    };
-                    match answer {
-                        Some(packet) => {
-                            self.proto.ignore(incoming);
-                            self.responses.push((packet, remote));
-                        }
-                        None => {
-                            let transmit = self.proto.refuse(incoming, &mut self.buf);
-                            self.responses
-                                .push((self.buf[..transmit.size].to_vec(), transmit.destination));
-                        }
-                    }
-                    self.buf.clear();
-                    return;
-                }
-                let size = if is_loopback(&remote) { self.loopback_size } else { self.default_size };
-                let server = self
-                    .servers
-                    .iter()
-                    .find(|(s, _)| *s == size)
-                    .map(|(_, config)| config.clone());
-                match self.proto.accept(incoming, at, &mut self.buf, server) {
-                    Ok((handle, quic)) => {
-                        let book = session::take(&self.slot);
-                        self.conns.insert(handle.0, Conn::new(quic, remote, book));
-                        self.accepted.push(handle.0);
-                        self.dirty.push(handle.0);
-                    }
-                    Err(error) => {
-                        if let Some(transmit) = error.response {
-                            self.responses
-                                .push((self.buf[..transmit.size].to_vec(), transmit.destination));
-                        }
-                    }
-                }
-                self.buf.clear();
-            }
-        }
-    }
-
-    /// Pass endpoint events between the connection and the endpoint (connection ids,
-    /// draining); a drained connection is forgotten.
-    fn pump(&mut self, handle: usize) {
-        let Some(conn) = self.conns.get_mut(&handle) else { return };
-        let mut drained = false;
-        while let Some(event) = conn.quic.poll_endpoint_events() {
-            drained |= event.is_drained();
-            if let Some(reply) = self.proto.handle_event(ConnectionHandle(handle), event) {
-                conn.quic.handle_event(reply);
-            }
-        }
-        if drained {
-            self.conns.remove(&handle);
-            self.drained.push(handle);
-        }
-    }
-
-    fn each_transmit(
-        &mut self,
-        now: f64,
-        segments: usize,
-        mut send: impl FnMut(&[u8], Option<usize>, SocketAddr, Option<EcnCodepoint>) -> bool,
-    ) {
-        let at = self.instant(now);
-        for (data, remote) in std::mem::take(&mut self.responses) {
-            send(&data, None, remote, None);
-        }
-        let handles: Vec<usize> = self.conns.keys().copied().collect();
-        for handle in handles {
-            self.pump(handle);
-            let Some(conn) = self.conns.get_mut(&handle) else { continue };
-            // A batch stays within what one UDP send carries (64 KiB).
-            let mtu = usize::from(conn.quic.current_mtu()).max(1);
-            let batch = segments.min(65535 / mtu).max(1);
-            let buf = &mut self.buf;
-            loop {
-                buf.clear();
-                let Some(transmit) = conn.quic.poll_transmit(at, batch, buf) else { break };
-                let data = &buf[..transmit.size];
-                if !send(data, transmit.segment_size, transmit.destination, transmit.ecn) {
-                    break;
-                }
-            }
-            self.pump(handle);
-        }
-        self.buf.clear();
-    }
-
-    /// The socket state for `fd`, made on first use (it sets the socket's options).
-    fn take_io(&mut self, fd: RawFd) -> std::io::Result<Io> {
-        match self.io.take() {
-            Some(io) if io.fd == fd => Ok(io),
-            _ => {
-                let socket = ManuallyDrop::new(unsafe { UdpSocket::from_raw_fd(fd) });
-                let state = UdpSocketState::new(UdpSockRef::from(&*socket))?;
-                Ok(Io { fd, state, buffer: vec![0u8; RECV_SLICE * RECV_BATCH] })
-            }
-        }
-    }
-}
-
-/// Datagrams (or GRO batches of them) read per system call, and the room for each.
-const RECV_BATCH: usize = 8;
-const RECV_SLICE: usize = 65536;
-
-/// The socket a driver owns, as the endpoint reads and writes it.
-struct Io {
-    fd: RawFd,
-    state: UdpSocketState,
-    buffer: Vec<u8>,
-}
-
-impl Io {
-    /// The caller's socket, borrowed: never closed here.
-    fn socket(&self) -> ManuallyDrop<UdpSocket> {
-        ManuallyDrop::new(unsafe { UdpSocket::from_raw_fd(self.fd) })
     }
 }

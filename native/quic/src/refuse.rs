@@ -28,7 +28,11 @@ pub fn initial_ids(datagram: &[u8]) -> Option<InitialIds> {
     let scid_len = usize::from(*datagram.get(6 + dcid_len)?);
     let start = 7 + dcid_len;
     let scid = datagram.get(start..start + scid_len)?.to_vec();
-    Some(InitialIds { version, dcid, scid })
+    Some(InitialIds {
+        version,
+        dcid,
+        scid,
+    })
 }
 
 fn push_varint(out: &mut Vec<u8>, value: u64) {
@@ -46,7 +50,9 @@ pub fn refusal(server: &dyn ServerConfig, ids: &InitialIds, reason: &str) -> Opt
     if ids.dcid.len() > 20 || ids.scid.len() > 20 {
         return None;
     }
-    let keys = server.initial_keys(ids.version, &ConnectionId::new(&ids.dcid)).ok()?;
+    let keys = server
+        .initial_keys(ids.version, &ConnectionId::new(&ids.dcid))
+        .ok()?;
     let reason = &reason.as_bytes()[..reason.len().min(512)];
     let mut payload = vec![CONNECTION_CLOSE, CONNECTION_REFUSED, 0x00];
     push_varint(&mut payload, reason.len() as u64);

@@ -76,7 +76,11 @@ impl Session for Watching {
     fn write_handshake(&mut self, buf: &mut Vec<u8>) -> Option<Keys> {
         let keys = self.inner.write_handshake(buf)?;
         self.changes = self.changes.saturating_add(1);
-        Some(if self.changes == 2 { watch_keys(keys, &self.book) } else { keys })
+        Some(if self.changes == 2 {
+            watch_keys(keys, &self.book)
+        } else {
+            keys
+        })
     }
 
     fn next_1rtt_keys(&mut self) -> Option<KeyPair<Box<dyn PacketKey>>> {
@@ -110,8 +114,15 @@ impl crypto::ClientConfig for Client {
         server_name: &str,
         params: &TransportParameters,
     ) -> Result<Box<dyn Session>, ConnectError> {
-        let inner = self.inner.clone().start_session(version, server_name, params)?;
-        Ok(Box::new(Watching { inner, book: new_book(&self.slot), changes: 0 }))
+        let inner = self
+            .inner
+            .clone()
+            .start_session(version, server_name, params)?;
+        Ok(Box::new(Watching {
+            inner,
+            book: new_book(&self.slot),
+            changes: 0,
+        }))
     }
 }
 
@@ -140,6 +151,10 @@ impl crypto::ServerConfig for Server {
         params: &TransportParameters,
     ) -> Box<dyn Session> {
         let inner = self.inner.clone().start_session(version, params);
-        Box::new(Watching { inner, book: new_book(&self.slot), changes: 0 })
+        Box::new(Watching {
+            inner,
+            book: new_book(&self.slot),
+            changes: 0,
+        })
     }
 }

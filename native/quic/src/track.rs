@@ -79,7 +79,10 @@ fn frames(
     mut on_stream: impl FnMut(u64, u64),
     mut on_ack: impl FnMut(u64, u64),
 ) -> Option<()> {
-    let mut r = Reader { data: payload, at: 0 };
+    let mut r = Reader {
+        data: payload,
+        at: 0,
+    };
     while !r.done() {
         let kind = r.varint()?;
         match kind {
@@ -265,14 +268,28 @@ impl PacketKey for Watched {
 }
 
 /// Wrap a pair of 1-RTT packet keys.
-pub fn watch_pair(pair: KeyPair<Box<dyn PacketKey>>, book: &Tracker) -> KeyPair<Box<dyn PacketKey>> {
+pub fn watch_pair(
+    pair: KeyPair<Box<dyn PacketKey>>,
+    book: &Tracker,
+) -> KeyPair<Box<dyn PacketKey>> {
     KeyPair {
-        local: Box::new(Watched { inner: pair.local, book: book.clone(), local: true }),
-        remote: Box::new(Watched { inner: pair.remote, book: book.clone(), local: false }),
+        local: Box::new(Watched {
+            inner: pair.local,
+            book: book.clone(),
+            local: true,
+        }),
+        remote: Box::new(Watched {
+            inner: pair.remote,
+            book: book.clone(),
+            local: false,
+        }),
     }
 }
 
 /// Wrap the packet keys of a `Keys` (the header keys stay as they are).
 pub fn watch_keys(keys: Keys, book: &Tracker) -> Keys {
-    Keys { header: keys.header, packet: watch_pair(keys.packet, book) }
+    Keys {
+        header: keys.header,
+        packet: watch_pair(keys.packet, book),
+    }
 }

@@ -2,27 +2,24 @@
 ``native/quic``) driven from asyncio.
 
 The native endpoint is sans-I/O like aioquic's connection, but one object holds every
-connection of a socket, so the Python side crosses into it once per batch rather than
-once per datagram and event: the socket is read (up to 64 datagrams) and written by the
-endpoint itself through the file descriptor the driver owns, ``poll`` returns the events
-of every connection touched as one list of ``(handle, kind, value)`` tuples, and one timer
-serves them all. Channels (:mod:`.native_channel`) keep the interface's promises.
+connection of a socket, so Python crosses into it once per batch rather than once per
+datagram and event (see :mod:`.native_driver`); channels (:mod:`.native_channel`) keep
+the interface's promises.
 
-:data:`AVAILABLE` tells whether the extension is installed; :class:`NativeQuicTransport`
-takes the same settings as :class:`~rxyomo.transport.quic.transport.QuicTransport`.
+:data:`AVAILABLE` tells whether the extension is installed, :func:`native_chosen` which
+core a transport runs on; :class:`NativeQuicTransport` takes the same settings as
+:class:`~rxyomo.transport.quic.transport.QuicTransport`, which becomes one by itself
+when the native core is chosen.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import errno
 import importlib
 import logging
 import os
 import socket
 import weakref
-from collections.abc import Callable
 from typing import Any
 
 from rxyomo.transport._common import format_address
@@ -37,7 +34,8 @@ from rxyomo.transport.base import (
 )
 from rxyomo.transport.quic import transport as _base
 from rxyomo.transport.quic.connection import MAX_UDP_PAYLOAD_SIZE
-from rxyomo.transport.quic.native_channel import ACCEPTED, DRAINED, NativeChannel
+from rxyomo.transport.quic.native_channel import NativeChannel
+from rxyomo.transport.quic.native_driver import Driver, udp_socket
 from rxyomo.transport.quic.transport import MAX_DATAGRAM_SIZE, QuicTransport
 from rxyomo.transport.quic.udp import Address
 
@@ -59,8 +57,6 @@ CORE_ENV = "RXYOMO_QUIC_CORE"
 #: The cores by name.
 CORES = ("native", "aioquic")
 
-_BATCH = 64
-_SOCKET_BUFFER = 4 * 1024 * 1024
 _SMALLEST = 1200
 
 
@@ -79,150 +75,6 @@ def native_chosen(core: str | None = None) -> bool:
             "(pip install ./native/quic)"
         )
     return choice == "native"
-
-
-class Driver:
-    """One native endpoint on one UDP socket: reads, events, transmits and the timer."""
-
-    def __init__(
-        self,
-        loop: asyncio.AbstractEventLoop,
-        endpoint: Any,
-        sock: socket.socket,
-        *,
-        on_accept: Callable[[int, Address], NativeChannel | None] | None = None,
-        on_error: Callable[[OSError], None] | None = None,
-        on_forget: Callable[[], None] | None = None,
-    ) -> None:
-        self.loop = loop
-        self.endpoint = endpoint
-        self._sock = sock
-        self._fd = sock.fileno()
-        self._on_accept = on_accept
-        self._on_error = on_error
-        self._on_forget = on_forget
-        self.channels: dict[int, NativeChannel] = {}
-        self._scheduled: asyncio.Handle | None = None
-        self._servicing = False
-        self._timer: asyncio.TimerHandle | None = None
-        self._timer_at: float | None = None
-        self.closed = False
-        loop.add_reader(self._fd, self._read_ready)
-
-    @property
-    def local_address(self) -> Address:
-        return self._sock.getsockname()
-
-    def add(self, channel: NativeChannel) -> None:
-        self.channels[channel.handle] = channel
-
-    def forget(self, channel: NativeChannel) -> None:
-        """``channel``'s connection is over; a client's socket goes with it."""
-        self.channels.pop(channel.handle, None)
-        if self._on_forget is not None:
-            self._on_forget()
-        elif not self.channels:
-            self.close()
-
-    def schedule(self) -> None:
-        """Service soon (once, however many writes ask)."""
-        if self._scheduled is None and not self._servicing and not self.closed:
-            self._scheduled = self.loop.call_soon(self.service)
-
-    def service(self) -> None:
-        """Hand out the events, then send what is due and re-arm the timer."""
-        self._scheduled = None
-        if self.closed:
-            return
-        now = self.loop.time()
-        self._servicing = True
-        try:
-            channels = self.channels
-            for handle, kind, value in self.endpoint.poll(now):
-                if kind == ACCEPTED:
-                    if self._on_accept is not None:
-                        self._on_accept(handle, value)
-                    continue
-                channel = channels.get(handle)
-                if channel is not None:
-                    channel.on_event(kind, value)
-        finally:
-            self._servicing = False
-        if self._done():
-            return
-        _, failure = self.endpoint.transmit_to(self._fd, self.loop.time())
-        if failure:
-            self._report(OSError(failure, errno.errorcode.get(failure, "send failed")))
-        self._arm()
-
-    def _done(self) -> bool:
-        # A channel's event may have closed a client's driver.
-        return self.closed
-
-    def close(self) -> None:
-        """Stop reading and close the socket."""
-        if self.closed:
-            return
-        self.closed = True
-        for handle in (self._timer, self._scheduled):
-            if handle is not None:
-                handle.cancel()
-        self.loop.remove_reader(self._fd)
-        self._sock.close()
-        # Without the socket no connection of it can go on: each ends here and now.
-        for channel in list(self.channels.values()):
-            channel.on_event(DRAINED, None)
-
-    def _read_ready(self) -> None:
-        _, failure = self.endpoint.receive_from(self._fd, self.loop.time(), _BATCH)
-        if failure:
-            self._report(OSError(failure, errno.errorcode.get(failure, "receive failed")))
-        if not self.closed:
-            self.service()
-
-    def _report(self, exc: OSError) -> None:
-        if self._on_error is None:
-            logger.debug("UDP error: %s", exc)
-            return
-        try:
-            self._on_error(exc)
-        except Exception:
-            logger.exception("UDP error handler failed")
-
-    def _arm(self) -> None:
-        at = self.endpoint.timeout()
-        current = self._timer_at
-        # A later deadline keeps the armed timer: it fires, finds nothing due, re-arms.
-        if at == current or (at is not None and current is not None and at > current):
-            return
-        if self._timer is not None:
-            self._timer.cancel()
-        self._timer = None if at is None else self.loop.call_at(at, self._fire)
-        self._timer_at = at
-
-    def _fire(self) -> None:
-        at = self._timer_at
-        self._timer = None
-        self._timer_at = None
-        if self.closed:
-            return
-        now = self.loop.time()
-        self.endpoint.handle_timeout(now if at is None else max(now, at))
-        self.service()
-
-
-def _socket(family: int, address: Address) -> socket.socket:
-    sock = socket.socket(family, socket.SOCK_DGRAM)
-    try:
-        sock.setblocking(False)
-        for option in (socket.SO_RCVBUF, socket.SO_SNDBUF):
-            with contextlib.suppress(OSError):  # best effort: the system limit applies
-                sock.setsockopt(socket.SOL_SOCKET, option, _SOCKET_BUFFER)
-        sock.bind(address)
-    except BaseException:
-        sock.close()
-        raise
-    return sock
 
 
 class NativeQuicTransport(QuicTransport):
@@ -256,7 +108,7 @@ class NativeQuicTransport(QuicTransport):
             raise TransportError(f"cannot load server certificate {certfile}: {exc}") from exc
         family, address = await _base._resolve(loop, host, port, passive=True)
         try:
-            sock = _socket(family, address)
+            sock = udp_socket(family, address)
         except OSError as exc:
             raise TransportError(f"cannot listen on UDP {host}:{port}: {exc}") from exc
         return NativeServer(self, loop, endpoint, sock, factory)
@@ -289,7 +141,7 @@ class NativeQuicTransport(QuicTransport):
         endpoint = self._endpoint(loop)
         local = ("::", 0) if family == socket.AF_INET6 else ("0.0.0.0", 0)
         try:
-            sock = _socket(family, local)
+            sock = udp_socket(family, local)
             sock.connect(address)
         except OSError as exc:
             raise TransportError(f"cannot open a UDP socket to {where}: {exc}") from exc

@@ -30,7 +30,7 @@ from rxyomo.transport.base import (
 from rxyomo.transport.quic.errors import ERROR_ABORTED, ERROR_PROTOCOL
 
 if TYPE_CHECKING:
-    from rxyomo.transport.quic.native import Driver
+    from rxyomo.transport.quic.native_driver import Driver
 
 logger = logging.getLogger("rxyomo.transport.quic")
 
