@@ -22,12 +22,15 @@ pub struct Close {
 
 /// What happened to a connection since it was last asked.
 pub enum Ev {
-    /// The handshake completed; the negotiated ALPN protocol.
-    Connected(Option<Vec<u8>>),
+    /// The handshake completed: the negotiated ALPN protocol, and the peer's idle timeout
+    /// in milliseconds (0 when it announced none).
+    Connected(Option<Vec<u8>>, u64),
     /// The peer opened the data stream (servers only).
     StreamOpened,
-    /// Bytes of the data stream, in order.
+    /// Bytes of the data stream, in order (handed over unasked only as the connection ends).
     Data(Vec<u8>),
+    /// The data stream has bytes to read (`Endpoint.read`).
+    Readable,
     /// The peer finished the data stream.
     Fin,
     /// The peer reset the data stream, or asked this end to stop sending on it.
@@ -46,8 +49,11 @@ pub struct Conn {
     pub quic: Connection,
     pub remote: SocketAddr,
     stream: Option<StreamId>,
-    /// False while the application is paused: nothing is read, so no credit is granted.
+    /// False while the application is paused: nothing is offered to read, so no credit is
+    /// granted (quinn-proto grants it as bytes are read).
     pub reading: bool,
+    /// The data stream may have bytes to read.
+    readable: bool,
     queued: VecDeque<Bytes>,
     queued_len: u64,
     /// Bytes quinn-proto took into its send buffer.
@@ -68,6 +74,7 @@ impl Conn {
             remote,
             stream: None,
             reading: true,
+            readable: false,
             queued: VecDeque::new(),
             queued_len: 0,
             accepted: 0,
@@ -183,18 +190,27 @@ impl Conn {
                                 .ok()
                         })
                         .and_then(|data| data.protocol);
-                    out.push(Ev::Connected(alpn));
+                    let idle = self
+                        .book
+                        .as_ref()
+                        .and_then(|book| book.lock().ok().map(|book| book.peer_idle_ms))
+                        .unwrap_or(0);
+                    out.push(Ev::Connected(alpn, idle));
                 }
                 Event::ConnectionLost { reason } => lost = Some(close_of(reason)),
                 Event::Stream(StreamEvent::Opened { dir }) => {
                     while let Some(id) = self.quic.streams().accept(dir) {
                         if dir == Dir::Bi && id.index() == 0 && self.stream.is_none() {
                             self.stream = Some(id);
+                            self.readable = true;
                             out.push(Ev::StreamOpened);
                         } else {
                             out.push(Ev::Unexpected(VarInt::from(id).into_inner()));
                         }
                     }
+                }
+                Event::Stream(StreamEvent::Readable { id }) if Some(id) == self.stream => {
+                    self.readable = true;
                 }
                 Event::Stream(StreamEvent::Finished { id }) if Some(id) == self.stream => {
                     out.push(Ev::Finished);
@@ -207,9 +223,13 @@ impl Conn {
                 _ => {}
             }
         }
-        // Held bytes reach the application before the loss does.
-        if self.reading || lost.is_some() {
-            self.read(out);
+        if lost.is_some() {
+            // Held bytes reach the application before the loss does.
+            self.read_into(out);
+        } else if self.reading && self.readable && self.stream.is_some() && !self.peer_fin {
+            // Read when the application asks: what a handler pausing on the way leaves
+            // unread is not granted credit for.
+            out.push(Ev::Readable);
         }
         self.flush_queue();
         let acked = self.acked();
@@ -223,20 +243,42 @@ impl Conn {
         }
     }
 
-    fn read(&mut self, out: &mut Vec<Ev>) {
-        let Some(id) = self.stream else { return };
-        if self.peer_fin {
-            return;
+    /// Mark the stream worth reading again (after a resume).
+    pub fn readable(&self) -> bool {
+        self.readable
+    }
+
+    pub fn set_reading(&mut self, reading: bool) {
+        self.reading = reading;
+        if reading {
+            self.readable = true;
         }
+    }
+
+    /// Up to `limit` bytes of what the data stream has now, whether the peer finished it,
+    /// and the peer's reset code if it reset it; more may be left when `limit` was reached.
+    pub fn read(&mut self, limit: usize) -> (Vec<u8>, bool, Option<u64>) {
+        let mut data: Vec<u8> = Vec::new();
+        let Some(id) = self.stream else {
+            return (data, false, None);
+        };
+        if self.peer_fin {
+            return (data, false, None);
+        }
+        self.readable = false;
         let mut recv = self.quic.recv_stream(id);
         let Ok(mut chunks) = recv.read(true) else {
-            return;
+            return (data, false, None);
         };
-        let mut data: Vec<u8> = Vec::new();
         let mut fin = false;
         let mut reset = None;
         loop {
-            match chunks.next(usize::MAX) {
+            if data.len() >= limit {
+                // Stopped short: the rest waits for the next read.
+                self.readable = true;
+                break;
+            }
+            match chunks.next(limit - data.len()) {
                 Ok(Some(chunk)) => {
                     if data.is_empty() {
                         data = Vec::from(chunk.bytes);
@@ -256,15 +298,21 @@ impl Conn {
             }
         }
         let _ = chunks.finalize();
+        if fin || reset.is_some() {
+            self.peer_fin = true;
+        }
+        (data, fin, reset)
+    }
+
+    fn read_into(&mut self, out: &mut Vec<Ev>) {
+        let (data, fin, reset) = self.read(usize::MAX);
         if !data.is_empty() {
             out.push(Ev::Data(data));
         }
         if fin {
-            self.peer_fin = true;
             out.push(Ev::Fin);
         }
         if let Some(code) = reset {
-            self.peer_fin = true;
             out.push(Ev::Reset(code));
         }
     }

@@ -36,6 +36,7 @@ const FINISHED: u8 = 8;
 const LOST: u8 = 9;
 const DRAINED: u8 = 10;
 const ACCEPTED: u8 = 11;
+const READABLE: u8 = 12;
 
 #[pyclass(module = "rxyomo_quic")]
 pub struct Endpoint {
@@ -272,13 +273,14 @@ impl Endpoint {
             conn.drain(&mut out);
             for ev in out.drain(..) {
                 match ev {
-                    Ev::Connected(alpn) => {
+                    Ev::Connected(alpn, idle) => {
                         let alpn = alpn.map(|a| PyBytes::new(py, &a).unbind());
-                        events.append((handle, CONNECTED, alpn))?
+                        events.append((handle, CONNECTED, (alpn, idle)))?
                     }
                     Ev::StreamOpened => events.append((handle, STREAM_OPENED, py.None()))?,
                     Ev::Data(data) => events.append((handle, DATA, PyBytes::new(py, &data)))?,
                     Ev::Fin => events.append((handle, FIN, py.None()))?,
+                    Ev::Readable => events.append((handle, READABLE, py.None()))?,
                     Ev::Reset(code) => events.append((handle, RESET, code))?,
                     Ev::Unexpected(id) => events.append((handle, UNEXPECTED, id))?,
                     Ev::Acked(count) => events.append((handle, ACKED, count))?,
@@ -390,9 +392,24 @@ impl Endpoint {
     }
 
     fn set_reading(&mut self, handle: usize, reading: bool) -> PyResult<()> {
-        self.conn(handle)?.reading = reading;
+        self.conn(handle)?.set_reading(reading);
         self.dirty.push(handle);
         Ok(())
+    }
+
+    /// Read up to `limit` bytes of the data stream: `(data, fin, reset code or None,
+    /// whether more is left)`; the credit it frees goes out with the next transmit.
+    fn read<'py>(
+        &mut self,
+        py: Python<'py>,
+        handle: usize,
+        limit: usize,
+    ) -> PyResult<(Bound<'py, PyBytes>, bool, Option<u64>, bool)> {
+        let conn = self.conn(handle)?;
+        let (data, fin, reset) = conn.read(limit);
+        let more = conn.readable();
+        self.dirty.push(handle);
+        Ok((PyBytes::new(py, &data), fin, reset, more))
     }
 
     fn ping(&mut self, handle: usize) -> PyResult<()> {

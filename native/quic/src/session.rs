@@ -15,7 +15,7 @@ use quinn_proto::crypto::{
 use quinn_proto::transport_parameters::TransportParameters;
 use quinn_proto::{ConnectError, ConnectionId, Side, TransportError};
 
-use crate::track::{watch_keys, watch_pair, Book, Tracker};
+use crate::track::{idle_timeout_ms, watch_keys, watch_pair, Book, Tracker};
 
 /// Where a new session leaves its book.
 pub type Slot = Arc<Mutex<Option<Tracker>>>;
@@ -70,7 +70,17 @@ impl Session for Watching {
     }
 
     fn transport_parameters(&self) -> Result<Option<TransportParameters>, TransportError> {
-        self.inner.transport_parameters()
+        let params = self.inner.transport_parameters()?;
+        if let Some(params) = &params {
+            // quinn-proto keeps the peer's idle timeout to itself; the channel paces its
+            // keep-alive PINGs by it.
+            let mut encoded = Vec::new();
+            params.write(&mut encoded);
+            if let Ok(mut book) = self.book.lock() {
+                book.peer_idle_ms = idle_timeout_ms(&encoded);
+            }
+        }
+        Ok(params)
     }
 
     fn write_handshake(&mut self, buf: &mut Vec<u8>) -> Option<Keys> {

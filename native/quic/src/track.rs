@@ -26,6 +26,8 @@ pub struct Book {
     pub prefix: u64,
     /// A packet could not be read: the count is no longer known.
     pub broken: bool,
+    /// The peer's `max_idle_timeout` transport parameter in milliseconds (0: none).
+    pub peer_idle_ms: u64,
 }
 
 pub type Tracker = Arc<Mutex<Book>>;
@@ -153,6 +155,28 @@ fn frames(
         }
     }
     Some(())
+}
+
+/// The `max_idle_timeout` (id 0x01) in encoded transport parameters, in milliseconds.
+pub fn idle_timeout_ms(encoded: &[u8]) -> u64 {
+    let mut r = Reader {
+        data: encoded,
+        at: 0,
+    };
+    while !r.done() {
+        let (Some(id), Some(len)) = (r.varint(), r.varint()) else {
+            return 0;
+        };
+        let start = r.at;
+        if id == 0x01 {
+            return r.varint().unwrap_or(0);
+        }
+        r.at = start;
+        if r.skip(len).is_none() {
+            return 0;
+        }
+    }
+    0
 }
 
 impl Book {

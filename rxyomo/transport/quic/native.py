@@ -175,6 +175,8 @@ class NativeQuicTransport(QuicTransport):
             is_client=True,
             handler=handler,
             close_timeout=self.close_timeout,
+            idle_timeout=self.idle_timeout,
+            keepalive=self.keepalive,
         )
         holder.append(channel)
         driver.add(channel)
@@ -246,6 +248,8 @@ class NativeServer(Listener):
             is_client=False,
             factory=self._factory,
             close_timeout=self._transport.close_timeout,
+            idle_timeout=self._transport.idle_timeout,
+            keepalive=self._transport.keepalive,
         )
         self.driver.add(channel)
         # A weak reference: the timer must not keep a finished connection alive.

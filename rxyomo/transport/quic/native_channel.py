@@ -36,7 +36,11 @@ logger = logging.getLogger("rxyomo.transport.quic")
 
 # Event kinds the native endpoint reports (see native/quic/src/endpoint.rs).
 CONNECTED, STREAM_OPENED, DATA, FIN, RESET, UNEXPECTED = 1, 2, 3, 4, 5, 6
-ACKED, FINISHED, LOST, DRAINED, ACCEPTED = 7, 8, 9, 10, 11
+ACKED, FINISHED, LOST, DRAINED, ACCEPTED, READABLE = 7, 8, 9, 10, 11, 12
+
+#: Bytes handed to the handler at a time: a handler that pauses reading on the way
+#: leaves the rest unread (and the peer without credit for it).
+_READ_CHUNK = 16 * 1024
 
 _NO_ERROR = 0
 _CONNECTION_REFUSED = 0x2
@@ -92,6 +96,8 @@ class NativeChannel(ChannelState):
         handler: StreamHandler | None = None,
         factory: HandlerFactory | None = None,
         close_timeout: float | None = None,
+        idle_timeout: float = 6.0,
+        keepalive: float | None = None,
     ) -> None:
         super().__init__(peer)
         self._driver = driver
@@ -117,6 +123,12 @@ class NativeChannel(ChannelState):
         self.terminated = False
         self._close_timeout = close_timeout
         self._close_handle: asyncio.TimerHandle | None = None
+        # The native side PINGs every ``keepalive`` seconds of silence; a peer announcing a
+        # shorter idle timeout gets PINGs at a third of it from here.
+        self._idle_timeout = idle_timeout
+        self._keepalive = keepalive
+        self._ping_every = 0.0
+        self._ping_handle: asyncio.TimerHandle | None = None
 
     # Channel
 
@@ -172,13 +184,17 @@ class NativeChannel(ChannelState):
 
     def on_event(self, kind: int, value: Any) -> None:
         """Handle one event of the native endpoint for this connection."""
-        if kind == DATA:
+        if kind == READABLE:
+            self._read()
+        elif kind == DATA:
             if not self._lost:
                 self._gate.feed(value)
         elif kind == ACKED:
             self._on_acked(value)
         elif kind == CONNECTED:
-            self._on_connected(value)
+            alpn, peer_idle_ms = value
+            self._on_connected(alpn)
+            self._pace_pings(peer_idle_ms / 1000.0)
         elif kind == STREAM_OPENED:
             self._stream_open = True
         elif kind == FIN:
@@ -203,10 +219,34 @@ class NativeChannel(ChannelState):
 
     def fail(self, error: TransportError) -> None:
         """End the connection because of a local error (socket failure, timeout)."""
+        # What the peer's bytes the native side acknowledged but holds are the
+        # application's, paused or not: taken before the connection is closed.
+        self._read(held=True)
         self._settle_handshake(error)
         self._shutdown(ERROR_ABORTED, str(error))
         self._lose(error)
         self._driver.schedule()
+
+    def _read(self, *, held: bool = False) -> None:
+        # Only a reader that is not paused (and holds nothing) reads: what the native side
+        # keeps unread is not granted credit for. ``held``: everything, for a loss.
+        if self._lost or self.terminated:
+            return
+        if not held and (self._gate.paused or not self._gate.empty):
+            return
+        limit = (1 << 62) if held else _READ_CHUNK
+        while True:
+            data, fin, reset, more = self._endpoint.read(self.handle, limit)
+            if data:
+                self._gate.feed(data)
+            if reset is not None:
+                self.on_event(RESET, reset)
+                return
+            if fin:
+                self.on_event(FIN, None)
+                return
+            if not more or self._lost or self._gate.paused or not self._gate.empty:
+                return
 
     def _on_connected(self, alpn: bytes | None) -> None:
         if alpn != ALPN.encode():
@@ -231,6 +271,23 @@ class NativeChannel(ChannelState):
             return
         self._settle_handshake(None)
 
+    def _pace_pings(self, peer_idle: float) -> None:
+        if self._keepalive is None or not self.established:
+            return
+        idle = min(self._idle_timeout, peer_idle) if peer_idle > 0 else self._idle_timeout
+        if idle / 3 >= self._keepalive:
+            return
+        self._ping_every = idle / 3
+        self._ping_handle = self._loop.call_later(self._ping_every, self._ping)
+
+    def _ping(self) -> None:
+        self._ping_handle = None
+        if self._lost or self.terminated or self._close_sent:
+            return
+        self._endpoint.ping(self.handle)
+        self._driver.schedule()
+        self._ping_handle = self._loop.call_later(self._ping_every, self._ping)
+
     def _on_acked(self, acked: int) -> None:
         if self._lost or acked <= self._acked:
             return
@@ -249,9 +306,10 @@ class NativeChannel(ChannelState):
     def _on_drained(self) -> None:
         self.terminated = True
         self._closing = True
-        if self._close_handle is not None:
-            self._close_handle.cancel()
-            self._close_handle = None
+        for handle in (self._close_handle, self._ping_handle):
+            if handle is not None:
+                handle.cancel()
+        self._close_handle = self._ping_handle = None
         if not self._close_sent:
             self._close_sent = True
             self._end(TransportError("connection ended"))
