@@ -80,6 +80,11 @@ class QuicTransport(Transport):
     listener is closed or it holds ``max_connections``. ``close()`` sends what is
     queued; if the peer has not taken it all within ``close_timeout`` seconds,
     the close becomes an abort.
+
+    ``core`` chooses the QUIC implementation: "native" (quinn-proto, the ``rxyomo_quic``
+    extension built from ``native/quic``) or "aioquic"; None means ``RXYOMO_QUIC_CORE``,
+    else the native core when it is installed. The transport made is then a
+    :class:`~rxyomo.transport.quic.native.NativeQuicTransport` or this class.
     """
 
     name = "quic"
