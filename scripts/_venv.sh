@@ -28,7 +28,7 @@ ensure_venv() {
 
 # Usage: ensure_native DIR
 # Builds rxyomo's native QUIC core (native/quic: Rust, built with maturin, its crates
-# from crates.io as Cargo.lock pins them) into a wheel cached under
+# from Rust's package registry as Cargo.lock pins them) into a wheel cached under
 # ${RXYOMO_CACHE:-~/.cache/rxyomo}/native-quic by a hash of its sources, and installs it
 # into the virtual environment DIR; reruns reuse the wheel and skip the install. Without
 # cargo the transports run on aioquic: a warning here, an error under CI=true.
