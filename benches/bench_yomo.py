@@ -9,12 +9,16 @@ info it writes a line per frame); both zippers are processes of their own.
 
 Writes benches/results/yomo.json and yomo.png.
 
-    python -m benches.bench_yomo [--seconds 10] [--rounds 3] [--size 1024]
+    python -m benches.bench_yomo [--seconds 10] [--rounds 3] [--size 1024] [--core native]
+
+``--core`` chooses rxyomo's QUIC core (``RXYOMO_QUIC_CORE``; by default the native one
+when it is installed).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import tempfile
@@ -35,6 +39,7 @@ with needs_extra("bench", PROGRAM, __name__):
     from devtools.harness import HarnessProcess, harness_binary, yomo_zipper_config
     from devtools.processes import ProcessGroup, free_udp_port
     from rxyomo.transport.certs import CONFIG_DIR_ENV
+    from rxyomo.transport.quic.native import CORE_ENV, CORES, native_chosen
 
 WAIT = 120.0
 
@@ -147,12 +152,16 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=10.0, help="source run time per round")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--size", type=int, default=1024, help="payload bytes (at least 8)")
+    parser.add_argument("--core", choices=CORES, help="rxyomo's QUIC core (default: as installed)")
     args = parser.parse_args()
+    env = {**os.environ}
+    if args.core is not None:
+        env[CORE_ENV] = args.core
     binary = harness_binary()
     runs: dict[str, list[dict[str, Any]]] = {"yomo": [], "rxyomo": []}
     with tempfile.TemporaryDirectory() as tmp:
         scratch = Path(tmp)
-        group = ProcessGroup({CONFIG_DIR_ENV: str(scratch / "config")})
+        group = ProcessGroup({**env, CONFIG_DIR_ENV: str(scratch / "config")})
         try:
             for round_ in range(args.rounds):
                 runs["yomo"].append(yomo_round(binary, scratch, args.seconds, args.size))
@@ -171,7 +180,12 @@ def main() -> int:
     }
     ratio = medians["rxyomo"]["msgs_per_s"] / medians["yomo"]["msgs_per_s"]
     report = {
-        "settings": {"seconds": args.seconds, "rounds": args.rounds, "size": args.size},
+        "settings": {
+            "seconds": args.seconds,
+            "rounds": args.rounds,
+            "size": args.size,
+            "core": "native" if native_chosen(args.core) else "aioquic",
+        },
         "runs": runs,
         "medians": medians,
         "ratio_msgs_per_s": ratio,

@@ -26,6 +26,54 @@ ensure_venv() {
     fi
 }
 
+# Usage: ensure_native DIR
+# Builds rxyomo's native QUIC core (native/quic: Rust, built with maturin, its crates
+# from Rust's package registry as Cargo.lock pins them) into a wheel cached under
+# ${RXYOMO_CACHE:-~/.cache/rxyomo}/native-quic by a hash of its sources, and installs it
+# into the virtual environment DIR; reruns reuse the wheel and skip the install. Without
+# cargo the transports run on aioquic: a warning here, an error under CI=true.
+ensure_native() {
+    local dir="$1"
+    local cache="${RXYOMO_CACHE:-$HOME/.cache/rxyomo}/native-quic"
+    local key
+    key="$(cd native/quic && find Cargo.toml Cargo.lock pyproject.toml src -type f \
+        | LC_ALL=C sort | xargs sha256sum | sha256sum | cut -c1-16)"
+    local stamp="$dir/.rxyomo-native-quic"
+    if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$key" ]; then
+        return 0
+    fi
+    local wheels="$cache/$key"
+    if ! compgen -G "$wheels/rxyomo_quic-*.whl" > /dev/null; then
+        if ! command -v cargo > /dev/null 2>&1; then
+            if is_ci; then
+                echo "== ERROR: cargo not found: the native QUIC core cannot be built \
+(an error under CI=true)" >&2
+                exit 1
+            fi
+            echo "== WARNING: cargo not found: the native QUIC core is not built; QUIC runs \
+on aioquic (install Rust's cargo to build it)" >&2
+            return 0
+        fi
+        echo "== building the native QUIC core (once per change of native/quic; cached)"
+        local log="$dir/native-build.log" staging="$wheels.partial"
+        rm -rf "$staging"
+        if ! CARGO_TARGET_DIR="$cache/target" "$dir/bin/python" -m pip wheel --quiet \
+                --disable-pip-version-check --no-deps --wheel-dir "$staging" ./native/quic \
+                > "$log" 2>&1; then
+            cat "$log" >&2
+            echo "building the native QUIC core failed; see above" >&2
+            return 1
+        fi
+        mv "$staging" "$wheels"
+    fi
+    if ! "$dir/bin/python" -m pip install --quiet --disable-pip-version-check --no-deps \
+            --force-reinstall "$wheels"/rxyomo_quic-*.whl; then
+        echo "installing the native QUIC core failed" >&2
+        return 1
+    fi
+    echo "$key" > "$stamp"
+}
+
 # Usage: find_python MINOR (e.g. 3.10); prints the interpreter's path.
 find_python() {
     # The first interpreter of the wanted minor version that runs here. Each candidate

@@ -14,4 +14,5 @@ cd "$(dirname "$0")/.."
 PY311="$(find_python 3.11 || find_python 3.12 || find_python 3.10 || command -v python3)"
 echo "demo: preparing .venv (the first run downloads the dependencies)"
 ensure_venv .venv "$PY311" demo
+ensure_native .venv
 exec .venv/bin/python examples/image_recognition/demo.py "$@"

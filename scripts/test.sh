@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole check, as CI runs it: lint, type-check and test in a fresh virtual
-# environment that this script creates and fills itself (Python 3.11), then the
-# type check and tests again under Python 3.10 (scripts/test_py310.sh).
+# environment that this script creates and fills itself (Python 3.11, with the native
+# QUIC core built from native/quic), then the type check and tests again under Python
+# 3.10 (scripts/test_py310.sh), where QUIC runs on aioquic.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/_venv.sh
@@ -15,6 +16,7 @@ if ! PY311="$(find_python 3.11 || find_python 3.12)"; then
 fi
 ensure_venv .venv "$PY311" test
 ensure_chromium
+ensure_native .venv
 export PATH="$PWD/.venv/bin:$PATH"
 
 echo "== ruff"

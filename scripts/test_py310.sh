@@ -3,7 +3,8 @@
 # virtual environment .venv310 (made with pyenv's 3.10 if there is one). There the newest
 # aioquic (1.3) and reactivex (5.1) are older releases than under 3.11, and
 # wasmer-python, whose wheels stop at 3.10, runs the wasm_host tests beside wasmtime.
-# mypy checks the packages against Python 3.10 too. Without a Python 3.10 interpreter
+# mypy checks the packages against Python 3.10 too. The native QUIC core is not
+# installed here, so this run is the whole suite on aioquic, the fallback. Without a Python 3.10 interpreter
 # this is an error under CI=true; elsewhere it warns and exits successfully.
 set -euo pipefail
 cd "$(dirname "$0")/.."

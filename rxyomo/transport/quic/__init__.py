@@ -1,6 +1,9 @@
-"""QUIC on aioquic: one bidirectional stream per connection, Y3 frames on it.
+"""QUIC: one bidirectional stream per connection, Y3 frames on it, on one of two cores.
 
-The layers, from the wire up:
+The native core (quinn-proto in Rust, the ``rxyomo_quic`` extension built from
+``native/quic``) is used when it is installed, aioquic otherwise; ``QuicTransport(core=...)``
+or ``RXYOMO_QUIC_CORE`` ("native" or "aioquic") chooses. The aioquic layers, from the
+wire up:
 
 - ``udp``: the datagram socket (batched reads, GSO where the kernel has it);
 - ``connection``: aioquic's ``QuicConnection`` with rxyomo's packet-size and framing rules;
@@ -10,6 +13,9 @@ The layers, from the wire up:
   ``timers`` (its clocks) and ``outgoing`` (what it writes on the data stream);
 - ``errors``: QUIC close codes to :class:`~rxyomo.transport.base.TransportError`;
 - ``transport``: :class:`QuicTransport`, the public entry point.
+
+The native core's: ``native_driver`` (an endpoint on a socket), ``native_channel`` (one
+connection as a Channel) and ``native`` (the transport, its server, and the choice).
 """
 
 from rxyomo.transport.quic.transport import (

@@ -24,6 +24,7 @@ import ipaddress
 import logging
 import socket
 import ssl
+from typing import Any
 
 from aioquic.quic.configuration import SMALLEST_MAX_DATAGRAM_SIZE, QuicConfiguration
 
@@ -80,10 +81,24 @@ class QuicTransport(Transport):
     listener is closed or it holds ``max_connections``. ``close()`` sends what is
     queued; if the peer has not taken it all within ``close_timeout`` seconds,
     the close becomes an abort.
+
+    ``core`` chooses the QUIC implementation: "native" (quinn-proto, the ``rxyomo_quic``
+    extension built from ``native/quic``) or "aioquic"; None means ``RXYOMO_QUIC_CORE``,
+    else the native core when it is installed. The transport made is then a
+    :class:`~rxyomo.transport.quic.native.NativeQuicTransport` or this class.
     """
 
     name = "quic"
     liveness = True
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> QuicTransport:
+        # The core is chosen here so that every way of making a QUIC transport gets it.
+        if cls is QuicTransport:
+            from rxyomo.transport.quic.native import NativeQuicTransport, native_chosen
+
+            if native_chosen(kwargs.get("core")):
+                cls = NativeQuicTransport
+        return super().__new__(cls)
 
     def __init__(
         self,
@@ -97,6 +112,7 @@ class QuicTransport(Transport):
         max_connections: int | None = None,
         keepalive: float | None = None,
         close_timeout: float = 10.0,
+        core: str | None = None,
     ) -> None:
         if max_datagram_size is not None:
             _check_datagram_size(max_datagram_size)

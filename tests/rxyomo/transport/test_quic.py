@@ -150,7 +150,8 @@ async def test_an_address_that_refuses_falls_back_to_the_next(
 async def test_client_learns_at_once_that_the_server_process_is_gone(
     open_pair: PairFactory,
 ) -> None:
-    pair = await open_pair(make_transport("quic"))
+    # The aioquic core's server is reached into here; test_quic_native.py has the twin.
+    pair = await open_pair(make_transport("quic", core="aioquic"))
     # What a killed server leaves behind: a closed port and no goodbye.
     assert isinstance(pair.listener, QuicServer)
     endpoint = pair.listener.endpoint

@@ -46,7 +46,8 @@ async def _connect(serve: ServeFactory) -> _Ends:
         servers.append(_Ledger())
         return servers[-1]
 
-    transport = make_transport("quic")
+    # The phases are those of the aioquic channel (the native core's are its own).
+    transport = make_transport("quic", core="aioquic")
     listener = await serve(transport, accept)
     client = Recorder()
     channel = await within(transport.connect("127.0.0.1", listener.address[1], client))
