@@ -26,7 +26,7 @@ import struct
 import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from enum import Enum, IntEnum
+from enum import Enum
 from typing import Any
 
 import numpy as np
@@ -44,6 +44,7 @@ from .engine import (
 from .errors import ConventionError, GuestError, TrapCause, WasmTrap
 from .host import HostContext, HostModule, default_host_modules
 from .linker import LinkedInstance, instantiate
+from .wasmedge_values import Argument, Result, ResultType, decode_result, encode_argument
 
 __all__ = [
     "RETURN_MODULE",
@@ -60,58 +61,6 @@ _I32 = ValType.I32
 _ALLOCATE = FuncType((_I32,), (_I32,))
 _DEALLOCATE = FuncType((_I32, _I32), ())
 _RETURN = FuncType((_I32, _I32), ())
-
-
-class ResultType(IntEnum):
-    """wasmedge-bindgen's type codes of results."""
-
-    U8 = 1
-    I8 = 2
-    U16 = 3
-    I16 = 4
-    U32 = 5
-    I32 = 6
-    U64 = 7
-    I64 = 8
-    F32 = 9
-    F64 = 10
-    BOOL = 11
-    CHAR = 12
-    U8_ARRAY = 21
-    I8_ARRAY = 22
-    U16_ARRAY = 23
-    I16_ARRAY = 24
-    U32_ARRAY = 25
-    I32_ARRAY = 26
-    U64_ARRAY = 27
-    I64_ARRAY = 28
-    STRING = 31
-
-
-_SCALARS = {
-    ResultType.U8: "<B",
-    ResultType.I8: "<b",
-    ResultType.U16: "<H",
-    ResultType.I16: "<h",
-    ResultType.U32: "<I",
-    ResultType.I32: "<i",
-    ResultType.U64: "<Q",
-    ResultType.I64: "<q",
-    ResultType.F32: "<f",
-    ResultType.F64: "<d",
-}
-_ARRAYS = {
-    ResultType.I8_ARRAY: "<i1",
-    ResultType.U16_ARRAY: "<u2",
-    ResultType.I16_ARRAY: "<i2",
-    ResultType.U32_ARRAY: "<u4",
-    ResultType.I32_ARRAY: "<i4",
-    ResultType.U64_ARRAY: "<u8",
-    ResultType.I64_ARRAY: "<i8",
-}
-
-Argument = bytes | bytearray | memoryview | str | bool | int | float | np.ndarray | np.generic
-Result = bytes | str | bool | int | float | np.ndarray
 
 
 class WasmedgeBindgenForm(str, Enum):
@@ -292,7 +241,7 @@ class WasmedgeBindgenCaller:
         limit = self.instance.limits.max_memory
         if limit is None:
             return
-        incoming = sum(len(_encode(a)[0]) for a in args)
+        incoming = sum(len(encode_argument(a)[0]) for a in args)
         if incoming > limit:
             raise WasmTrap(
                 TrapCause.MEMORY_LIMIT,
@@ -306,7 +255,7 @@ class WasmedgeBindgenCaller:
         pairs = self._pair_block(len(args))
         packed = bytearray()
         for arg in args:
-            data, count = _encode(arg)
+            data, count = encode_argument(arg)
             ptr = self._alloc(len(data))
             if data:
                 self._memory.write(ptr, data)
@@ -371,58 +320,9 @@ class WasmedgeBindgenCaller:
         for index in range(count):
             at, code, length = triples[3 * index : 3 * index + 3]
             data = self._memory.read(at, length)
-            results.append(_decode(index, code, data))
+            results.append(decode_result(index, code, data))
             if owned or code >= ResultType.U8_ARRAY:
                 self._to_free.append((at, length))
         if owned:
             self._to_free.append((ptr, 12 * count))
         return results
-
-
-def _encode(arg: Argument) -> tuple[bytes, int]:
-    """An argument's bytes and its element count."""
-    if isinstance(arg, str):
-        data = arg.encode()
-        return data, len(data)
-    if isinstance(arg, (bytes, bytearray, memoryview)):
-        data = bytes(arg)
-        return data, len(data)
-    if isinstance(arg, bool):
-        return bytes([arg]), 1
-    if isinstance(arg, int):
-        return (
-            (struct.pack("<i", arg), 1) if -(2**31) <= arg < 2**31 else (struct.pack("<q", arg), 1)
-        )
-    if isinstance(arg, float):
-        return struct.pack("<d", arg), 1
-    array = np.ascontiguousarray(arg)
-    return array.astype(array.dtype.newbyteorder("<")).tobytes(), max(array.size, 1)
-
-
-def _decode(index: int, code: int, data: bytes) -> Result:
-    try:
-        kind = ResultType(code)
-    except ValueError:
-        raise WasmTrap(
-            TrapCause.GUEST_TRAP, f"result {index} has unknown type code {code}"
-        ) from None
-    try:
-        if kind in _SCALARS:
-            value: Result = struct.unpack(_SCALARS[kind], data)[0]
-            return value
-        if kind is ResultType.BOOL:
-            return data[0] == 1
-        if kind is ResultType.CHAR:
-            return chr(struct.unpack("<I", data)[0])
-    except (struct.error, IndexError, ValueError):
-        raise WasmTrap(
-            TrapCause.GUEST_TRAP, f"result {index} ({kind.name}) has {len(data)} bytes"
-        ) from None
-    if kind is ResultType.STRING:
-        return data.decode("utf-8", "replace")
-    if kind is ResultType.U8_ARRAY:
-        return data
-    dtype = np.dtype(_ARRAYS[kind])
-    if len(data) % dtype.itemsize:
-        raise WasmTrap(TrapCause.GUEST_TRAP, f"result {index} ({kind.name}) has {len(data)} bytes")
-    return np.frombuffer(data, dtype).copy()
