@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import struct
 from enum import IntEnum
+from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from .errors import TrapCause, WasmTrap
 
@@ -61,8 +63,10 @@ _ARRAYS = {
     ResultType.I64_ARRAY: "<i8",
 }
 
-Argument = bytes | bytearray | memoryview | str | bool | int | float | np.ndarray | np.generic
-Result = bytes | str | bool | int | float | np.ndarray
+Argument = (
+    bytes | bytearray | memoryview | str | bool | int | float | npt.NDArray[Any] | np.generic[Any]
+)
+Result = bytes | str | bool | int | float | npt.NDArray[Any]
 
 
 def encode_argument(arg: Argument) -> tuple[bytes, int]:
