@@ -63,9 +63,7 @@ _ARRAYS = {
     ResultType.I64_ARRAY: "<i8",
 }
 
-Argument = (
-    bytes | bytearray | memoryview | str | bool | int | float | npt.NDArray[Any] | np.generic[Any]
-)
+Argument = bytes | bytearray | memoryview | str | bool | int | float | npt.NDArray[Any] | np.generic
 Result = bytes | str | bool | int | float | npt.NDArray[Any]
 
 
