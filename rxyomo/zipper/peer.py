@@ -168,6 +168,14 @@ class Peer(StreamHandler):
         self.stats.bytes_out += size
         self.owner.queued(self)
 
+    def send_control(self, frame: DataFrame, size: int) -> None:
+        """Queue a frame about delivery (a stats reply) outside the delivery ledger: like a
+        receipt, it is not itself a frame whose fate is counted."""
+        self.core.send_control(frame, self.loop.time())
+        self.stats.frames_out += 1
+        self.stats.bytes_out += size
+        self.owner.queued(self)
+
     def send_receipt(self) -> bool:
         """Send this client's receipt if one is due; returns whether any of its frames
         are still to settle (False too once the connection takes no more frames)."""

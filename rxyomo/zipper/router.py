@@ -206,7 +206,7 @@ class Router:
                 self._drop("stats request on a closed connection", ticket)
                 return
             payload = msgpack.packb(self._snapshot())
-            peer.send(encode_frame(DataFrame(tag=STATS_TAG, payload=payload)), len(payload))
+            peer.send_control(DataFrame(tag=STATS_TAG, payload=payload), len(payload))
         else:
             self._drop("reserved tag", ticket)
 
