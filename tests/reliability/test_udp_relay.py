@@ -62,7 +62,7 @@ async def _send_through(relay: UdpRelay, count: int) -> list[int]:
         await eventually(
             lambda: _all_accounted_for(relay, before, count, len(listener.heard)),
             "every datagram accounted for",
-            timeout=5.0,
+            timeout=30.0,
         )
     finally:
         transport.close()
