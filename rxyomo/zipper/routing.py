@@ -88,8 +88,14 @@ class RoutingTable:
         """All admitted endpoints."""
         return list(self._endpoints.values())
 
-    def admit(self, conn_id: ConnId, handshake: HandshakeFrame) -> Admission:
-        """Decide whether a handshake may join and register it if so."""
+    def admit(
+        self, conn_id: ConnId, handshake: HandshakeFrame, *, local: bool = False
+    ) -> Admission:
+        """Decide whether a handshake may join and register it if so.
+
+        ``local`` is for a function the zipper serves itself (its workflow entry has
+        code); a connection may not take such a function's name.
+        """
         if conn_id in self._endpoints:
             return Admission(False, f"connection {conn_id} already joined")
         spec: FunctionSpec | None = None
@@ -102,6 +108,9 @@ class RoutingTable:
                     f"function {handshake.name!r} is not in workflow "
                     f"{self.workflow.name!r} (it lists: {listed})",
                 )
+            if (spec.served is not None) != local:
+                served = "is served by the zipper itself" if not local else "connects"
+                return Admission(False, f"function {handshake.name!r} {served}")
         elif handshake.client_type not in (ClientType.SOURCE, ClientType.UPSTREAM_ZIPPER):
             return Admission(False, f"unknown client type 0x{handshake.client_type:02X}")
         replaced: tuple[ConnId, ...] = ()

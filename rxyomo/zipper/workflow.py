@@ -5,6 +5,11 @@ previous one's output) and ``sinks:`` (run in parallel on the last flow's
 output). Later YoMo listed ``functions:`` routed purely by data tag, with
 ``auth:`` and ``mesh:``. Both parse to one :class:`Workflow`.
 
+An entry of ``functions:`` with more than a name (``wasm:`` or ``python:``, ``observe``,
+``export``, ``reply``, ``dirs``, ``env``, ``limits``) is a function the zipper serves
+itself, checked as ``rxyomo run``'s ``functions.yaml`` checks its entries, with paths
+relative to the workflow file.
+
 Errors name the line of the offending node, because the YAML is written by
 hand: validation walks PyYAML's node tree (which keeps positions) instead of
 the plain objects ``yaml.safe_load`` returns.
@@ -16,9 +21,12 @@ import enum
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import yaml
+
+if TYPE_CHECKING:
+    from rxyomo.functions.spec import FunctionConfig
 
 T = TypeVar("T")
 
@@ -50,6 +58,9 @@ class FunctionSpec:
     stage: Stage
     #: Position among the flows (seed form), -1 otherwise.
     index: int = -1
+    #: The code the zipper serves itself under this name (``wasm:`` or ``python:``), or
+    #: None for a function that connects.
+    served: FunctionConfig | None = field(default=None, hash=False)
 
 
 @dataclass(frozen=True)
@@ -119,6 +130,11 @@ class Workflow:
         """The function called ``name``, or None when the workflow does not list it."""
         return next((f for f in self.functions if f.name == name), None)
 
+    @property
+    def served(self) -> tuple[FunctionConfig, ...]:
+        """The functions the zipper serves itself, in the order listed."""
+        return tuple(f.served for f in self.functions if f.served is not None)
+
 
 _TOP_KEYS = {
     "name",
@@ -145,11 +161,14 @@ def load_workflow(path: str | Path) -> Workflow:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise WorkflowError(f"{path}: cannot read the workflow file: {exc.strerror}") from exc
-    return parse_workflow(text, source=str(path))
+    return parse_workflow(text, source=str(path), base_dir=path.resolve().parent)
 
 
-def parse_workflow(text: str, source: str = "<workflow>") -> Workflow:
-    """Parse and validate workflow YAML text."""
+def parse_workflow(
+    text: str, source: str = "<workflow>", *, base_dir: str | Path | None = None
+) -> Workflow:
+    """Parse and validate workflow YAML text; the paths of served functions are relative
+    to ``base_dir`` (default: the working directory)."""
     try:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.YAMLError as exc:
@@ -159,12 +178,13 @@ def parse_workflow(text: str, source: str = "<workflow>") -> Workflow:
         raise WorkflowError(f"{source}: {where}: invalid YAML: {problem}") from exc
     if root is None:
         raise WorkflowError(f"{source}: the workflow file is empty")
-    return _Parser(source).workflow(root)
+    return _Parser(source, base_dir).workflow(root)
 
 
 class _Parser:
-    def __init__(self, source: str) -> None:
+    def __init__(self, source: str, base_dir: str | Path | None = None) -> None:
         self.source = source
+        self.base_dir = base_dir
         # One loader turns scalar nodes into typed values with YAML's own rules.
         self._loader = yaml.SafeLoader("")
 
@@ -267,9 +287,17 @@ class _Parser:
                 entry = self.mapping(item, f"an entry of '{section}'")
                 if "name" not in entry:
                     raise self.fail(item, f"an entry of '{section}' needs a 'name'")
+                served = None
+                if stage is Stage.FUNCTION and len(entry) > 1:
+                    served = self.served(item)
                 for extra, (key, _) in entry.items():
-                    if extra != "name":
-                        raise self.fail(key, f"unknown key {extra!r} in an entry of '{section}'")
+                    if extra != "name" and served is None:
+                        hint = "; functions the zipper serves go under 'functions'"
+                        raise self.fail(
+                            key,
+                            f"unknown key {extra!r} in an entry of '{section}'"
+                            + (hint if extra in ("wasm", "python") else ""),
+                        )
                 fn_name = self.scalar(entry["name"][1], str, "a function name")
                 if not fn_name:
                     raise self.fail(item, "a function name must not be empty")
@@ -279,8 +307,19 @@ class _Parser:
                         item, f"function {fn_name!r} is listed twice (first on line {first})"
                     )
                 seen[fn_name] = item
-                specs.append(FunctionSpec(fn_name, stage, index if stage is Stage.FLOW else -1))
+                position = index if stage is Stage.FLOW else -1
+                specs.append(FunctionSpec(fn_name, stage, position, served))
         return tuple(specs)
+
+    def served(self, node: yaml.Node) -> FunctionConfig:
+        """A function the zipper serves, checked as ``functions.yaml`` entries are."""
+        from rxyomo.functions.spec import SpecError
+        from rxyomo.functions.specfile import entry_config
+
+        try:
+            return entry_config(node, source=self.source, base_dir=self.base_dir)
+        except SpecError as exc:
+            raise WorkflowError(str(exc)) from None
 
     def auth(self, node: yaml.Node) -> str:
         keys = self.mapping(node, "'auth'")

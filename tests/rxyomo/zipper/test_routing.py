@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from pathlib import Path
+
 from rxyomo.protocol.frames import ClientType, HandshakeFrame
 from rxyomo.zipper.routing import RoutingTable
 from rxyomo.zipper.workflow import parse_workflow
@@ -131,3 +133,25 @@ def test_removed_connection_gets_nothing() -> None:
     table.remove(2)
     assert table.route(1, 0x10).connections == ()
     assert table.remove(2) is None
+
+
+def test_a_function_the_zipper_serves_is_routed_like_a_connection_and_keeps_its_name(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "echo.wat").write_text("(module)")
+    workflow = parse_workflow(
+        "name: m\nfunctions:\n  - name: a\n    wasm: echo.wat\n    export: echo\n"
+        "    observe: [0x10]\n  - name: b\n",
+        base_dir=tmp_path,
+    )
+    table = RoutingTable(workflow)
+    refused = table.admit(1, hs("a", tags=(0x10,)))
+    assert not refused.accepted
+    assert refused.reason == "function 'a' is served by the zipper itself"
+    assert not table.admit(2, hs("b", tags=(0x11,)), local=True).accepted  # b connects
+    assert table.admit(3, hs("a", tags=(0x10,)), local=True).accepted
+    assert table.admit(4, hs("b", tags=(0x10, 0x11)))
+    table.admit(5, hs("src", ClientType.SOURCE))
+    assert sorted(table.route(5, 0x10).connections) == [3, 4]
+    assert table.route(3, 0x11).connections == (4,)  # its answers go on, never back to it
+    assert table.route(3, 0x10).connections == (4,)

@@ -116,3 +116,104 @@ def test_invalid_workflows_name_the_line(text: str, line: int, fragment: str) ->
 def test_empty_file_is_rejected() -> None:
     with pytest.raises(WorkflowError, match="empty"):
         parse_workflow("")
+
+
+SERVED = """\
+name: edge
+functions:
+  - name: image-recognition
+    wasm: guest/echo.wat
+    observe: [0x10]
+    export: echo
+    reply: 0x11
+    dirs: {/model: ./model}
+    env: {INFER_MODEL: /model/m.tflite}
+    limits: {memory: 128MiB, timeout_ms: 1000, instances: 2}
+  - name: label-printer
+"""
+
+
+def _served_files(tmp_path: Path) -> Path:
+    (tmp_path / "guest").mkdir()
+    (tmp_path / "guest" / "echo.wat").write_text("(module)")
+    (tmp_path / "model").mkdir()
+    path = tmp_path / "workflow.yaml"
+    path.write_text(SERVED)
+    return path
+
+
+def test_a_function_entry_with_code_is_served_with_paths_from_the_workflow_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = _served_files(tmp_path)
+    monkeypatch.chdir(tmp_path / "model")  # not where the paths are relative to
+    wf = load_workflow(path)
+    fn, printer = wf.functions
+    assert printer.served is None  # a name alone: a function that connects
+    assert fn.served is not None
+    assert wf.served == (fn.served,)
+    config = fn.served
+    assert config.name == "image-recognition"
+    assert config.source == (tmp_path / "guest" / "echo.wat").resolve()
+    assert (config.kind, config.export, config.observe, config.reply) == ("wasm", "echo", (16,), 17)
+    assert config.dirs == {"/model": (tmp_path / "model").resolve()}
+    assert config.env == {"INFER_MODEL": "/model/m.tflite"}
+    assert (config.limits.memory, config.limits.timeout_ms, config.limits.instances) == (
+        128 << 20,
+        1000,
+        2,
+    )
+    assert not wf.is_sequential
+
+
+def test_parse_workflow_takes_the_served_paths_from_base_dir(tmp_path: Path) -> None:
+    _served_files(tmp_path)
+    wf = parse_workflow(SERVED, base_dir=tmp_path)
+    assert wf.served[0].source == (tmp_path / "guest" / "echo.wat").resolve()
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "fragment"),
+    [
+        (
+            "name: x\nfunctions:\n  - name: a\n    wasm: guest/echo.wat\n    observe: [0x10]\n",
+            3,
+            "function 'a': export: a WebAssembly function needs the export",
+        ),
+        (
+            "name: x\nfunctions:\n  - name: a\n    wasm: absent.wasm\n",
+            4,
+            "function 'a': wasm: ",
+        ),
+        (
+            "name: x\nfunctions:\n  - name: a\n    observe: [0x10]\n",
+            3,
+            "function 'a': wasm: needs the module to serve",
+        ),
+        (
+            "name: x\nfunctions:\n  - name: a\n    wasm: guest/echo.wat\n    color: red\n",
+            5,
+            "function 'a': color: unknown field",
+        ),
+        (
+            "name: x\nfunctions:\n  - name: a\n    wasm: guest/echo.wat\n    export: e\n"
+            "    observe: [0x10]\n    limits: {memory: lots}\n",
+            7,
+            "function 'a': limits.memory: expected a size",
+        ),
+        (
+            "name: x\nflows:\n  - name: a\n    wasm: guest/echo.wat\n",
+            4,
+            "functions the zipper serves go under 'functions'",
+        ),
+    ],
+)
+def test_invalid_served_functions_name_the_function_and_the_line(
+    tmp_path: Path, text: str, line: int, fragment: str
+) -> None:
+    _served_files(tmp_path)
+    with pytest.raises(WorkflowError) as info:
+        parse_workflow(text, source="wf.yaml", base_dir=tmp_path)
+    message = str(info.value)
+    assert message.startswith(f"wf.yaml: line {line}:"), message
+    assert fragment in message
