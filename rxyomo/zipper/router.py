@@ -4,7 +4,8 @@ The :class:`Router` is what every :class:`~rxyomo.zipper.peer.Peer` reports to (
 :class:`~rxyomo.zipper.peer.PeerOwner`): it routes each data frame to the connections and
 mesh links the routing table names, answers stats requests, pauses senders for slow
 destinations as :class:`~rxyomo.delivery.backpressure.BackPressure` says, and has the
-receipts sent.
+receipts sent. Functions the zipper serves itself
+(:class:`~rxyomo.zipper.local.LocalFunction`) are routed to and from like connections.
 """
 
 from __future__ import annotations
@@ -21,11 +22,18 @@ from rxyomo.delivery.settlement import Ticket
 from rxyomo.observe.hooks import RouterObserver
 from rxyomo.protocol.events import Event, HandshakeReceived
 from rxyomo.protocol.extensions import STATS
-from rxyomo.protocol.frames import DataFrame, encode_frame, is_reserved_tag
+from rxyomo.protocol.frames import (
+    ClientType,
+    DataFrame,
+    HandshakeFrame,
+    encode_frame,
+    is_reserved_tag,
+)
 from rxyomo.protocol.metadata import TARGET, MetadataError, decode_metadata
 from rxyomo.protocol.receipts import no_observer
 from rxyomo.protocol.reserved import BROADCAST, STATS_TAG
 from rxyomo.zipper.admission import Gatekeeper
+from rxyomo.zipper.local import LocalFunction
 from rxyomo.zipper.mesh import MeshLink
 from rxyomo.zipper.peer import Peer
 from rxyomo.zipper.receipts import ReceiptTimer
@@ -41,6 +49,11 @@ log = logging.getLogger("rxyomo.zipper")
 _TARGET_KEY = TARGET.encode()
 _BROADCAST_KEY = BROADCAST.encode()
 
+#: What frames come from and go to: a connection, or a function the zipper serves.
+Connected = Peer | LocalFunction
+#: Answers a request on the stats tag that carries a payload (a control request).
+Control = Callable[[Peer, bytes], None]
+
 
 class Router:
     """Routes data frames between a zipper's connections and its mesh links."""
@@ -50,11 +63,14 @@ class Router:
         workflow: Workflow,
         extensions: frozenset[str],
         snapshot: Callable[[], dict[str, Any]],
+        control: Control | None = None,
     ) -> None:
         self.routing = RoutingTable(workflow)
         self.stats = ZipperStats()
         #: The connections taken in, by connection id.
         self.peers: dict[int, Peer] = {}
+        #: The functions the zipper serves itself, by connection id.
+        self.local: dict[int, LocalFunction] = {}
         #: Which senders are held paused for which slow destinations.
         self.pressure = BackPressure()
         #: The links to the other zippers of the mesh (the zipper adds them).
@@ -62,6 +78,7 @@ class Router:
         self.receipts = ReceiptTimer()
         self.gate = Gatekeeper(workflow, self.routing, self.stats, self.peers, extensions)
         self._snapshot = snapshot
+        self._control = control
         #: Peers with frames queued during the current batch of input.
         self._unflushed: set[Peer] = set()
         # Warnings any client can provoke at will: logged at a bounded rate.
@@ -115,11 +132,11 @@ class Router:
         else:
             self.receipts.soon()
 
-    def congested(self, peer: Peer) -> None:
+    def congested(self, peer: Connected) -> None:
         """``peer`` is a slow destination: senders routing to it will be paused."""
         self.pressure.congested(peer.conn_id)
 
-    def drained(self, peer: Peer) -> None:
+    def drained(self, peer: Connected) -> None:
         """``peer`` drained: resume the senders it alone held paused."""
         self._resume(self.pressure.drained(peer.conn_id))
 
@@ -138,12 +155,43 @@ class Router:
         """Stop the receipts' timer (the zipper is closing)."""
         self.receipts.close()
 
+    # functions the zipper serves (FunctionOwner)
+
+    def serve(self, function: LocalFunction) -> None:
+        """Route to ``function`` from now on, as to a stream function of its name."""
+        handshake = HandshakeFrame(
+            name=function.name,
+            client_type=ClientType.STREAM_FUNCTION,
+            observed_data_tags=function.runner.observe,
+        )
+        admission = self.routing.admit(function.conn_id, handshake, local=True)
+        if not admission.accepted:
+            raise ValueError(admission.reason)
+        self.local[function.conn_id] = function
+
+    def unserve(self, function: LocalFunction) -> None:
+        """Route to ``function`` no more; release the senders it held paused."""
+        if self.local.pop(function.conn_id, None) is not None:
+            self.routing.remove(function.conn_id)
+            self._resume(self.pressure.forget(function.conn_id))
+
+    def answered(self, function: LocalFunction, frame: DataFrame) -> None:
+        """Route an answer of a served function on, as a stream function's."""
+        self._route(function, frame, None)
+
+    def dropped(self, reason: str, ticket: Ticket | None) -> None:
+        """Count a frame a served function could not take."""
+        self._drop(reason, ticket)
+
     # routing
 
-    def _route(self, peer: Peer, frame: DataFrame, ticket: Ticket | None) -> None:
+    def _route(self, peer: Connected, frame: DataFrame, ticket: Ticket | None) -> None:
         if is_reserved_tag(frame.tag):
             # Control frames (receipts, stats requests) are not traffic.
-            self._on_reserved(peer, frame, ticket)
+            if isinstance(peer, Peer):
+                self._on_reserved(peer, frame, ticket)
+            else:
+                self._drop("reserved tag", ticket)
             return
         size = len(frame.payload)
         peer.stats.frames_in += 1
@@ -173,18 +221,23 @@ class Router:
             frame.tag,
             target=target,
             broadcast=broadcast,
-            congested=lambda c: self.pressure.is_congested(c) if c in self.peers else True,
+            congested=lambda c: (
+                self.pressure.is_congested(c) if c in self.peers or c in self.local else True
+            ),
         )
         if not route.connections and not (route.to_mesh and self.mesh):
             self._drop(no_observer(frame.tag), ticket)
             return
         encoded = encode_frame(frame)
         for conn_id in route.connections:
-            dest = self.peers.get(conn_id)
+            dest: Connected | None = self.peers.get(conn_id) or self.local.get(conn_id)
             if dest is None or not dest.is_open:
                 self._drop("destination closed", ticket)
                 continue
-            dest.send(encoded, size, ticket)
+            if isinstance(dest, LocalFunction):
+                dest.deliver(frame, ticket)
+            else:
+                dest.send(encoded, size, ticket)
             if observer is not None:
                 observer.sent(dest, frame.tag, size)
             if self.pressure.routed(peer.conn_id, conn_id):
@@ -205,6 +258,9 @@ class Router:
                 # Later bytes of the same chunk already closed the connection.
                 self._drop("stats request on a closed connection", ticket)
                 return
+            if frame.payload and self._control is not None:
+                self._control(peer, bytes(frame.payload))  # answers later, on the same tag
+                return
             payload = msgpack.packb(self._snapshot())
             peer.send_control(DataFrame(tag=STATS_TAG, payload=payload), len(payload))
         else:
@@ -218,7 +274,7 @@ class Router:
 
     def _resume(self, senders: list[int]) -> None:
         for conn_id in senders:
-            sender = self.peers.get(conn_id)
+            sender: Connected | None = self.peers.get(conn_id) or self.local.get(conn_id)
             if sender is not None:
                 sender.resume_reading()
                 if self.observer is not None:

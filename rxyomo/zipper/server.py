@@ -2,8 +2,8 @@
 
 The moving parts live beside it: :mod:`~rxyomo.zipper.peer` (one accepted connection),
 :mod:`~rxyomo.zipper.router` (what flows between connections),
-:mod:`~rxyomo.zipper.admission` (who gets in) and :mod:`~rxyomo.zipper.receipts` (when
-receipts go out).
+:mod:`~rxyomo.zipper.admission` (who gets in), :mod:`~rxyomo.zipper.receipts` (when
+receipts go out) and :mod:`~rxyomo.zipper.serving` (the functions it serves itself).
 """
 
 from __future__ import annotations
@@ -12,10 +12,11 @@ import asyncio
 import contextlib
 import itertools
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from rxyomo.delivery.destination import LOST_IN_FLIGHT
+from rxyomo.functions.host import Reload
 from rxyomo.observe import hooks as observe_hooks
 from rxyomo.protocol.connection import ConnectionConfig
 from rxyomo.protocol.extensions import ALL as ALL_EXTENSIONS
@@ -25,6 +26,7 @@ from rxyomo.zipper.mesh import MeshLink
 from rxyomo.zipper.peer import ARRIVED_CLOSED, Peer
 from rxyomo.zipper.receipts import SETTLE_INTERVAL
 from rxyomo.zipper.router import Router
+from rxyomo.zipper.serving import ServedFunctions
 from rxyomo.zipper.workflow import Workflow
 
 __all__ = ["ARRIVED_CLOSED", "LOST_IN_FLIGHT", "SETTLE_INTERVAL", "Zipper", "serve"]
@@ -33,7 +35,11 @@ log = logging.getLogger("rxyomo.zipper")
 
 
 class Zipper:
-    """Routes data frames between sources, stream functions, sinks and other zippers."""
+    """Routes data frames between sources, stream functions, sinks and other zippers.
+
+    The workflow's functions with code (``wasm:``, ``python:``) are served in-process;
+    with ``watch_functions`` each is reloaded when its file changes.
+    """
 
     def __init__(
         self,
@@ -42,6 +48,7 @@ class Zipper:
         *,
         connection_config: ConnectionConfig | None = None,
         stats_interval: float | None = None,
+        watch_functions: bool = False,
     ) -> None:
         self.workflow = workflow
         self.transport = transport
@@ -52,8 +59,13 @@ class Zipper:
         # What rxyomo clients may agree to: heartbeats only where the transport has no
         # liveness of its own.
         extensions = ALL_EXTENSIONS - {HEARTBEAT} if transport.liveness else ALL_EXTENSIONS
+        self._ids = itertools.count(1)
         #: What every connection reports to: routing, back-pressure, receipts.
-        self.router = Router(workflow, extensions, self.snapshot)
+        self.router = Router(workflow, extensions, self.snapshot, self._control)
+        #: The functions this zipper serves itself.
+        self.functions = ServedFunctions(
+            workflow.served, self.router, self._ids, watch=watch_functions
+        )
         self.routing = self.router.routing
         self.stats = self.router.stats
         #: The connections taken in, by connection id.
@@ -63,7 +75,6 @@ class Zipper:
         #: The links to the other zippers of the mesh.
         self.mesh: list[MeshLink] = self.router.mesh
         self._mesh_tasks: list[asyncio.Task[None]] = []
-        self._ids = itertools.count(1)
         self._listener: Listener | None = None
         self._stats_interval = stats_interval
         self._stats_task: asyncio.Task[None] | None = None
@@ -84,7 +95,12 @@ class Zipper:
         return self._listener.address
 
     async def start(self) -> tuple[str, int]:
-        """Start listening; returns the bound address."""
+        """Load the functions it serves, then start listening; returns the bound address.
+
+        A function whose code cannot be served is refused (logged, and named in the
+        stats with the reason); the others serve all the same.
+        """
+        await self.functions.start()
         self._listener = await self.transport.serve(
             self.workflow.host, self.workflow.port, self._new_peer
         )
@@ -128,6 +144,9 @@ class Zipper:
         """
         if self._listener is not None:
             self._listener.close()
+        if self.functions.functions:
+            # What the served functions hold is answered before the connections go.
+            await self.functions.drain(grace / 2)
         channels = [p.channel for p in self.peers.values() if p.channel is not None]
         for peer in list(self.peers.values()):
             peer.close(message)
@@ -135,6 +154,7 @@ class Zipper:
             await link.close(timeout=1.0)
         for task in self._mesh_tasks:
             task.cancel()
+        await self.functions.close(timeout=grace / 2)
         self.router.close()
         for server in self.observe_servers:
             await server.close()
@@ -161,7 +181,17 @@ class Zipper:
         """The zipper's counters and connections, as plain data."""
         data = self.stats.as_dict()
         data["name"] = self.workflow.name
+        if len(self.functions):
+            data["functions"] = self.functions.snapshot()
         return data
+
+    async def reload_functions(self, names: Sequence[str] = ()) -> list[Reload]:
+        """Reload the functions it serves named (all when none): see
+        :meth:`~rxyomo.zipper.serving.ServedFunctions.reload`."""
+        return await self.functions.reload(names)
+
+    def _control(self, peer: Peer, payload: bytes) -> None:
+        self.functions.control(peer, payload)
 
     def _new_peer(self) -> Peer:
         return Peer(self.router, next(self._ids), self.connection_config)
