@@ -1,4 +1,5 @@
-"""The ``rxyomo`` command: run a zipper, serve functions, ask a zipper for its stats."""
+"""The ``rxyomo`` command: run a zipper, serve functions, ask a zipper for its stats or
+to reload the functions it serves."""
 
 from __future__ import annotations
 
@@ -59,6 +60,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="log traffic counters this often (0: never)",
     )
     _observe_options(serve)
+    serve.add_argument(
+        "--no-watch",
+        action="store_true",
+        help="do not reload the functions the zipper serves when their file changes "
+        "(SIGHUP and rxyomo reload still do)",
+    )
     _tls_options(serve)
 
     stats = sub.add_parser("stats", help="print a running zipper's counters as JSON")
@@ -66,6 +73,18 @@ def build_parser() -> argparse.ArgumentParser:
     stats.add_argument("--transport", choices=["quic", "tcp"], default="quic")
     stats.add_argument("--credential", default="", help="'token:SECRET' if the zipper needs one")
     _tls_options(stats)
+
+    reload = sub.add_parser(
+        "reload",
+        help="reload functions a running zipper serves itself (its workflow's wasm: entries)",
+        description="Ask a zipper to load the functions it serves again: each new version "
+        "takes over between frames; code that fails to load leaves the old one serving.",
+    )
+    reload.add_argument("names", nargs="*", metavar="NAME", help="functions (default: all)")
+    reload.add_argument("--zipper", default="localhost:9000", help="HOST:PORT")
+    reload.add_argument("--transport", choices=["quic", "tcp"], default="quic")
+    reload.add_argument("--credential", default="", help="'token:SECRET' if the zipper needs one")
+    _tls_options(reload)
 
     from rxyomo.functions.command import add_run_parser
 
@@ -111,6 +130,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             from rxyomo.functions.command import run_command
 
             return run_command(args)
+        if args.command == "reload":
+            return _reload(args)
         return _stats(args)
     except WorkflowError as exc:
         print(f"rxyomo: {exc}", file=sys.stderr)
@@ -164,7 +185,12 @@ def _serve(args: argparse.Namespace) -> int:
         return 2
 
     async def run() -> None:
-        zipper = Zipper(workflow, transport, stats_interval=args.stats_interval or None)
+        zipper = Zipper(
+            workflow,
+            transport,
+            stats_interval=args.stats_interval or None,
+            watch_functions=not args.no_watch,
+        )
         if args.dashboard_preview:
             from rxyomo.observe import attach
             from rxyomo.observe.dashboard.previews import load_preview
@@ -176,6 +202,17 @@ def _serve(args: argparse.Namespace) -> int:
         for sig in (signal.SIGINT, signal.SIGTERM):
             with contextlib.suppress(NotImplementedError):
                 loop.add_signal_handler(sig, stop.set)
+        reloads: set[asyncio.Task[Any]] = set()
+
+        def reload_all() -> None:
+            log.info("SIGHUP: reloading the functions the zipper serves")
+            task = loop.create_task(zipper.reload_functions())
+            reloads.add(task)
+            task.add_done_callback(reloads.discard)
+
+        if len(zipper.functions):
+            with contextlib.suppress(NotImplementedError, AttributeError):  # no SIGHUP here
+                loop.add_signal_handler(signal.SIGHUP, reload_all)
         await stop.wait()
         log.info("shutting down")
         await zipper.close()
@@ -219,6 +256,35 @@ def _stats(args: argparse.Namespace) -> int:
         return 1
     print(json.dumps(data, indent=2, sort_keys=True))
     return 0
+
+
+def _reload(args: argparse.Namespace) -> int:
+    from rxyomo.client.stats import reload_functions
+
+    transport = _transport_for(args, args.transport)
+    try:
+        results = asyncio.run(
+            reload_functions(args.zipper, args.names, transport, credential=args.credential)
+        )
+    except Exception as exc:  # any failure is reported, not traced back
+        print(f"rxyomo: cannot reload at {args.zipper}: {exc}", file=sys.stderr)
+        return 1
+    failed = False
+    for result in results:
+        name, version = result.get("name"), result.get("version")
+        if result.get("error"):
+            failed = True
+            serving = f"version {version} goes on serving" if version else "not served"
+            print(f"{name}: refused ({serving}): {result['error']}")
+        elif result.get("changed") and result.get("previous"):
+            print(f"{name}: version {version} took over from {result['previous']}")
+        elif result.get("changed"):
+            print(f"{name}: serving, version {version}")
+        else:
+            print(f"{name}: unchanged, version {version}")
+    if not results:
+        print("the zipper serves no function itself")
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":
