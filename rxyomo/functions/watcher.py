@@ -28,7 +28,7 @@ class SourceWatcher:
         self,
         on_change: Callable[[set[Path]], None],
         *,
-        step_ms: int = 30,
+        step_ms: int = 10,
         debounce_ms: int = 300,
     ) -> None:
         self._on_change = on_change
