@@ -13,6 +13,7 @@ from __future__ import annotations
 import ctypes
 import itertools
 import logging
+import os
 from dataclasses import dataclass
 from typing import Any
 
@@ -40,13 +41,29 @@ _RECENT_MODELS = 4
 
 _shared_pool: InterpreterPool | None = None
 
+#: Threads each interpreter of the process-wide pool runs on (default 2, as WasmEdge's
+#: host): 1 suits a process that runs as many calls at once as it has cores.
+THREADS_ENV = "WASM_HOST_TFLITE_THREADS"
+
 
 def shared_pool() -> InterpreterPool:
-    """The process-wide pool used when a host is created without one."""
+    """The process-wide pool used when a host is created without one; its interpreters'
+    threads come from ``$WASM_HOST_TFLITE_THREADS`` when set."""
     global _shared_pool
     if _shared_pool is None:
-        _shared_pool = InterpreterPool()
+        _shared_pool = InterpreterPool(num_threads=_threads_from_env())
     return _shared_pool
+
+
+def _threads_from_env() -> int:
+    default = InterpreterPool().num_threads
+    value = os.environ.get(THREADS_ENV, "").strip()
+    if not value:
+        return default
+    if not value.isdigit() or int(value) < 1:
+        logger.warning("%s=%r is not a positive number: using %d", THREADS_ENV, value, default)
+        return default
+    return int(value)
 
 
 @dataclass
