@@ -1,8 +1,12 @@
-"""The article's scenario end to end: a zipper, the image-recognition flow (several
-instances sharing the load), the label-printer sink and a video source, each a process of
-its own, over QUIC on loopback. Shows each label as it comes back with a progress line,
-then a summary, then stops everything in order; the zipper's live view shows the latest
-frames meanwhile. Exits non-zero, naming the part and why, when a part fails.
+"""The article's scenario end to end: a zipper, the image-recognition function, the
+label-printer sink and a video source, each a process of its own, over QUIC on loopback.
+Shows each label as it comes back with a progress line, then a summary, then stops
+everything in order; the zipper's live view shows the latest frames meanwhile. Exits
+non-zero, naming the part and why, when a part fails.
+
+The function takes one of three forms (``--form``, see forms.py): served by the zipper
+itself (the default, the fastest: two hops), served by ``rxyomo run`` in a process of its
+own, or the article's Python flow, one process per instance.
 """
 
 from __future__ import annotations
@@ -28,10 +32,19 @@ PROGRAM = "image_recognition/demo.py"
 with needs_extra("demo", PROGRAM, __name__):
     from _common import LOOPBACK_DATAGRAM_SIZE
     from _processes import Part, PartFailed, Supervisor
+    from forms import FORMS, RAW_FORMS, run_arguments, served_workflow
+    from frames import IMAGE_KEY, WARM_UP
     from pipeline import FLOW_NAME, SINK_NAME
     from progress import Progress
+    from recognizer import RecognizerError, default_model_dir, infer_settings, warm_up_image
     from summary import Summary, summarize
     from video import InputError, camera_device, default_sample_video, describe
+
+    from rxyomo import Source
+    from rxyomo.client.stats import fetch_stats
+    from rxyomo.transport.base import TransportOptions
+    from rxyomo.transport.certs import dev_certificates, dev_client_tls
+    from rxyomo.transport.quic import QuicTransport
 
 HERE = Path(__file__).resolve().parent
 WORKFLOW = HERE / "zipper" / "workflow.yaml"
@@ -40,18 +53,31 @@ DEFAULT_DASHBOARD_PORT = 8080
 #: Every how many frames of the default clip one is sent (24 frames a second).
 DEFAULT_EVERY = 6
 _FRAME_LINE = r"^frame "
+#: TFLite threads of the guest's interpreters where it is served as it is (--threads).
+TFLITE_THREADS_ENV = "WASM_HOST_TFLITE_THREADS"
+#: Lines of a function's host that say a frame failed, or could not be run at all.
+_FAULT = ("a frame failed", "cannot make an instance", "quarantined for")
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The demo's command line."""
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument(
+        "--form",
+        choices=FORMS,
+        default=FORMS[0],
+        help="zipper: the zipper serves the guest (the default, the fastest); run: rxyomo "
+        "run serves it; flow: the article's Python flow processes",
+    )
+    p.add_argument(
         "--instances",
         type=int,
         default=os.cpu_count() or 1,
-        help="flow instances sharing the load (default: the number of CPUs)",
+        help="instances of the function sharing the load (default: the number of CPUs)",
     )
-    p.add_argument("--workers", type=int, default=1, help="images at a time per instance")
+    p.add_argument(
+        "--workers", type=int, default=1, help="images at a time per flow instance (flow form)"
+    )
     p.add_argument("--threads", type=int, default=1, help="TFLite threads per image")
     p.add_argument(
         "--input",
@@ -145,6 +171,7 @@ class Demo:
         self.source_record = workdir / "sent.jsonl"
         self.python = sys.executable
         self.common: list[str] = []
+        self.address = ""
 
     def show(self, part: str, line: str) -> None:
         """Forward a part's line: the sink's results always, everything when verbose."""
@@ -172,31 +199,47 @@ class Demo:
                 say(f"live view: {note}")
             self.dashboard = f"127.0.0.1:{web}"
         address = f"127.0.0.1:{port}"
+        self.address = address
         self.common = ["--zipper", address, "--max-datagram-size", str(args.max_datagram_size)]
+        if args.form in RAW_FORMS:
+            self.common += ["--payload", "raw"]
         say(
             f"zipper on {address} over QUIC (packets up to {args.max_datagram_size} bytes); "
-            f"{args.instances} x {FLOW_NAME}; sink {SINK_NAME}; source: {describe(spec)}"
+            f"{self._describe_form()}; sink {SINK_NAME}; source: {describe(spec)}"
         )
-        zipper = await self.supervisor.start(
-            "zipper", self._zipper_argv(port), ready=r"listening on", show=self.show
-        )
-        await self.supervisor.wait_ready([zipper], 30)
-        parts = [await self._start_flow(n) for n in range(1, args.instances + 1)]
-        parts.append(
-            await self.supervisor.start(
-                "sink",
-                [
-                    self.python,
-                    str(HERE / "sink.py"),
-                    *self.common,
-                    "--record",
-                    str(self.sink_record),
-                ],
-                ready=rf"{SINK_NAME} ready",
-                show=self.show,
+        workflow = WORKFLOW
+        if args.form == "zipper":
+            workflow = served_workflow(
+                self.workdir / "served.yaml",
+                model_dir=self.model_dir(),
+                instances=args.instances,
+                env=infer_settings(),
             )
+        zipper = await self.supervisor.start(
+            "zipper", self._zipper_argv(port, workflow), ready=r"listening on", show=self.show
         )
+        await self.supervisor.wait_ready([zipper], 60)
+        host = zipper
+        parts = []
+        if args.form == "zipper":
+            refused = [line for line in zipper.tail if f"refused {FLOW_NAME} " in line]
+            if refused:
+                raise zipper.failure(f"it refused {FLOW_NAME}: {refused[-1].split(': ', 2)[-1]}")
+        elif args.form == "run":
+            host = await self._start_hosted(address)
+            parts.append(host)
+        else:
+            parts += [await self._start_flow(n) for n in range(1, args.instances + 1)]
+        sink = await self.supervisor.start(
+            "sink",
+            [self.python, str(HERE / "sink.py"), *self.common, "--record", str(self.sink_record)],
+            ready=rf"{SINK_NAME} ready",
+            show=self.show,
+        )
+        parts.append(sink)
         await self.supervisor.wait_ready(parts, 120)
+        if args.form in RAW_FORMS:
+            await self._warm_up(host, sink)
         if self.dashboard:
             say(f"live view at http://{self.dashboard}/ (Prometheus metrics at /metrics)")
         say(f"all parts ready: streaming {spec}")
@@ -217,7 +260,13 @@ class Demo:
                 records = await self._wait_results(sent, timeout=min(args.timeout, 60 + sent))
             finally:
                 ticker.cancel()
-        return summarize(records)
+        if args.form == "flow":
+            return summarize(records)
+        inference = await self._call_p50() if args.form == "zipper" else None
+        kind = "workers in the zipper" if args.form == "zipper" else "workers of rxyomo run"
+        return summarize(
+            records, inference_p50_ms=inference, workers=args.instances, worker_kind=kind
+        )
 
     async def _show_progress(self, progress: Progress) -> None:
         while True:
@@ -225,15 +274,83 @@ class Demo:
             progress.update(_count_lines(self.source_record), records)
             await asyncio.sleep(0.25)
 
-    def _zipper_argv(self, port: int) -> list[str]:
+    def _describe_form(self) -> str:
+        n = self.args.instances
+        instances = f"{n} instance{'s' if n != 1 else ''}"
+        if self.args.form == "zipper":
+            return f"{FLOW_NAME} served by the zipper itself ({instances}, the fastest form)"
+        if self.args.form == "run":
+            return f"{FLOW_NAME} served by rxyomo run ({instances})"
+        return f"{n} x {FLOW_NAME} (Python flows)"
+
+    def model_dir(self) -> Path:
+        """The folder mounted as /model for the guest."""
+        if self.args.model_dir is not None:
+            return Path(self.args.model_dir)
+        try:
+            return default_model_dir()
+        except RecognizerError as exc:
+            raise PartFailed(FLOW_NAME, str(exc)) from None
+
+    def _rxyomo(self) -> list[str]:
         # The console script next to this interpreter, else the module.
         script = Path(self.python).parent / "rxyomo"
-        command = [str(script)] if script.exists() else [self.python, "-m", "rxyomo"]
+        return [str(script)] if script.exists() else [self.python, "-m", "rxyomo"]
+
+    async def _start_hosted(self, address: str) -> Part:
+        argv = run_arguments(
+            address,
+            model_dir=self.model_dir(),
+            instances=self.args.instances,
+            env=infer_settings(),
+            ca=dev_certificates().ca_certfile,
+        )
+        return await self.supervisor.start(
+            "rxyomo run", [*self._rxyomo(), *argv], ready=r"rxyomo run: serving", show=self.show
+        )
+
+    async def _warm_up(self, host: Part, sink: Part) -> None:
+        """One frame for each instance, so that each has made its guest instance and read
+        the model before the first real frame; a guest that fails them fails here, with
+        what its host said."""
+        transport = QuicTransport(TransportOptions(tls=dev_client_tls()))
+        source = Source("demo-warm-up", zipper=self.address, transport=transport)
+        await source.connect()
+        try:
+            image = warm_up_image()
+            for _ in range(self.args.instances):
+                await source.write(IMAGE_KEY, image, metadata={WARM_UP: "1"})
+        finally:
+            await source.close()
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + 60
+        answered = f"{SINK_NAME}: warm-up answered"
+        while sum(line == answered for line in sink.tail) < self.args.instances:
+            faults = [line for line in host.tail if any(f in line for f in _FAULT)]
+            if faults:
+                why = next((f for f in _FAULT if f in faults[0]), "")
+                cause = faults[0].partition(why)[2].strip(" ()")[:200]
+                raise host.failure(f"{FLOW_NAME} failed its warm-up frames: {cause}")
+            self.supervisor.check()
+            if loop.time() > deadline:
+                raise host.failure(f"{FLOW_NAME} did not answer its warm-up frames in 60 s")
+            await asyncio.sleep(0.05)
+
+    async def _call_p50(self) -> float | None:
+        """The served function's call-time p50, from the zipper's stats."""
+        transport = QuicTransport(TransportOptions(tls=dev_client_tls()))
+        try:
+            stats = await fetch_stats(self.address, transport)
+            return float(stats["functions"][FLOW_NAME]["call_ms"]["p50"])
+        except Exception:  # the figure is a nicety: the summary goes without it
+            return None
+
+    def _zipper_argv(self, port: int, workflow: Path) -> list[str]:
         return [
-            *command,
+            *self._rxyomo(),
             "serve",
             "-c",
-            str(WORKFLOW),
+            str(workflow),
             "--host",
             "127.0.0.1",
             "--port",
@@ -243,6 +360,7 @@ class Demo:
             "--stats-interval",
             "0",
             *self._dashboard_argv(),
+            "--no-watch",
         ]
 
     def _dashboard_argv(self) -> list[str]:
@@ -347,6 +465,9 @@ async def main(argv: Sequence[str] | None = None) -> int:
     if args.instances < 1:
         say("--instances must be at least 1")
         return 2
+    # The guest served as it is runs its TFLite interpreters on --threads threads each, as
+    # a flow's classifier does.
+    os.environ.setdefault(TFLITE_THREADS_ENV, str(args.threads))
     with tempfile.TemporaryDirectory(prefix="rxyomo-demo-") as workdir:
         demo = Demo(args, Path(workdir))
         task = asyncio.ensure_future(demo.run())

@@ -8,24 +8,35 @@ holding a node with the frame's index, its send time and the JPEG. ``subscribe(0
 the flow observes either form; the flow answers the article's form with the sentence alone
 and an :class:`ImageFrame` with a :class:`Recognition`, which carries the index and the send
 time on to the sink (latency = sink receive time - source send time, one machine's clock).
+
+The guest served as it is (by the zipper, or by ``rxyomo run``) takes the JPEG alone and
+answers the sentence alone, so in those forms the source writes the raw JPEG under tag
+0x10 with the frame's index and send time in the frame's metadata
+(:func:`image_metadata`), which the guest's answer carries on to the sink
+(:func:`raw_recognition`).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import re
+from collections.abc import Mapping
 
 import y3
 
 __all__ = [
     "IMAGE_KEY",
     "LABEL_KEY",
+    "UNKNOWN_TIME",
+    "WARM_UP",
     "ImageFrame",
     "Recognition",
     "decode_image",
     "decode_result",
     "encode_frame",
     "encode_jpeg",
+    "image_metadata",
+    "raw_recognition",
     "read_sentence",
 ]
 
@@ -35,6 +46,13 @@ IMAGE_KEY = 0x10
 LABEL_KEY = 0x11
 
 _NODE = 0x80
+
+# Metadata keys of a raw image: its index, send time and position in the input.
+_INDEX, _SENT, _POSITION = "image-index", "image-sent-ns", "image-position"
+#: Metadata key of a frame sent to warm the classifier up, whose answer shows no label.
+WARM_UP = "image-warm-up"
+#: ``Recognition.inference_us`` of an answer that does not say (a guest served as is).
+UNKNOWN_TIME = -1
 _SENTENCE = re.compile(
     r"^It (?P<confidence>is very likely|is likely|could be) a "
     r"<a href='[^']*'>(?P<label>[^<]*)</a> in the picture"
@@ -110,3 +128,23 @@ def read_sentence(sentence: str) -> tuple[str, str] | None:
     if found is None:
         return None
     return found.group("confidence"), found.group("label")
+
+
+def image_metadata(index: int, sent_ns: int, position: int = 0) -> dict[str, str]:
+    """The metadata of a raw image: what the :class:`ImageFrame` node would carry."""
+    return {_INDEX: str(index), _SENT: str(sent_ns), _POSITION: str(position)}
+
+
+def raw_recognition(sentence: bytes, metadata: Mapping[str, str]) -> Recognition | None:
+    """A :class:`Recognition` from a served guest's answer (the sentence alone) and the
+    metadata it carried on from its raw image; ``None`` for a warm-up frame's answer.
+    Its inference time is :data:`UNKNOWN_TIME`: the served function's stats have it."""
+    if WARM_UP in metadata:
+        return None
+    return Recognition(
+        index=int(metadata.get(_INDEX, "-1")),
+        sent_ns=int(metadata.get(_SENT, "0")),
+        sentence=sentence.decode("utf-8", "replace"),
+        inference_us=UNKNOWN_TIME,
+        position=int(metadata.get(_POSITION, "0")),
+    )

@@ -26,7 +26,14 @@ from wasm_host import (
     WasmHostError,
 )
 
-__all__ = ["GUEST_WASM", "Recognizer", "RecognizerError", "default_model_dir", "infer_settings"]
+__all__ = [
+    "GUEST_WASM",
+    "Recognizer",
+    "RecognizerError",
+    "default_model_dir",
+    "infer_settings",
+    "warm_up_image",
+]
 
 #: The committed guest.
 GUEST_WASM = Path(__file__).resolve().parent / "guest" / "image_recognition.wasm"
@@ -51,6 +58,13 @@ def infer_settings(environ: Mapping[str, str] | None = None) -> dict[str, str]:
     """The ``INFER_*`` variables of ``environ`` (default: this process's), for the guest."""
     source = os.environ if environ is None else environ
     return {key: value for key, value in source.items() if key.startswith("INFER_")}
+
+
+def warm_up_image() -> bytes:
+    """A small JPEG to classify once before the first frame: it names nothing."""
+    image = io.BytesIO()
+    Image.new("RGB", (64, 48), (200, 120, 40)).save(image, "JPEG")
+    return image.getvalue()
 
 
 class Recognizer:
@@ -96,10 +110,8 @@ class Recognizer:
     def warm_up(self) -> str:
         """Classify a small image now, so that a missing model fails here, at start-up,
         and the first real frame does not pay for the set-up. Returns the sentence."""
-        image = io.BytesIO()
-        Image.new("RGB", (64, 48), (200, 120, 40)).save(image, "JPEG")
         try:
-            return self(image.getvalue())
+            return self(warm_up_image())
         except WasmHostError as exc:
             raise RecognizerError(f"the classifier does not run: {exc}") from exc
 

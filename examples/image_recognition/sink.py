@@ -1,6 +1,8 @@
 """The ``label-printer`` sink: print each result in the order the frames were sent.
 
 ``--record FILE`` also writes one JSON object a line per result (the demo reads it).
+``--payload raw`` reads the sentence alone, with the frame's index in its metadata: the
+answers of the guest served as it is (by the zipper or by ``rxyomo run``).
 """
 
 from __future__ import annotations
@@ -19,11 +21,11 @@ PROGRAM = "image_recognition/sink.py"
 # Without the 'demo' extra, one line naming it instead of a traceback.
 with needs_extra("demo", PROGRAM, __name__):
     from _common import client_options, parser, serve, setup_logging
-    from frames import LABEL_KEY
+    from frames import LABEL_KEY, raw_recognition
     from pipeline import SINK_NAME, LabelPrinter, Printed
     from summary import record, summarize
 
-    from rxyomo import ConnectionRejected, Sink
+    from rxyomo import ConnectionRejected, Context, Sink
 
 
 async def main() -> int:
@@ -35,6 +37,12 @@ async def main() -> int:
         default=5.0,
         metavar="SECONDS",
         help="how long later frames wait for a missing one before it is given up",
+    )
+    p.add_argument(
+        "--payload",
+        choices=["y3", "raw"],
+        default="y3",
+        help="y3: the flow's Recognition nodes; raw: the guest's sentence alone",
     )
     args = p.parse_args()
     setup_logging(args)
@@ -51,8 +59,19 @@ async def main() -> int:
     printer = LabelPrinter(
         show=lambda line: print(line, flush=True), on_result=keep, max_wait=args.max_wait
     )
-    sink = Sink(SINK_NAME, observe=[LABEL_KEY], **client_options(args))
-    sink.pipe(printer.handler)
+    if args.payload == "raw":
+
+        def answered(ctx: Context) -> None:
+            result = raw_recognition(ctx.data, ctx.metadata)
+            if result is None:  # a warm-up frame's answer
+                print(f"{SINK_NAME}: warm-up answered", flush=True)
+            else:
+                printer.receive(result)
+
+        sink = Sink(SINK_NAME, observe=[LABEL_KEY], handler=answered, **client_options(args))
+    else:
+        sink = Sink(SINK_NAME, observe=[LABEL_KEY], **client_options(args))
+        sink.pipe(printer.handler)
 
     async def tick() -> None:
         while True:

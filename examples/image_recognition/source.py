@@ -1,6 +1,7 @@
 """Stream pictures to the zipper under 0x10: a video's every Nth frame as a JPEG, the
 images of a folder, or a camera's frames. By default, the sample video made from
-scikit-image's photos.
+scikit-image's photos. ``--payload raw`` writes the JPEG alone, its index in the frame's
+metadata, for the guest served as it is (by the zipper or by ``rxyomo run``).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ PROGRAM = "image_recognition/source.py"
 # Without the 'demo' extra, one line naming it instead of a traceback.
 with needs_extra("demo", PROGRAM, __name__):
     from _common import client_options, parser, setup_logging, stop_event
-    from frames import IMAGE_KEY, ImageFrame, encode_frame, encode_jpeg
+    from frames import IMAGE_KEY, ImageFrame, encode_frame, encode_jpeg, image_metadata
     from video import InputError, Picture, default_sample_video, describe, pictures
 
     from rxyomo import ConnectionRejected, Source
@@ -52,6 +53,13 @@ async def main() -> int:
         "--article-form",
         action="store_true",
         help="send the JPEG alone, as the article's source did (no index, no latency)",
+    )
+    p.add_argument(
+        "--payload",
+        choices=["y3", "raw"],
+        default="y3",
+        help="y3: an ImageFrame node (for the flow); raw: the JPEG alone, the index and "
+        "send time in the metadata (for the guest served as it is)",
     )
     args = p.parse_args()
     setup_logging(args)
@@ -103,11 +111,15 @@ async def stream(
         elif interval:
             await asyncio.sleep(max(0.0, started + index * interval - time.monotonic()))
         sent_ns = time.time_ns()
-        if args.article_form:
+        metadata = None
+        if args.payload == "raw":
+            payload = picture.jpeg
+            metadata = image_metadata(index, sent_ns, picture.position)
+        elif args.article_form:
             payload = encode_jpeg(picture.jpeg)
         else:
             payload = encode_frame(ImageFrame(index, sent_ns, picture.jpeg, picture.position))
-        await source.write(IMAGE_KEY, payload)
+        await source.write(IMAGE_KEY, payload, metadata=metadata)
         log.info(
             "✅ frame %d (input %d): %s bytes, sha256 %s",
             index,

@@ -13,15 +13,19 @@ from pathlib import Path
 
 import pytest
 import y3
+from forms import served_workflow
 from frames import (
     IMAGE_KEY,
     LABEL_KEY,
+    WARM_UP,
     ImageFrame,
     Recognition,
     decode_image,
     decode_result,
     encode_frame,
     encode_jpeg,
+    image_metadata,
+    raw_recognition,
     read_sentence,
 )
 from PIL import Image
@@ -34,11 +38,12 @@ from pipeline import (
     Reorder,
     plain_sentence,
 )
-from recognizer import Recognizer
+from recognizer import Recognizer, default_model_dir, warm_up_image
 from summary import record, summarize
 from video import InputError, camera_device, make_sample_video, pictures
 
-from rxyomo import Sink, Source, StreamFunction, Zipper, load_workflow
+from rxyomo import Context, Sink, Source, StreamFunction, Zipper, load_workflow
+from rxyomo.functions import VERSION_KEY
 from rxyomo.transport.memory import MemoryRegistry, MemoryTransport
 from tests.waiting import eventually
 
@@ -264,3 +269,59 @@ async def test_the_pipeline_labels_the_sample_video_in_order(
     assert summary.labels["Egyptian cat"] == 1
     assert summary.labels["nothing recognised"] == 1
     assert 0 < summary.latency_p50_ms <= summary.latency_p99_ms
+
+
+async def test_the_zipper_serves_the_guest_itself_on_raw_payloads_in_order(
+    video: Path, tmp_path: Path
+) -> None:
+    workflow = served_workflow(tmp_path / "served.yaml", model_dir=default_model_dir(), instances=2)
+    transport = MemoryTransport(registry=MemoryRegistry())
+    zipper = Zipper(load_workflow(workflow), transport)
+    await zipper.start()
+    address = "{}:{}".format(*zipper.address)
+    printer = LabelPrinter(show=lambda line: None)
+    warm_ups: list[Context] = []
+
+    def answered(ctx: Context) -> None:
+        result = raw_recognition(ctx.data, ctx.metadata)
+        if result is None:
+            warm_ups.append(ctx)
+        else:
+            printer.receive(result)
+
+    sink = Sink(
+        SINK_NAME, observe=[LABEL_KEY], handler=answered, zipper=address, transport=transport
+    )
+    source = Source("image-source", zipper=address, transport=transport)
+    await sink.connect()
+    await source.connect()
+    try:
+        await source.write(IMAGE_KEY, warm_up_image(), metadata={WARM_UP: "1"})
+        await eventually(lambda: len(warm_ups) == 1, "the warm-up answer", timeout=60)
+        frames = list(pictures(str(video)))
+        for index, picture in enumerate(frames):
+            metadata = image_metadata(index, time.time_ns(), picture.position)
+            await source.write(IMAGE_KEY, picture.jpeg, metadata=metadata)
+        await eventually(lambda: len(printer.printed) == len(frames), "the labels", timeout=60)
+        stats = zipper.snapshot()["functions"][FLOW_NAME]
+    finally:
+        await source.close()
+        await sink.close()
+        await zipper.close()
+    printed = printer.printed
+    assert [p.index for p in printed] == list(range(len(frames)))
+    assert [p.label for p in printed] == EXPECTED  # the flows' labels, from the guest as it is
+    assert [p.result.position for p in printed if p.result] == [f.position for f in frames]
+    assert all(p.latency_ms is not None and p.latency_ms > 0 for p in printed)
+    assert (stats["handled"], stats["errors"], stats["instances"]) == (len(frames) + 1, {}, 2)
+    assert warm_ups[0].metadata[VERSION_KEY] == stats["version"]
+    summary = summarize(
+        (record(p) for p in printed),
+        inference_p50_ms=stats["call_ms"]["p50"],
+        workers=2,
+        worker_kind="workers in the zipper",
+    )
+    assert summary.frames == len(frames)
+    assert summary.workers == 2
+    assert summary.inference_p50_ms == stats["call_ms"]["p50"]
+    assert "by 2 workers in the zipper" in summary.lines()[0]

@@ -108,10 +108,52 @@ def test_the_demo_names_the_part_that_failed_and_why(tmp_path: Path, env: dict[s
     empty = tmp_path / "no-model"
     empty.mkdir()
     port = free_udp_port()
-    result = _run_demo(env, "--instances", "1", "--model-dir", str(empty), "--port", str(port))
+    argv = ["--instances", "1", "--model-dir", str(empty), "--port", str(port), "--form"]
+    result = _run_demo(env, *argv, "flow")
     assert result.returncode == 1
     assert "demo: FAILED: flow #1 failed: exited with status 1" in result.stderr
     assert "cannot read the model /model/efficientnet_lite0.tflite" in result.stderr
+    assert _leftovers(port) == []
+    # Served as it is, the guest fails its warm-up frames: the zipper (or rxyomo run) is
+    # named, with what it logged.
+    for form, part in (("zipper", "zipper"), ("run", "rxyomo run")):
+        result = _run_demo(env, *argv, form)
+        assert result.returncode == 1, result.stdout + result.stderr
+        assert (
+            f"demo: FAILED: {part} failed: image-recognition failed its warm-up frames: "
+            "guest trap" in result.stderr
+        )
+        assert "cannot read the model /model/efficientnet_lite0.tflite" in result.stderr
+        assert _leftovers(port) == []
+
+
+@pytest.mark.network
+@pytest.mark.parametrize("form", ["zipper", "run", "flow"])
+def test_every_form_gives_the_same_labels_and_says_which_it_is(
+    tmp_path: Path, env: dict[str, str], form: str
+) -> None:
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    for name in ("chelsea.png", "coffee.png"):
+        shutil.copyfile(sample_photo_dir() / name, photos / name)
+    port = free_udp_port()
+    argv = ["--instances", "2", "--input", str(photos), "--port", str(port), "--json"]
+    result = _run_demo(env, *argv, "--form", form)
+    assert result.returncode == 0, result.stdout + result.stderr
+    lines = result.stdout.splitlines()
+    said = {
+        "zipper": "image-recognition served by the zipper itself (2 instances, the fastest form)",
+        "run": "image-recognition served by rxyomo run (2 instances)",
+        "flow": "2 x image-recognition (Python flows)",
+    }
+    assert said[form] in lines[0]
+    shown = [line for line in lines if line.startswith("frame ")]
+    assert [line.split()[1] for line in shown] == ["0", "1"]
+    assert "It is very likely a Egyptian cat in the picture" in shown[0]
+    summary = json.loads(lines[-1])
+    assert summary["labels"] == {"Egyptian cat": 1, "espresso": 1}
+    assert (summary["frames"], summary["failed"], summary["workers"]) == (2, 0, 2)
+    assert result.stderr == ""
     assert _leftovers(port) == []
 
 
