@@ -8,8 +8,14 @@ own ``ImageRecognition.decode``. Messages are a four-byte length, a one-byte kin
 payload. What this variant costs above the model is what this machine charges for moving
 frames between four Python processes; what rxyomo costs above it is the framework's.
 
+The served form's floor is one ``server`` process in place of the relay and the workers:
+it classifies each raw JPEG (behind an eight-byte index) on ``instances`` threads with the
+example's ``Recognizer`` and answers the index, the call's time and the sentence, as a
+zipper serving the guest does over two hops.
+
     python -m benches._floor relay PORT
     PYTHONPATH=examples/image_recognition python -m benches._floor worker PORT
+    PYTHONPATH=examples/image_recognition python -m benches._floor server PORT --instances N
 """
 
 from __future__ import annotations
@@ -18,15 +24,31 @@ import argparse
 import asyncio
 import signal
 import struct
+import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 
 import y3
 
 _LENGTH = struct.Struct("!I")
+_INDEX = struct.Struct("!Q")
+_ANSWER = struct.Struct("!QQ")
 #: Message kinds: a worker or the sink says hello; an image; a result.
 WORKER, SINK, IMAGE, RESULT = b"W", b"S", b"I", b"R"
 RELAY_READY = "floor relay listening"
 WORKER_READY = "floor worker ready"
+SERVER_READY = "floor server ready"
+
+
+def join_image(index: int, jpeg: bytes) -> bytes:
+    """A raw image for the ``server``: its index, then the JPEG."""
+    return _INDEX.pack(index) + jpeg
+
+
+def split_answer(payload: bytes) -> tuple[int, int, str]:
+    """The ``server``'s answer: the image's index, the call's microseconds, the sentence."""
+    index, call_us = _ANSWER.unpack_from(payload)
+    return index, call_us, payload[_ANSWER.size :].decode()
 
 
 class Framed(asyncio.Protocol):
@@ -124,6 +146,38 @@ async def worker(port: int) -> None:
     recognizer.close()
 
 
+async def server(port: int, instances: int) -> None:
+    """Classify every raw image a client sends, ``instances`` at a time on threads of
+    their own, and answer each one to the connection it came from."""
+    from recognizer import Recognizer
+
+    recognizer = Recognizer()
+    pool = ThreadPoolExecutor(instances, thread_name_prefix="infer")
+    # Each thread's guest instance made (and the model loaded) before the first frame.
+    for done in [pool.submit(recognizer.warm_up) for _ in range(instances)]:
+        done.result()
+    loop = asyncio.get_running_loop()
+
+    def classify(payload: bytes) -> bytes:
+        (index,) = _INDEX.unpack_from(payload)
+        started = time.perf_counter()
+        sentence = recognizer(payload[_INDEX.size :])
+        call_us = int((time.perf_counter() - started) * 1e6)
+        return _ANSWER.pack(index, call_us) + sentence.encode()
+
+    def on_message(peer: Framed, kind: bytes, payload: bytes) -> None:
+        if kind == IMAGE:
+            future = loop.run_in_executor(pool, classify, payload)
+            future.add_done_callback(lambda done: peer.send(RESULT, done.result()))
+
+    listening = await loop.create_server(lambda: Framed(on_message), "127.0.0.1", port)
+    print(SERVER_READY, flush=True)
+    await _until_interrupted()
+    listening.close()
+    pool.shutdown()
+    recognizer.close()
+
+
 async def connect(port: int, on_result: Callable[[bytes], None]) -> Framed:
     """The bench's end: a connection that writes images and hands every result to
     ``on_result``."""
@@ -149,7 +203,13 @@ async def _until_interrupted() -> None:
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("role", choices=["relay", "worker"])
-    parser.add_argument("port", type=int, help="the relay's TCP port on 127.0.0.1")
+    parser.add_argument("role", choices=["relay", "worker", "server"])
+    parser.add_argument("port", type=int, help="the relay's (or server's) TCP port")
+    parser.add_argument("--instances", type=int, default=1, help="the server's threads")
     args = parser.parse_args()
-    asyncio.run(relay(args.port) if args.role == "relay" else worker(args.port))
+    if args.role == "relay":
+        asyncio.run(relay(args.port))
+    elif args.role == "worker":
+        asyncio.run(worker(args.port))
+    else:
+        asyncio.run(server(args.port, args.instances))

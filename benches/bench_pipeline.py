@@ -56,12 +56,20 @@ with needs_extra("bench", PROGRAM, __name__):
     # directory comes on the path from outside, through PYTHONPATH (see the command above).
     try:
         from _processes import Supervisor
-        from frames import IMAGE_KEY, LABEL_KEY, ImageFrame, Recognition, encode_frame
+        from frames import (
+            IMAGE_KEY,
+            LABEL_KEY,
+            ImageFrame,
+            Recognition,
+            encode_frame,
+            image_metadata,
+            raw_recognition,
+        )
         from pipeline import FLOW_NAME, SINK_NAME, ImageRecognition
         from recognizer import Recognizer
         from video import make_sample_video, pictures
     except ModuleNotFoundError as exc:
-        if exc.name not in {"_processes", "frames", "pipeline", "recognizer", "video"}:
+        if exc.name not in {"_processes", "forms", "frames", "pipeline", "recognizer", "video"}:
             raise
         raise SystemExit(
             f"{exc}: run PYTHONPATH=examples/image_recognition python -m benches.bench_pipeline"
@@ -69,14 +77,16 @@ with needs_extra("bench", PROGRAM, __name__):
         ) from exc
 
     from benches import _floor
+    from benches import _pipeline_served as served
     from benches._bench import RESULTS, pyplot, save_figure, write_report
     from devtools.processes import free_tcp_port, free_udp_port
-    from rxyomo import Sink, Source, StreamFunction, Zipper, load_workflow
+    from rxyomo import Context, Sink, Source, StreamFunction, Zipper, load_workflow
     from rxyomo.transport import Transport, TransportOptions
     from rxyomo.transport.certs import dev_client_tls
     from rxyomo.transport.memory import MemoryRegistry, MemoryTransport
     from rxyomo.transport.quic import LOOPBACK_DATAGRAM_SIZE, QuicTransport
     from rxyomo.transport.tcp import TcpTransport
+    from wasm_host.host.tensorflowlite import THREADS_ENV as TFLITE_THREADS_ENV
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "examples" / "image_recognition"
@@ -192,8 +202,8 @@ class Driver:
     """The source and the sink of a pipeline run, in this process."""
 
     def __init__(self) -> None:
-        #: Writes one image payload towards the flows.
-        self.write: Callable[[bytes], Awaitable[None]] | None = None
+        #: Writes image ``index`` (its JPEG) towards the function.
+        self.write: Callable[[int, bytes], Awaitable[None]] | None = None
         self.sent: dict[int, float] = {}
         self.latencies: dict[int, float] = {}
         self.arrived: dict[int, float] = {}
@@ -203,16 +213,28 @@ class Driver:
         self._window: asyncio.Semaphore | None = None
 
     def on_result(self, payload: bytes) -> None:
-        """The sink's handler."""
+        """The sink's handler of the flow's y3 ``Recognition``."""
         result: Recognition = _RESULT_CODEC.unmarshal(payload, Recognition)
+        self.result(result.index, result.inference_us / 1e3, result.error)
+
+    def on_answer(self, ctx: Context) -> None:
+        """The sink's handler of a served guest's answer: the sentence alone, the frame's
+        index in the metadata it carried on."""
+        result = raw_recognition(ctx.data, ctx.metadata)
+        if result is not None:
+            self.result(result.index, None)
+
+    def result(self, index: int, inference_ms: float | None, error: str = "") -> None:
+        """Frame ``index`` came back (``inference_ms``: its call time, when known)."""
         now = time.perf_counter()
-        self.arrived[result.index] = now
-        self.latencies[result.index] = (now - self.sent[result.index]) * 1e3
-        self.inference[result.index] = result.inference_us / 1e3
-        waiter = self._waiters.get(result.index)
+        self.arrived[index] = now
+        self.latencies[index] = (now - self.sent[index]) * 1e3
+        if inference_ms is not None:
+            self.inference[index] = inference_ms
+        waiter = self._waiters.get(index)
         if waiter is not None and not waiter.done():
-            if result.error:
-                waiter.set_exception(RuntimeError(f"frame {result.index}: {result.error}"))
+            if error:
+                waiter.set_exception(RuntimeError(f"frame {index}: {error}"))
             else:
                 waiter.set_result(None)
         if self._window is not None:
@@ -224,7 +246,7 @@ class Driver:
         self._waiters[index] = asyncio.get_running_loop().create_future()
         self.sent[index] = time.perf_counter()
         assert self.write is not None
-        await self.write(encode_frame(ImageFrame(index, time.time_ns(), jpeg)))
+        await self.write(index, jpeg)
         return index
 
     async def one_at_a_time(self, frames: list[bytes], rounds: int) -> list[int]:
@@ -260,36 +282,64 @@ async def drive(
     address: str,
     transport: Transport,
     pids: dict[str, int],
+    *,
+    raw: bool = False,
+    call_ms: Callable[[], Awaitable[float]] | None = None,
 ) -> None:
-    """The pipeline's source and sink here, over rxyomo: see :func:`measure`."""
+    """The pipeline's source and sink here, over rxyomo: see :func:`measure`. ``raw``
+    payloads are the JPEG and the sentence alone (the guest served as it is), the index in
+    the metadata; ``call_ms`` then says the function's call-time p50 (from its stats)."""
     options: dict[str, Any] = {"zipper": address, "transport": transport}
     driver = Driver()
-    sink = Sink(SINK_NAME, observe=[LABEL_KEY], handler=driver.on_result, **options)
+    handler: Callable[..., None] = driver.on_answer if raw else driver.on_result
+    sink = Sink(SINK_NAME, observe=[LABEL_KEY], handler=handler, **options)
     source = Source("bench-source", **options)
     await sink.connect()
     await source.connect()
 
-    async def write(payload: bytes) -> None:
-        await source.write(IMAGE_KEY, payload)
+    async def write(index: int, jpeg: bytes) -> None:
+        if raw:
+            await source.write(IMAGE_KEY, jpeg, metadata=image_metadata(index, time.time_ns()))
+        else:
+            await source.write(IMAGE_KEY, encode_frame(ImageFrame(index, time.time_ns(), jpeg)))
 
     driver.write = write
     try:
-        await measure(run, driver, frames, rounds, window, pids)
+        await measure(run, driver, frames, rounds, window, pids, call_ms=call_ms)
     finally:
         await source.close()
         await sink.close()
 
 
 async def measure(
-    run: Run, driver: Driver, frames: list[bytes], rounds: int, window: int, pids: dict[str, int]
+    run: Run,
+    driver: Driver,
+    frames: list[bytes],
+    rounds: int,
+    window: int,
+    pids: dict[str, int],
+    *,
+    call_ms: Callable[[], Awaitable[float]] | None = None,
 ) -> None:
     """Warm up, measure one frame at a time, then at full load; ``pids`` are the processes
-    whose CPU time per frame at full load is reported (this one is ``bench``)."""
+    whose CPU time per frame at full load is reported (this one is ``bench``). Without a
+    call time per frame (a guest served as it is says none), ``call_ms`` gives the
+    function's call-time p50 over the low-load frames, and the overhead is reckoned from
+    it."""
     await driver.one_at_a_time(frames, 4 * window)  # every instance warm
     indexes = await driver.one_at_a_time(frames, rounds)
     run.low_load_ms = [driver.latencies[i] for i in indexes]
-    run.inference_ms = [driver.inference[i] for i in indexes]
-    run.overhead_ms = [driver.latencies[i] - driver.inference[i] for i in indexes]
+    if call_ms is not None:
+        # The stats keep the latest 1024 calls: the low-load ones, after the warm-up.
+        p50 = await call_ms()
+        run.inference_ms = [p50] * len(indexes)
+        run.settings["overhead_from"] = "the function's call-time p50 in its stats"
+    else:  # nan where nothing says (a guest served as it is, in another process)
+        run.inference_ms = [driver.inference.get(i, float("nan")) for i in indexes]
+    run.overhead_ms = [
+        latency - inference
+        for latency, inference in zip(run.low_load_ms, run.inference_ms, strict=True)
+    ]
     before = _cpu_seconds(pids)
     await driver.full_load(frames, window, run)
     after = _cpu_seconds(pids)
@@ -389,8 +439,8 @@ async def run_floor(frames: list[bytes], rounds: int, instances: int, env: dict[
         driver = Driver()
         connection = await _floor.connect(int(port), driver.on_result)
 
-        async def write(payload: bytes) -> None:
-            connection.send(_floor.IMAGE, payload)
+        async def write(index: int, jpeg: bytes) -> None:
+            connection.send(_floor.IMAGE, encode_frame(ImageFrame(index, time.time_ns(), jpeg)))
 
         driver.write = write
         pids = {"bench": os.getpid(), "relay": relay.process.pid}
@@ -477,12 +527,26 @@ def main() -> None:
     parser.add_argument(
         "--repeat", type=int, help="run every variant this many times (default 1, full run 2)"
     )
+    parser.add_argument(
+        "--only",
+        help="run only these variants, comma-separated (e.g. served-quic,floor-served; "
+        "quic-SIZE names a QUIC packet size)",
+    )
+    parser.add_argument(
+        "--name", default="pipeline", help="results go to benches/results/NAME.json and .png"
+    )
     args = parser.parse_args()
     repeat = args.repeat or (1 if args.quick else 2)
     count, rounds = (72, 24) if args.quick else (240, 60)
     with tempfile.TemporaryDirectory(prefix="bench-pipeline-") as tmp:
-        env = {**os.environ, "RXYOMO_CONFIG_DIR": str(Path(tmp) / "config")}
+        # The guest served as it is classifies with one TFLite thread a call, as direct does.
+        env = {
+            **os.environ,
+            "RXYOMO_CONFIG_DIR": str(Path(tmp) / "config"),
+            TFLITE_THREADS_ENV: "1",
+        }
         os.environ["RXYOMO_CONFIG_DIR"] = env["RXYOMO_CONFIG_DIR"]
+        os.environ[TFLITE_THREADS_ENV] = "1"
         video = make_sample_video(Path(tmp) / "sample.mp4")
         photos = [p.jpeg for p in pictures(str(video))]
         frames = [photos[i % len(photos)] for i in range(count)]
@@ -500,15 +564,35 @@ def main() -> None:
         if not args.quick:
             quic += [(1200, 1), (sizes[0], 0)]
         n = args.instances
-        variants: list[Callable[[], Coroutine[Any, Any, Run]]] = [
-            *(
-                functools.partial(run_processes, frames, rounds, n, size, workers, env)
-                for size, workers in quic
-            ),
-            functools.partial(run_processes, frames, rounds, n, 0, 1, env),
-            functools.partial(run_memory, frames, rounds, n, 1),
-            functools.partial(run_floor, frames, rounds, n, env),
-        ]
+        here = sys.modules[__name__]
+        named: dict[str, Callable[[], Coroutine[Any, Any, Run]]] = {
+            f"quic-{size}" + ("" if workers else "-inline"): functools.partial(
+                run_processes, frames, rounds, n, size, workers, env
+            )
+            for size, workers in quic
+        }
+        named.update(
+            {
+                "tcp": functools.partial(run_processes, frames, rounds, n, 0, 1, env),
+                "memory": functools.partial(run_memory, frames, rounds, n, 1),
+                "floor": functools.partial(run_floor, frames, rounds, n, env),
+                "served-quic": functools.partial(
+                    served.run_served, here, frames, rounds, n, env, Path(tmp)
+                ),
+                "served-memory": functools.partial(
+                    served.run_served_memory, here, frames, rounds, n, Path(tmp)
+                ),
+                "hosted-quic": functools.partial(served.run_hosted, here, frames, rounds, n, env),
+                "floor-served": functools.partial(
+                    served.run_floor_served, here, frames, rounds, n, env
+                ),
+            }
+        )
+        wanted = args.only.split(",") if args.only else list(named)
+        unknown = [name for name in wanted if name not in named]
+        if unknown:
+            raise SystemExit(f"unknown variants {unknown}; known: {', '.join(named)}")
+        variants = [named[name] for name in wanted]
         pipelines: list[Run] = []
         for variant in variants * repeat:
             run = asyncio.run(variant())
@@ -517,8 +601,8 @@ def main() -> None:
             directs.append(run_direct(frames, rounds, args.instances))
             _show(directs[-1])
     report = _report(directs, pipelines, args)
-    write_report("pipeline.json", report, env="PYTHONPATH=examples/image_recognition")
-    _plot([directs[0], *_first_runs(pipelines)])
+    write_report(f"{args.name}.json", report, env="PYTHONPATH=examples/image_recognition")
+    _plot([directs[0], *_first_runs(pipelines)], args.name)
     print(f"{'pipeline':18} {'frames/s / direct':>18} {'added p50':>10} {'overhead p50':>13}")
     for name, row in report["ratios"].items():
         print(
@@ -577,7 +661,14 @@ def _report(directs: list[Run], pipelines: list[Run], args: argparse.Namespace) 
         ratios[name] = {key: float(np.median([row[key] for row in mine])) for key in mine[0]}
         ratios[name]["runs"] = len(mine)
         ratios[name]["frames_per_s_ratios"] = [row["frames_per_s_ratio"] for row in mine]
-    quic = ratios[pipelines[0].name]
+    targets: dict[str, bool] = {}
+    # The flows over QUIC (the first variant, unless left out) and the zipper-served guest.
+    for name in dict.fromkeys([pipelines[0].name, "served-quic"]):
+        if name in ratios:
+            targets[f"{name} frames/s >= 0.9x direct"] = ratios[name]["frames_per_s_ratio"] >= 0.9
+            targets[f"{name} added latency p50 <= 2 ms"] = (
+                ratios[name]["added_latency_p50_ms"] <= 2.0
+            )
     return {
         "bench": "pipeline",
         "quick": args.quick,
@@ -587,10 +678,7 @@ def _report(directs: list[Run], pipelines: list[Run], args: argparse.Namespace) 
         "direct": [run.summary() for run in directs],
         "pipelines": [run.summary() for run in pipelines],
         "ratios": ratios,
-        "targets": {
-            f"{pipelines[0].name} frames/s >= 0.9x direct": quic["frames_per_s_ratio"] >= 0.9,
-            f"{pipelines[0].name} added latency p50 <= 2 ms": quic["added_latency_p50_ms"] <= 2.0,
-        },
+        "targets": targets,
         "timelines": {run.name: run.completions for run in [directs[0], *_first_runs(pipelines)]},
     }
 
@@ -598,7 +686,7 @@ def _report(directs: list[Run], pipelines: list[Run], args: argparse.Namespace) 
 _BIN = 0.2
 
 
-def _plot(runs: list[Run]) -> None:
+def _plot(runs: list[Run], name: str = "pipeline") -> None:
     plt = pyplot()
     if plt is None:
         return
@@ -623,7 +711,7 @@ def _plot(runs: list[Run]) -> None:
     right.set_title(f"frames/s over time, full load ({_BIN:g} s bins)")
     right.set_xlabel("seconds")
     right.legend(fontsize=8)
-    save_figure(fig, RESULTS / "pipeline.png")
+    save_figure(fig, RESULTS / f"{name}.png")
 
 
 if __name__ == "__main__":
