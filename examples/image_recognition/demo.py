@@ -38,7 +38,7 @@ with needs_extra("demo", PROGRAM, __name__):
     from progress import Progress
     from recognizer import RecognizerError, default_model_dir, infer_settings, warm_up_image
     from summary import Summary, summarize
-    from video import InputError, camera_device, default_sample_video, describe
+    from video import InputError, camera_device, default_sample_video, describe, pictures
 
     from rxyomo import Source
     from rxyomo.client.stats import fetch_stats
@@ -239,7 +239,7 @@ class Demo:
         parts.append(sink)
         await self.supervisor.wait_ready(parts, 120)
         if args.form in RAW_FORMS:
-            await self._warm_up(host, sink)
+            await self._warm_up(host, sink, spec)
         if self.dashboard:
             say(f"live view at http://{self.dashboard}/ (Prometheus metrics at /metrics)")
         say(f"all parts ready: streaming {spec}")
@@ -309,15 +309,19 @@ class Demo:
             "rxyomo run", [*self._rxyomo(), *argv], ready=r"rxyomo run: serving", show=self.show
         )
 
-    async def _warm_up(self, host: Part, sink: Part) -> None:
+    async def _warm_up(self, host: Part, sink: Part, spec: str) -> None:
         """One frame for each instance, so that each has made its guest instance and read
         the model before the first real frame; a guest that fails them fails here, with
-        what its host said."""
+        what its host said. The input's first picture, so that the host's resizing is
+        ready for its size too (a camera is left alone: a small image instead)."""
+        image = warm_up_image()
+        if camera_device(spec) is None:
+            first = await asyncio.to_thread(next, pictures(spec, self.args.every), None)
+            image = first.jpeg if first is not None else image
         transport = QuicTransport(TransportOptions(tls=dev_client_tls()))
         source = Source("demo-warm-up", zipper=self.address, transport=transport)
         await source.connect()
         try:
-            image = warm_up_image()
             for _ in range(self.args.instances):
                 await source.write(IMAGE_KEY, image, metadata={WARM_UP: "1"})
         finally:
