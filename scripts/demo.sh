@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # The image-recognition demo, end to end, on a fresh machine: makes (or refreshes) the
-# virtual environment .venv with what the demo needs, then runs a zipper, the
-# image-recognition flow (one instance per CPU), a sink and a video source as separate
-# processes over QUIC on loopback, shows a progress line and the address of the
-# zipper's live view, and prints a summary.
+# virtual environment .venv with what the demo needs, then runs a zipper serving the
+# WebAssembly image-recognition function itself (one instance per CPU: the fastest of the
+# example's forms, which the demo's first line names), a sink and a video source as
+# separate processes over QUIC on loopback, shows a progress line and the address of the
+# zipper's live view, and prints a summary. --form run serves the guest with rxyomo run
+# instead, --form flow with the article's Python flows.
 #
-# Usage: bash scripts/demo.sh [--instances N] [--input VIDEO|FOLDER|camera] [--every N] ...
+# Usage: bash scripts/demo.sh [--form zipper|run|flow] [--instances N] [--input VIDEO|FOLDER|camera] ...
 #        bash scripts/demo.sh --help
 set -euo pipefail
 cd "$(dirname "$0")/.."
