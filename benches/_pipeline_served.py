@@ -4,6 +4,7 @@
 - ``served``: ``rxyomo serve`` with the example's ``zipper/served.yaml``: the zipper runs
   the guest on its own worker threads; source and sink in the bench process, over QUIC:
   source -> zipper -> sink, two hops;
+- ``served-tcp``: the same over rxyomo's TLS over TCP, to tell what QUIC costs;
 - ``served-memory``: the same zipper in the bench process, over the in-memory transport;
 - ``hosted``: ``rxyomo run`` of the guest in a process of its own, connected to a zipper
   process: four hops, as the flows, without their y3 payloads;
@@ -33,6 +34,7 @@ from rxyomo.transport import Transport, TransportOptions
 from rxyomo.transport.certs import dev_certificates, dev_client_tls
 from rxyomo.transport.memory import MemoryRegistry, MemoryTransport
 from rxyomo.transport.quic import QuicTransport
+from rxyomo.transport.tcp import TcpTransport
 
 __all__ = ["run_floor_served", "run_hosted", "run_served", "run_served_memory"]
 
@@ -48,21 +50,36 @@ def _call_p50(address: str, transport: Transport) -> Any:
 
 
 async def run_served(
-    bench: Any, frames: list[bytes], rounds: int, instances: int, env: dict[str, str], tmp: Path
+    bench: Any,
+    frames: list[bytes],
+    rounds: int,
+    instances: int,
+    env: dict[str, str],
+    tmp: Path,
+    transport_name: str = "quic",
 ) -> Any:
-    """``rxyomo serve`` serving the guest; source and sink here, over QUIC."""
-    run = bench.Run("served-quic", settings={"instances": instances, "workers": instances})
-    port = free_udp_port()
+    """``rxyomo serve`` serving the guest; source and sink here, over QUIC (or TLS over
+    TCP, to tell what QUIC costs)."""
+    run = bench.Run(
+        f"served-{transport_name}", settings={"instances": instances, "workers": instances}
+    )
     workflow = served_workflow(
         tmp / "served.yaml", model_dir=default_model_dir(), instances=instances
     )
-    transport = QuicTransport(TransportOptions(tls=dev_client_tls()))
+    transport: Transport
+    if transport_name == "quic":
+        port = free_udp_port()
+        transport = QuicTransport(TransportOptions(tls=dev_client_tls()))
+    else:
+        port = free_tcp_port()
+        transport = TcpTransport(TransportOptions(tls=dev_client_tls()))
     async with bench._supervised(env) as supervisor:
         zipper = await supervisor.start(
             "zipper",
             [
                 sys.executable, "-m", "rxyomo", "serve", "-c", str(workflow),
                 "--host", "127.0.0.1", "--port", str(port), "--stats-interval", "0", "--no-watch",
+                "--transport", transport_name,
             ],
             ready="listening on",
         )  # fmt: skip

@@ -10,7 +10,12 @@
 - floor: the same processes and application work (y3 payloads, the example's ``decode`` on
   a worker thread) joined by bare asyncio over plain TCP, without QUIC, TLS or rxyomo
   (see ``_floor.py``): what this machine charges for moving frames between the processes,
-  so that what the framework costs shows as the distance from it.
+  so that what the framework costs shows as the distance from it;
+- served (``_pipeline_served.py``): the guest served as it is on raw JPEGs, by the zipper
+  itself (``served-quic``, ``served-tcp``, ``served-memory``: source -> zipper -> sink),
+  by ``rxyomo run`` (``hosted-quic``), and the served form's floor (``floor-served``: this
+  process and one classifying process over plain TCP). ``served-quic`` is held to the same
+  targets.
 
 Each pipeline is measured at low load (one frame in flight: latency) and at full load (a
 window of frames in flight: frames/s, latency under load, frames/s over time). Targets:
@@ -18,10 +23,13 @@ pipeline frames/s >= 0.9x direct; latency the framework adds (pipeline p50 at lo
 direct p50) <= 2 ms. The direct measurements are repeated around every pipeline, each
 pipeline being held to the faster one; the overhead is also measured frame by frame (a
 frame's latency minus the time its flow spent classifying it), which other work on the
-machine disturbs far less. Also reported: CPU time a frame for every process. Writes
-benches/results/pipeline.json and pipeline.png.
+machine disturbs far less. Also reported: CPU time a frame for every process, and the
+model's CPU time a frame over the pipeline's (every process's), which drifts much less than
+frames/s when other work shares the machine. Writes benches/results/pipeline.json and
+pipeline.png (``--name`` for others, ``--only`` for some variants).
 
     PYTHONPATH=examples/image_recognition python -m benches.bench_pipeline [--quick] [--instances N]
+        [--only served-quic,floor-served] [--name NAME]
 """
 
 from __future__ import annotations
@@ -579,6 +587,9 @@ def main() -> None:
                 "served-quic": functools.partial(
                     served.run_served, here, frames, rounds, n, env, Path(tmp)
                 ),
+                "served-tcp": functools.partial(
+                    served.run_served, here, frames, rounds, n, env, Path(tmp), "tcp"
+                ),
                 "served-memory": functools.partial(
                     served.run_served_memory, here, frames, rounds, n, Path(tmp)
                 ),
@@ -603,11 +614,15 @@ def main() -> None:
     report = _report(directs, pipelines, args)
     write_report(f"{args.name}.json", report, env="PYTHONPATH=examples/image_recognition")
     _plot([directs[0], *_first_runs(pipelines)], args.name)
-    print(f"{'pipeline':18} {'frames/s / direct':>18} {'added p50':>10} {'overhead p50':>13}")
+    print(
+        f"{'pipeline':18} {'frames/s / direct':>18} {'added p50':>10} {'overhead p50':>13} "
+        f"{'CPU direct / pipeline':>22}"
+    )
     for name, row in report["ratios"].items():
         print(
             f"{name:18} {row['frames_per_s_ratio']:18.2f} "
-            f"{row['added_latency_p50_ms']:7.2f} ms {row['overhead_p50_ms']:10.2f} ms"
+            f"{row['added_latency_p50_ms']:7.2f} ms {row['overhead_p50_ms']:10.2f} ms "
+            f"{row['cpu_ratio']:22.2f}"
         )
     for target, met in report["targets"].items():
         print(f"{target}: {'met' if met else 'MISSED'}")
@@ -646,12 +661,17 @@ def _report(directs: list[Run], pipelines: list[Run], args: argparse.Namespace) 
         fps = max(d["frames_per_s"] for d in around)
         p50 = min(d["low_load_p50_ms"] for d in around)
         s = run.summary()
+        # CPU time a frame varies far less with other work on the machine than wall time:
+        # the model's own over every process's of the pipeline, at full load.
+        direct_cpu = min(d["settings"]["cpu_ms_per_frame"]["bench"] for d in around)
+        pipeline_cpu = sum(run.settings.get("cpu_ms_per_frame", {}).values()) or float("nan")
         row = {
             "direct_frames_per_s": fps,
             "direct_low_load_p50_ms": p50,
             "frames_per_s_ratio": s["frames_per_s"] / fps,
             "added_latency_p50_ms": s["low_load_p50_ms"] - p50,
             "overhead_p50_ms": s["low_load_overhead_p50_ms"],
+            "cpu_ratio": direct_cpu / pipeline_cpu,
         }
         rows.append((run.name, row))
     # A variant run several times: the median of its runs, and every run's ratio.
