@@ -15,6 +15,7 @@ import argparse
 import asyncio
 import contextlib
 import json
+import logging
 import os
 import signal
 import socket
@@ -38,7 +39,14 @@ with needs_extra("demo", PROGRAM, __name__):
     from progress import Progress
     from recognizer import RecognizerError, default_model_dir, infer_settings, warm_up_image
     from summary import Summary, summarize
-    from video import InputError, camera_device, default_sample_video, describe, pictures
+    from video import (
+        InputError,
+        Picture,
+        camera_device,
+        default_sample_video,
+        describe,
+        pictures,
+    )
 
     from rxyomo import Source
     from rxyomo.client.stats import fetch_stats
@@ -316,7 +324,7 @@ class Demo:
         ready for its size too (a camera is left alone: a small image instead)."""
         image = warm_up_image()
         if camera_device(spec) is None:
-            first = await asyncio.to_thread(next, pictures(spec, self.args.every), None)
+            first = await asyncio.to_thread(_first_picture, spec, self.args.every)
             image = first.jpeg if first is not None else image
         transport = QuicTransport(TransportOptions(tls=dev_client_tls()))
         source = Source("demo-warm-up", zipper=self.address, transport=transport)
@@ -445,6 +453,18 @@ async def _hold(demo: Demo) -> None:
     while not waiting.done():
         demo.supervisor.check()  # a part that dies while held is still reported
         await asyncio.wait({waiting}, timeout=0.5)
+
+
+def _first_picture(spec: str, every: int | None) -> Picture | None:
+    """The input's first readable picture. The files it skips are the source's to report,
+    when it sends them: they are not reported twice."""
+    video_log = logging.getLogger("video")
+    level = video_log.level
+    video_log.setLevel(logging.ERROR)
+    try:
+        return next(pictures(spec, every), None)
+    finally:
+        video_log.setLevel(level)
 
 
 def _count_lines(path: Path) -> int:

@@ -36,6 +36,8 @@ __all__ = [
     "encode_frame",
     "encode_jpeg",
     "image_metadata",
+    "is_raw",
+    "raw_image",
     "raw_recognition",
     "read_sentence",
 ]
@@ -133,6 +135,25 @@ def read_sentence(sentence: str) -> tuple[str, str] | None:
 def image_metadata(index: int, sent_ns: int, position: int = 0) -> dict[str, str]:
     """The metadata of a raw image: what the :class:`ImageFrame` node would carry."""
     return {_INDEX: str(index), _SENT: str(sent_ns), _POSITION: str(position)}
+
+
+def is_raw(metadata: Mapping[str, str]) -> bool:
+    """Whether a frame with this metadata is of the raw form (:func:`image_metadata`, or
+    a warm-up frame), rather than a Y3 node."""
+    return _INDEX in metadata or WARM_UP in metadata
+
+
+def raw_image(jpeg: bytes, metadata: Mapping[str, str]) -> ImageFrame | None:
+    """The :class:`ImageFrame` a raw image stands for (:func:`image_metadata`); ``None``
+    when its metadata names no index (a frame of another form, or a warm-up frame)."""
+    if not is_raw(metadata) or WARM_UP in metadata:
+        return None
+    return ImageFrame(
+        index=int(metadata[_INDEX]),
+        sent_ns=int(metadata.get(_SENT, "0")),
+        jpeg=bytes(jpeg),
+        position=int(metadata.get(_POSITION, "0")),
+    )
 
 
 def raw_recognition(sentence: bytes, metadata: Mapping[str, str]) -> Recognition | None:

@@ -14,8 +14,19 @@ import io
 from typing import Any
 
 import y3
-from frames import IMAGE_KEY, LABEL_KEY, ImageFrame, Recognition, read_sentence
+from frames import (
+    IMAGE_KEY,
+    LABEL_KEY,
+    ImageFrame,
+    Recognition,
+    is_raw,
+    raw_image,
+    raw_recognition,
+    read_sentence,
+)
 from PIL import Image
+
+from rxyomo.protocol.metadata import MetadataError, decode_metadata
 
 __all__ = ["ImagePreview"]
 
@@ -26,36 +37,37 @@ THUMBNAIL = (180, 135)
 
 
 class ImagePreview:
-    """Pairs each image (0x10) with its result (0x11) by the frame's index."""
+    """Pairs each image (0x10) with its result (0x11) by the frame's index: this example's
+    Y3 nodes, or the raw JPEG and sentence of the guest served as it is, whose index is in
+    the frame's metadata."""
 
     tags = (IMAGE_KEY, LABEL_KEY)
 
     def __init__(self) -> None:
-        self._images: collections.deque[bytes] = collections.deque(maxlen=KEPT)
-        self._results: collections.deque[tuple[bytes, float]] = collections.deque(maxlen=KEPT)
+        self._images: collections.deque[tuple[bytes, bytes]] = collections.deque(maxlen=KEPT)
+        self._results: collections.deque[tuple[bytes, bytes, float]] = collections.deque(
+            maxlen=KEPT
+        )
         self._jpegs: dict[int, bytes] = {}
         self._thumbnails: dict[str, bytes] = {}
         self._shown: list[dict[str, Any]] = []
 
     def frame(self, tag: int, payload: bytes, metadata: bytes, now: float) -> None:
         if tag == IMAGE_KEY:
-            self._images.append(payload)
+            self._images.append((payload, metadata))
         else:
-            self._results.append((payload, now))
+            self._results.append((payload, metadata, now))
 
     def items(self) -> list[dict[str, Any]]:
         while self._images:
-            try:
-                image = y3.Codec(IMAGE_KEY).unmarshal(self._images.popleft(), ImageFrame)
-            except (y3.Y3Error, ValueError, TypeError):
-                continue  # the article's form, or not this demo's: nothing to show
-            self._jpegs[image.index] = image.jpeg
+            image = _image(*self._images.popleft())
+            if image is not None:
+                self._jpegs[image.index] = image.jpeg
         shown = {item["key"]: item for item in self._shown}
         while self._results:
-            payload, arrived = self._results.popleft()
-            try:
-                result = y3.Codec(LABEL_KEY).unmarshal(payload, Recognition)
-            except (y3.Y3Error, ValueError, TypeError):
+            payload, metadata, arrived = self._results.popleft()
+            result = _result(payload, metadata)
+            if result is None:
                 continue
             found = read_sentence(result.sentence)
             label = html.unescape(found[1]) if found else "nothing recognised"
@@ -89,3 +101,32 @@ class ImagePreview:
             picture.convert("RGB").save(out, "JPEG", quality=80)
         self._thumbnails[key] = out.getvalue()
         return self._thumbnails[key]
+
+
+def _metadata(data: bytes) -> dict[str, str]:
+    try:
+        return decode_metadata(data)
+    except MetadataError:
+        return {}
+
+
+def _image(payload: bytes, metadata: bytes) -> ImageFrame | None:
+    raw = raw_image(payload, _metadata(metadata)) if metadata else None
+    if raw is not None:
+        return raw
+    try:
+        image: ImageFrame = y3.Codec(IMAGE_KEY).unmarshal(payload, ImageFrame)
+    except (y3.Y3Error, ValueError, TypeError):
+        return None  # the article's form, or not this demo's: nothing to show
+    return image
+
+
+def _result(payload: bytes, metadata: bytes) -> Recognition | None:
+    meta = _metadata(metadata) if metadata else {}
+    if is_raw(meta):
+        return raw_recognition(payload, meta)
+    try:
+        result: Recognition = y3.Codec(LABEL_KEY).unmarshal(payload, Recognition)
+    except (y3.Y3Error, ValueError, TypeError):
+        return None
+    return result

@@ -17,8 +17,9 @@ if TYPE_CHECKING:
     from rxyomo.observe.tracing import Tracing
     from rxyomo.protocol.frames import DataFrame
     from rxyomo.zipper.peer import Peer
+    from rxyomo.zipper.stats import ConnectionStats
 
-__all__ = ["HOOKS", "Hooks", "RouterObserver", "read_environment", "tracing_configured"]
+__all__ = ["HOOKS", "Hooks", "Routed", "RouterObserver", "read_environment", "tracing_configured"]
 
 log = logging.getLogger("rxyomo.observe")
 
@@ -40,14 +41,32 @@ class Hooks:
 HOOKS = Hooks()
 
 
+class Routed(Protocol):
+    """What frames come from and go to in the router: a connection, or a function the
+    zipper serves itself."""
+
+    @property
+    def conn_id(self) -> int:
+        """Its id among the zipper's connections."""
+
+    @property
+    def stats(self) -> ConnectionStats:
+        """Its traffic, and its name."""
+
+    @property
+    def client_type(self) -> int | None:
+        """What kind of client it is (a :class:`~rxyomo.protocol.frames.ClientType`),
+        once its handshake came."""
+
+
 class RouterObserver(Protocol):
     """What the zipper's router tells an observer (:mod:`rxyomo.observe.zipper`)."""
 
-    def arrived(self, peer: Peer, frame: DataFrame, size: int) -> DataFrame:
+    def arrived(self, peer: Routed, frame: DataFrame, size: int) -> DataFrame:
         """A data frame arrived from ``peer``; returns the frame to route (another one
         with new trace ids in its metadata when it is traced)."""
 
-    def sent(self, dest: Peer, tag: int, size: int) -> None:
+    def sent(self, dest: Routed, tag: int, size: int) -> None:
         """The frame being routed was queued for ``dest``."""
 
     def forwarded(self, tag: int, size: int, links: int) -> None:
@@ -56,10 +75,10 @@ class RouterObserver(Protocol):
     def finished(self) -> None:
         """The frame being routed is done with (routed or dropped)."""
 
-    def paused(self, peer: Peer) -> None:
+    def paused(self, peer: Routed) -> None:
         """Reading from ``peer`` stopped: a destination it feeds is slow."""
 
-    def resumed(self, peer: Peer) -> None:
+    def resumed(self, peer: Routed) -> None:
         """Reading from ``peer`` resumed."""
 
     def gone(self, peer: Peer) -> None:

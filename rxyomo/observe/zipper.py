@@ -15,7 +15,7 @@ from collections.abc import Collection
 from typing import TYPE_CHECKING, Any, Protocol
 
 from rxyomo.observe.counters import Histogram, Recent, Row, Traffic, tag_label
-from rxyomo.observe.hooks import HOOKS
+from rxyomo.observe.hooks import HOOKS, Routed
 from rxyomo.observe.tracing import TRACE_KEY
 from rxyomo.protocol.frames import ClientType, DataFrame
 from rxyomo.protocol.metadata import TID, MetadataError, decode_metadata
@@ -63,12 +63,12 @@ class Preview(Protocol):
         """The JPEG thumbnail of item ``key``, if it has one."""
 
 
-def kind_of(peer: Peer) -> str:
+def kind_of(peer: Routed) -> str:
     """``source``, ``function`` or ``zipper`` (a mesh peer), once its handshake came."""
-    handshake = peer.core.handshake
-    if handshake is None:
+    client_type = peer.client_type
+    if client_type is None:
         return "unknown"
-    kind: str = KINDS.get(handshake.client_type, "unknown")  # type: ignore[call-overload]
+    kind: str = KINDS.get(client_type, "unknown")  # type: ignore[call-overload]
     return kind
 
 
@@ -127,7 +127,7 @@ class ZipperObserver:
 
     # what the router reports (RouterObserver)
 
-    def arrived(self, peer: Peer, frame: DataFrame, size: int) -> DataFrame:
+    def arrived(self, peer: Routed, frame: DataFrame, size: int) -> DataFrame:
         conn = peer.conn_id
         rows = self._in.get(conn)
         if rows is None:
@@ -152,7 +152,7 @@ class ZipperObserver:
         self._frame = frame
         return frame
 
-    def sent(self, dest: Peer, tag: int, size: int) -> None:
+    def sent(self, dest: Routed, tag: int, size: int) -> None:
         conn = dest.conn_id
         rows = self._out.get(conn)
         if rows is None:
@@ -185,10 +185,10 @@ class ZipperObserver:
             span.end()
         self._frame = None
 
-    def paused(self, peer: Peer) -> None:
+    def paused(self, peer: Routed) -> None:
         self._paused_at.setdefault(peer.conn_id, time.monotonic())
 
-    def resumed(self, peer: Peer) -> None:
+    def resumed(self, peer: Routed) -> None:
         since = self._paused_at.pop(peer.conn_id, None)
         if since is not None:
             entry = self.backpressure.setdefault(peer.stats.name, [0.0, 0])
@@ -238,7 +238,7 @@ class ZipperObserver:
 
     # round trips through functions
 
-    def _probe(self, dest: Peer, tag: int) -> None:
+    def _probe(self, dest: Routed, tag: int) -> None:
         conn = dest.conn_id
         frame = self._frame
         if (

@@ -33,7 +33,7 @@ from rxyomo.client.context import answer_metadata
 from rxyomo.delivery.settlement import Ticket
 from rxyomo.functions.frames import CLOSED, QUARANTINED, VERSION_KEY, Frame, Outcome
 from rxyomo.functions.runner import FunctionRunner
-from rxyomo.protocol.frames import DataFrame
+from rxyomo.protocol.frames import ClientType, DataFrame
 from rxyomo.protocol.metadata import MetadataError, decode_metadata, encode_metadata
 from rxyomo.zipper.stats import ConnectionStats, ZipperStats
 
@@ -102,6 +102,11 @@ class LocalFunction:
         self._room = False
         self._hop_due = False
         runner.add_room_listener(self._room_from_worker)
+
+    @property
+    def client_type(self) -> ClientType:
+        """A served function is routed to as a stream function."""
+        return ClientType.STREAM_FUNCTION
 
     @property
     def is_open(self) -> bool:

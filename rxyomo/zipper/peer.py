@@ -93,6 +93,12 @@ class Peer(StreamHandler):
         return self.delivery.ledger
 
     @property
+    def client_type(self) -> int | None:
+        """What kind of client it is, once its handshake came."""
+        handshake = self.core.handshake
+        return handshake.client_type if handshake is not None else None
+
+    @property
     def is_open(self) -> bool:
         """Whether the connection is handshaken and takes frames."""
         return self.core.state is ConnectionState.OPEN
