@@ -44,10 +44,16 @@ import time
 from pathlib import Path
 from typing import Any
 
-import psutil
+from _rxyomo_extras import needs_extra
 
-from benches._bench import RESULTS, pyplot, save_figure, write_report
-from devtools.wat_guests import write_guest
+PROGRAM = "benches.bench_functions"
+
+# Without the 'bench' extra, one line naming it instead of a traceback.
+with needs_extra("bench", PROGRAM, __name__):
+    import psutil
+
+    from benches._bench import RESULTS, pyplot, save_figure, write_report
+    from devtools.wat_guests import write_guest
 
 ROOT = Path(__file__).resolve().parents[1]
 GUEST = ROOT / "examples" / "image_recognition" / "guest" / "image_recognition.wasm"

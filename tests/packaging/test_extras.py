@@ -77,11 +77,12 @@ def test_importing_wasm_host_without_numpy_raises_the_same_words() -> None:
     )
 
 
-def test_a_bench_names_the_bench_extra() -> None:
-    result = run_without(["psutil"], "-m", "benches.bench_yomo", "--rounds", "1")
+@pytest.mark.parametrize("bench", ["bench_yomo", "bench_functions"])
+def test_a_bench_names_the_bench_extra(bench: str) -> None:
+    result = run_without(["psutil"], "-m", f"benches.{bench}", "--help")
     says(
         result,
-        "benches.bench_yomo needs the 'bench' extra: pip install -e '.[bench]' "
+        f"benches.{bench} needs the 'bench' extra: pip install -e '.[bench]' "
         "(missing module: psutil)",
     )
 
