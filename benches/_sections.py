@@ -265,6 +265,52 @@ def pipeline(data: Mapping[str, Any]) -> Lines:
     return [*lines, ""]
 
 
+def functions(data: Mapping[str, Any]) -> Lines:
+    lines: Lines = []
+    density = data.get("density")
+    if density:
+        lines += table(
+            ["density, 100 distinct functions", "MB"],
+            [
+                ["RSS of the empty host", num(density["empty_host_rss_mb"], 1)],
+                ["RSS with 100 loaded", num(density["loaded_rss_mb"], 1)],
+                ["RSS with 100 idle after one frame each", num(density["idle_rss_mb"], 1)],
+                ["an idle function above the empty host", num(density["per_function_idle_mb"], 2)],
+            ],
+        )
+        lines += [
+            f"Loading a function: {num(density['load_ms_per_function_compiling'], 1)} ms "
+            f"compiling, {num(density['load_ms_per_function_cached'], 1)} ms from the module "
+            "cache.",
+            "",
+        ]
+    reload = data.get("reload")
+    if reload:
+        lines += table(
+            ["first frame of a new version after the change", "p50 ms", "max ms", "changes"],
+            (
+                [how, num(row["p50_ms"], 1), num(row["max_ms"], 1), row["changes"]]
+                for how, row in reload.items()
+            ),
+        )
+    isolation = data.get("isolation")
+    if isolation:
+        lines += table(
+            [
+                "healthy function",
+                "frames/s beside hostile ones / alone",
+                "beside well-behaved ones / alone",
+            ],
+            (
+                [kind, times(row["ratio"]), times(row["well_behaved_ratio"])]
+                for kind, row in isolation.items()
+                if "ratio" in row
+            ),
+        )
+    lines += [f"- {target}: {_met(met)}" for target, met in data.get("targets", {}).items()]
+    return [*lines, ""]
+
+
 def yomo(data: Mapping[str, Any]) -> Lines:
     medians = data["medians"]
     base = medians["yomo"]["msgs_per_s"]
@@ -423,6 +469,26 @@ SECTIONS: dict[str, Section] = {
         "The example's processes against the model called directly, and against a floor: "
         "the same processes joined by bare asyncio TCP, no framework.",
         pipeline,
+    ),
+    "pipeline-served": Section(
+        "The guest served by the zipper",
+        "PYTHONPATH=examples/image_recognition python -m benches.bench_pipeline "
+        "--only served-quic,served-tcp,floor-served --repeat 3 --name pipeline-served",
+        "The image-recognition guest served as it is by the zipper (raw JPEGs in, sentences "
+        "out: source → zipper → sink), over QUIC and TLS on TCP, against the model called "
+        "directly and the served form's floor (the bench and one classifying process over "
+        "plain TCP). The overhead is a frame's latency less the function's call-time p50 "
+        "from its stats.",
+        pipeline,
+    ),
+    "functions": Section(
+        "The function host",
+        "python -m benches.bench_functions",
+        "Many functions in one host: memory per idle function, how soon a changed module "
+        "serves, and a healthy function's throughput beside hostile ones (an endless loop, a "
+        "memory blow-up, a trap on every call) against alone, with a control of "
+        "well-behaved neighbours offered the same traffic.",
+        functions,
     ),
     "yomo": Section(
         "Beside YoMo's zipper",

@@ -185,3 +185,40 @@ def test_every_result_says_where_it_comes_from() -> None:
     assert {"cpu", "cores", "python", "libraries"} <= set(about)
     assert about["cores"] >= 1
     assert command("PYTHONPATH=x").startswith("PYTHONPATH=x python ")
+
+
+FUNCTIONS: dict[str, Any] = {
+    "bench": "functions",
+    "quick": False,
+    "host": HOST,
+    "density": {
+        "functions": 100,
+        "empty_host_rss_mb": 79.0,
+        "loaded_rss_mb": 85.0,
+        "idle_rss_mb": 91.0,
+        "per_function_loaded_mb": 0.06,
+        "per_function_idle_mb": 0.12,
+        "threads": 200,
+        "load_ms_per_function_compiling": 9.8,
+        "load_ms_per_function_cached": 4.7,
+    },
+    "reload": {"watcher": {"changes": 20, "p50_ms": 25.9, "max_ms": 37.5, "all_ms": [25.9]}},
+    "isolation": {
+        "echo": {"ratio": 0.95, "well_behaved_ratio": 0.72},
+        "image": {"skipped": "the model is not installed"},
+    },
+    "targets": {"idle function RSS 0.12 MB <= 2.0 MB": True},
+}
+
+
+def test_the_function_host_section_reads_density_reload_and_isolation(
+    results: Path, tmp_path: Path
+) -> None:
+    (results / "functions.json").write_text(json.dumps(FUNCTIONS))
+    section = _section(_generate(results, tmp_path), "The function host")
+    assert "| an idle function above the empty host | 0.12 |" in section
+    assert "9.8 ms compiling, 4.7 ms from the module cache" in section
+    assert "| watcher | 25.9 | 37.5 | 20 |" in section
+    assert "| echo | 0.95x | 0.72x |" in section
+    assert "| image |" not in section  # skipped: no row
+    assert "- idle function RSS 0.12 MB <= 2.0 MB: met" in section
