@@ -117,6 +117,10 @@ class StreamFunction(ZipperClient):
         self._rx_subscription: DisposableBase | None = None
         #: Frames whose handler raised; the function goes on with the next.
         self.errors = 0
+        #: Whether its handler calls go into the process's function metrics (when they
+        #: are on). A hosted function's handler only hands frames to its runner, which
+        #: records the calls themselves.
+        self.timed = True
         self.handled = 0
         # A peer can make every frame fail: log at a bounded rate.
         self._warn = ThrottledLog(log)

@@ -107,7 +107,52 @@ def add_run_parser(sub: Any) -> argparse.ArgumentParser:
         metavar="SECONDS",
         help="log each function's counters this often (0: never)",
     )
+    run.add_argument(
+        "--metrics",
+        metavar="HOST:PORT",
+        help="serve Prometheus metrics at /metrics here (call times and errors by function)",
+    )
     return run
+
+
+def _metrics_problem(address: str | None) -> str | None:
+    """Why ``--metrics`` cannot be had (a bad address, a missing extra), before anything
+    starts."""
+    if not address:
+        return None
+    from rxyomo.observe import MissingExtra, parse_address
+    from rxyomo.observe._extras import require
+
+    try:
+        parse_address(address)
+        require("prometheus_client", feature="--metrics", extra="metrics")
+        require("aiohttp", feature="--metrics", extra="metrics")
+    except (MissingExtra, ValueError) as exc:
+        return str(exc)
+    return None
+
+
+async def _serve_with_metrics(address: str | None, serving: Any) -> int:
+    """Await ``serving`` (the host's connections) with the metrics served at ``address``
+    meanwhile, if one is given."""
+    if not address:
+        result: int = await serving
+        return result
+    from rxyomo.observe import ObserveServer, parse_address
+
+    server = ObserveServer(None, metrics=True, dashboard=False)
+    try:
+        await server.start(*parse_address(address))
+    except OSError as exc:
+        serving.close()
+        print(f"rxyomo run: cannot serve metrics on {address}: {exc}", file=sys.stderr)
+        return 2
+    print(f"rxyomo run: metrics at {server.url}metrics", flush=True)
+    try:
+        result = await serving
+        return result
+    finally:
+        await server.close()
 
 
 def configs_from_args(args: argparse.Namespace) -> list[FunctionConfig]:
@@ -155,6 +200,10 @@ def run_command(args: argparse.Namespace) -> int:
     except SpecError as exc:
         print(f"rxyomo run: {exc}", file=sys.stderr)
         return 2
+    problem = _metrics_problem(args.metrics)
+    if problem is not None:
+        print(f"rxyomo run: {problem}", file=sys.stderr)
+        return 2
     host = FunctionHost(watch=not args.no_watch)
     try:
         for config in configs:
@@ -171,14 +220,13 @@ def run_command(args: argparse.Namespace) -> int:
         except ValueError as exc:
             print(f"rxyomo run: {exc}", file=sys.stderr)
             return 2
-        return asyncio.run(
-            serve_host(
-                host,
-                zipper=args.zipper,
-                transport=transport,
-                credential=args.credential,
-                stats_interval=args.stats_interval or None,
-            )
+        serving = serve_host(
+            host,
+            zipper=args.zipper,
+            transport=transport,
+            credential=args.credential,
+            stats_interval=args.stats_interval or None,
         )
+        return asyncio.run(_serve_with_metrics(args.metrics, serving))
     finally:
         host.close()

@@ -22,6 +22,7 @@ thread, for a frame that is not run). Nothing here needs an event loop.
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 import time
@@ -34,6 +35,7 @@ from rxyomo.functions.frames import CLOSED, INSTANCE_FAILED, QUARANTINED, Fault,
 from rxyomo.functions.quarantine import Quarantine, QuarantinePolicy, State
 from rxyomo.functions.stats import FunctionStats
 from rxyomo.functions.version import FunctionVersion, Instance
+from rxyomo.observe.functions import is_observed, observed_host_call
 
 __all__ = ["Done", "FunctionRunner"]
 
@@ -262,7 +264,11 @@ class FunctionRunner:
                 self._discard(index, instance)
                 instance = self._make(version)
                 made_for = generation
-            outcome, costly = self._call(version, instance, frame)
+            if is_observed(frame.metadata):
+                call = functools.partial(self._call, version, instance)
+                outcome, costly = observed_host_call(self.name, frame, call)
+            else:
+                outcome, costly = self._call(version, instance, frame)
             if costly:
                 self._discard(index, instance)
                 instance = None

@@ -57,6 +57,7 @@ class ServedFunction:
             max_pending=max_pending,
             **client_options,
         )
+        self.client.timed = False  # the runner records the calls
         #: Answers written, and answers that could not be (the connection closed).
         self.written = 0
         self.unsent = 0

@@ -178,6 +178,8 @@ class Router:
     def answered(self, function: LocalFunction, frame: DataFrame) -> None:
         """Route an answer of a served function on, as a stream function's."""
         self._route(function, frame, None)
+        if self.observer is not None:
+            self.observer.finished()  # its span, if it is traced
 
     def dropped(self, reason: str, ticket: Ticket | None) -> None:
         """Count a frame a served function could not take."""

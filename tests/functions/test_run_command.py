@@ -14,11 +14,12 @@ from pathlib import Path
 
 import pytest
 
-from devtools.processes import Child, ProcessGroup, free_udp_port
+from devtools.processes import Child, ProcessGroup, free_tcp_port, free_udp_port
 from rxyomo import Context, Sink, Source, cli
 from rxyomo.client import ReconnectPolicy
 from rxyomo.functions import VERSION_KEY
 from rxyomo.transport.certs import CONFIG_DIR_ENV, dev_certificates, dev_client_tls
+from tests.extras import needs
 from tests.functions.guests import write_guest
 from tests.waiting import eventually
 
@@ -200,6 +201,49 @@ async def test_run_with_a_list_refuses_a_bad_module_by_name_and_serves_the_rest(
     await pipeline.until_answered(b"z", b"ok:z")
     await pipeline.until_answered(b"z", b"py:z")
     assert child.terminate() == 0
+
+
+@needs("prometheus_client", "aiohttp")
+async def test_run_metrics_count_each_call_once_with_its_errors(
+    tmp_path: Path, group: ProcessGroup, zipper: str, pipeline: Pipeline
+) -> None:
+    from tests.scraping import scrape, value
+
+    guest = write_guest(tmp_path / "guest.wat", "m:")
+    web = free_tcp_port()
+    child = _run(
+        group, tmp_path, str(guest), "--name", "echo", "--zipper", zipper,
+        "--observe", "0x10", "--export", "echo", "--reply", "0x11",
+        "--metrics", f"127.0.0.1:{web}",
+    )  # fmt: skip
+    await _output(child, f"rxyomo run: metrics at http://127.0.0.1:{web}/metrics")
+    await _output(child, "rxyomo run: serving echo")
+    await pipeline.until_answered(b"first", b"m:first")
+    before = await asyncio.to_thread(scrape, f"http://127.0.0.1:{web}/metrics")
+    calls = "rxyomo_function_calls_seconds_count"
+    started = value(before, calls, function="echo", tag="0x10")
+    for index in range(30):
+        await pipeline.source.write(0x10, b"%d" % index)
+    await eventually(
+        lambda: {b"m:%d" % i for i in range(30)} <= {data for data, _ in pipeline.got},
+        "30 answers",
+        timeout=20,
+    )
+    samples = await asyncio.to_thread(scrape, f"http://127.0.0.1:{web}/metrics")
+    # Each call once: the runner's, not also the connection's handler that hands it over.
+    assert value(samples, calls, function="echo", tag="0x10") == started + 30
+    assert value(samples, "rxyomo_function_errors_total", function="echo", tag="0x10") == 0
+    assert value(samples, "process_resident_memory_bytes") > 0
+    assert child.terminate() == 0
+
+
+def test_run_refuses_a_bad_metrics_address(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    guest = write_guest(tmp_path / "guest.wat")
+    argv = ["run", str(guest), "--name", "f", "--observe", "0x10", "--export", "echo"]
+    assert cli.main([*argv, "--zipper", "127.0.0.1:1", "--metrics", "nowhere"]) == 2
+    assert "rxyomo run: an address is HOST:PORT, got 'nowhere'" in capsys.readouterr().err
 
 
 def test_run_refuses_bad_flags_and_modules_without_connecting(

@@ -19,6 +19,7 @@ from rxyomo import Context, Sink, Source, StreamFunction, Zipper, parse_workflow
 from rxyomo.observe.web import ObserveServer
 from rxyomo.transport.quic import QuicTransport
 from tests.extras import needs
+from tests.scraping import scrape, value
 from tests.waiting import eventually
 
 pytestmark = [needs("prometheus_client", "aiohttp"), pytest.mark.network]
@@ -26,24 +27,6 @@ pytestmark = [needs("prometheus_client", "aiohttp"), pytest.mark.network]
 FRAMES = 48
 SIZE = 100
 UNOBSERVED = 3
-
-
-def scrape(url: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
-    """Every sample of a /metrics page, by name and labels."""
-    from prometheus_client.parser import text_string_to_metric_families
-
-    with urllib.request.urlopen(url, timeout=10) as answer:
-        assert answer.headers["Content-Type"].startswith("text/plain")
-        text = answer.read().decode()
-    samples = {}
-    for family in text_string_to_metric_families(text):
-        for sample in family.samples:
-            samples[(sample.name, tuple(sorted(sample.labels.items())))] = sample.value
-    return samples
-
-
-def value(samples: dict[Any, float], name: str, **labels: str) -> float:
-    return samples[(name, tuple(sorted(labels.items())))]
 
 
 async def traffic(address: str, transport: QuicTransport, started: list[Any]) -> Source:
