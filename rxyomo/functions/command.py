@@ -13,7 +13,8 @@ stream-function ABI names its tags and writes its own answers (no ``--observe``,
 ``--export`` or ``--reply``); a wasm-bindgen or wasmedge-bindgen export is called with
 each payload. Source files are watched and reloaded when they change (``--no-watch`` to
 turn it off), and SIGHUP reloads every function. With ``-c`` a function that cannot be
-loaded is refused by name and the others are served.
+loaded is refused by name and the others are served. ``--metrics HOST:PORT`` serves the
+functions' call times and errors in Prometheus' format at ``/metrics``.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
+from collections.abc import Coroutine
 from pathlib import Path
 from typing import Any
 
@@ -132,7 +134,7 @@ def _metrics_problem(address: str | None) -> str | None:
     return None
 
 
-async def _serve_with_metrics(address: str | None, serving: Any) -> int:
+async def _serve_with_metrics(address: str | None, serving: Coroutine[Any, Any, int]) -> int:
     """Await ``serving`` (the host's connections) with the metrics served at ``address``
     meanwhile, if one is given."""
     if not address:
