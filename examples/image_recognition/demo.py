@@ -67,6 +67,17 @@ TFLITE_THREADS_ENV = "WASM_HOST_TFLITE_THREADS"
 _FAULT = ("a frame failed", "cannot make an instance", "quarantined for")
 
 
+def _port(text: str) -> int:
+    """A port number the parts can be told: 1 to 65535."""
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a port number: {text!r}") from None
+    if not 1 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"a port is 1 to 65535, got {port}")
+    return port
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The demo's command line."""
     p = argparse.ArgumentParser(description=__doc__)
@@ -111,7 +122,7 @@ def build_parser() -> argparse.ArgumentParser:
         "another model (see guest/README.md)",
     )
     p.add_argument(
-        "--port", type=int, help=f"zipper port (default {DEFAULT_PORT}, else a free one)"
+        "--port", type=_port, help=f"zipper port (default {DEFAULT_PORT}, else a free one)"
     )
     p.add_argument(
         "--max-datagram-size",
@@ -122,7 +133,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--dashboard-port",
-        type=int,
+        type=_port,
         help=f"the live view's port (default {DEFAULT_DASHBOARD_PORT}, else a free one)",
     )
     p.add_argument("--no-dashboard", action="store_true", help="serve no live view")

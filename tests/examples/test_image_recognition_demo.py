@@ -224,3 +224,13 @@ async def test_a_part_ending_unasked_is_noticed_while_another_is_awaited() -> No
     with pytest.raises(PartFailed, match="flow #2: exited with status 5"):
         await supervisor.wait_exit(source, timeout=30)
     await asyncio.wait_for(supervisor.stop_all(), 30)
+
+
+@pytest.mark.parametrize("port", ["0", "70000", "nine"])
+def test_a_port_no_part_can_be_told_is_refused_before_anything_starts(
+    env: dict[str, str], port: str
+) -> None:
+    done = _run_demo(env, "--port", port)
+    assert done.returncode == 2
+    assert "error: argument --port:" in done.stderr
+    assert "zipper on" not in done.stdout
