@@ -21,6 +21,7 @@ from rxyomo.functions import (
 from rxyomo.functions.stats import percentile
 from tests.functions.conftest import GuestFactory
 from tests.functions.test_runner import Collector, key
+from tests.waiting import eventually_in_thread
 
 pytest.importorskip("wasmtime")
 
@@ -98,6 +99,16 @@ def test_a_healthy_function_keeps_serving_beside_hostile_ones(
         feeders.append(_Feeder(host, f"hostile-{export}"))
     time.sleep(0.3)  # scenario: the hostile ones get going before the healthy run
     beside, beside_latency = _timed_run(host, "healthy", 3000)
+    # Each hostile one goes on until it has been quarantined (three faults in a row: an
+    # endless loop takes three deadlines), however fast the healthy run was done.
+    eventually_in_thread(
+        lambda: all(
+            host.snapshot()[f"hostile-{export}"]["quarantines"] >= 1
+            for export in ("spin", "hog", "crash")
+        ),
+        "every hostile function quarantined",
+        timeout=30,
+    )
     for feeder in feeders:
         feeder.stop()
     stats = host.snapshot()
