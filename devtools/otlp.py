@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-__all__ = ["KINDS", "OtlpReceiver", "ReceivedSpan"]
+__all__ = ["KINDS", "OtlpReceiver", "ReceivedSpan", "spans_by_name"]
 
 #: OTLP's span kinds by number.
 KINDS = {0: "UNSPECIFIED", 1: "INTERNAL", 2: "SERVER", 3: "CLIENT", 4: "PRODUCER", 5: "CONSUMER"}
@@ -35,6 +35,15 @@ class ReceivedSpan:
     attributes: dict[str, Any] = field(default_factory=dict)
     status_code: int = 0
     path: str = ""
+
+
+def spans_by_name(spans: list[ReceivedSpan], trace_id: str) -> dict[str, list[ReceivedSpan]]:
+    """The spans of one trace, by name."""
+    named: dict[str, list[ReceivedSpan]] = {}
+    for span in spans:
+        if span.trace_id == trace_id:
+            named.setdefault(span.name, []).append(span)
+    return named
 
 
 def _value(any_value: Any) -> Any:

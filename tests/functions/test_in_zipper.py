@@ -9,13 +9,13 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from rxyomo import Context, Sink, Source, StreamFunction, Zipper, load_workflow, parse_workflow
+from rxyomo import Sink, Source, StreamFunction, Zipper, load_workflow, parse_workflow
 from rxyomo.client import ConnectionRejected, ReconnectPolicy
 from rxyomo.client.stats import fetch_stats, reload_functions
 from rxyomo.functions import VERSION_KEY
@@ -27,6 +27,7 @@ from rxyomo.transport.memory import MemoryRegistry, MemoryTransport
 from rxyomo.transport.quic import QuicTransport
 from tests.functions.gates import gate, python_function
 from tests.functions.guests import write_guest
+from tests.functions.received import Received
 from tests.waiting import eventually, holds_for
 
 pytest.importorskip("wasmtime")
@@ -55,20 +56,6 @@ def transport(
     monkeypatch.setenv(CONFIG_DIR_ENV, str(tmp_path / "config"))
     dev_certificates()
     return QuicTransport(TransportOptions(tls=dev_client_tls(), flow=FLOW), receive_window=WINDOW)
-
-
-@dataclass
-class Received:
-    """What the sink got: payloads with their metadata."""
-
-    items: list[tuple[bytes, dict[str, str]]] = field(default_factory=list)
-
-    def handler(self, ctx: Context) -> None:
-        self.items.append((ctx.data, dict(ctx.metadata)))
-
-    @property
-    def data(self) -> list[bytes]:
-        return [data for data, _ in self.items]
 
 
 @dataclass

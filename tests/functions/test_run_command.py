@@ -100,6 +100,17 @@ class Pipeline:
                     return meta[VERSION_KEY]
             assert loop.time() < deadline, f"no answer {answer!r}; got {self.got[-3:]}"
 
+    async def answered_all(self, prefix: bytes, count: int) -> None:
+        """Writes frames ``0`` to ``count - 1`` and waits for each one's answer, ``prefix``
+        and the frame."""
+        for index in range(count):
+            await self.source.write(0x10, b"%d" % index)
+        await eventually(
+            lambda: {prefix + b"%d" % i for i in range(count)} <= {data for data, _ in self.got},
+            f"{count} answers",
+            timeout=20,
+        )
+
 
 @pytest.fixture
 async def pipeline(zipper: str) -> AsyncIterator[Pipeline]:
@@ -135,13 +146,7 @@ async def test_run_serves_a_wasm_module_and_reloads_it_when_it_changes(
     )  # fmt: skip
     await _output(child, "rxyomo run: serving echo (wasm guest.wat:echo, observes 0x10")
     first = await pipeline.until_answered(b"a", b"v1:a")
-    for index in range(100):
-        await pipeline.source.write(0x10, b"%d" % index)
-    await eventually(
-        lambda: {b"v1:%d" % i for i in range(100)} <= {data for data, _ in pipeline.got},
-        "100 answers",
-        timeout=20,
-    )
+    await pipeline.answered_all(b"v1:", 100)
     staged = tmp_path / "guest.tmp"
     write_guest(staged, "v2:")
     staged.replace(guest)
@@ -222,13 +227,7 @@ async def test_run_metrics_count_each_call_once_with_its_errors(
     before = await asyncio.to_thread(scrape, f"http://127.0.0.1:{web}/metrics")
     calls = "rxyomo_function_calls_seconds_count"
     started = value(before, calls, function="echo", tag="0x10")
-    for index in range(30):
-        await pipeline.source.write(0x10, b"%d" % index)
-    await eventually(
-        lambda: {b"m:%d" % i for i in range(30)} <= {data for data, _ in pipeline.got},
-        "30 answers",
-        timeout=20,
-    )
+    await pipeline.answered_all(b"m:", 30)
     samples = await asyncio.to_thread(scrape, f"http://127.0.0.1:{web}/metrics")
     # Each call once: the runner's, not also the connection's handler that hands it over.
     assert value(samples, calls, function="echo", tag="0x10") == started + 30

@@ -9,12 +9,12 @@ import contextlib
 import io
 import textwrap
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from rxyomo import Context, Sink, Source, Zipper, parse_workflow
+from rxyomo import Sink, Source, Zipper, parse_workflow
 from rxyomo.client import ReconnectPolicy
 from rxyomo.functions import VERSION_KEY, FunctionHost, function_config, serve_host
 from rxyomo.protocol.metadata import TID
@@ -25,6 +25,7 @@ from rxyomo.transport.memory import MemoryRegistry, MemoryTransport
 from rxyomo.transport.quic import QuicTransport
 from tests.functions.conftest import GuestFactory
 from tests.functions.guests import write_guest
+from tests.functions.received import Received
 from tests.waiting import eventually
 
 pytest.importorskip("wasmtime")
@@ -62,16 +63,6 @@ async def zipper(transport: Transport) -> AsyncIterator[Zipper]:
     await started.start()
     yield started
     await started.close()
-
-
-@dataclass
-class Received:
-    """What the sink got: payloads with their metadata."""
-
-    items: list[tuple[bytes, dict[str, str]]] = field(default_factory=list)
-
-    def handler(self, ctx: Context) -> None:
-        self.items.append((ctx.data, dict(ctx.metadata)))
 
 
 @dataclass

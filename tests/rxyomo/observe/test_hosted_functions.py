@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from devtools.otlp import OtlpReceiver, ReceivedSpan
+from devtools.otlp import OtlpReceiver, spans_by_name
 from rxyomo import Context, Sink, Source, Zipper, load_workflow
 from rxyomo.functions import VERSION_KEY
 from rxyomo.observe import Tracing
@@ -71,14 +71,6 @@ async def _edge(
     return zipper, source, seen
 
 
-def _named(spans: list[ReceivedSpan], trace_id: str) -> dict[str, list[ReceivedSpan]]:
-    named: dict[str, list[ReceivedSpan]] = {}
-    for span in spans:
-        if span.trace_id == trace_id:
-            named.setdefault(span.name, []).append(span)
-    return named
-
-
 @needs("opentelemetry.sdk", "opentelemetry.proto")
 async def test_a_served_function_s_call_is_a_span_of_the_frame_s_trace(
     tracing: Tracing, receiver: OtlpReceiver, started: list[Any], tmp_path: Path
@@ -90,7 +82,7 @@ async def test_a_served_function_s_call_is_a_span_of_the_frame_s_trace(
     spans = await asyncio.to_thread(
         receiver.wait_for, lambda got: sum(s.name == "edge" for s in got) >= 2
     )
-    named = _named(spans, seen[0][TRACE_ID])
+    named = spans_by_name(spans, seen[0][TRACE_ID])
     (write,) = named["camera"]
     first_route, second_route = sorted(named["edge"], key=lambda s: s.attributes["rxyomo.tag"])
     (call,) = named["echo"]

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from devtools.otlp import OtlpReceiver, ReceivedSpan
+from devtools.otlp import OtlpReceiver, spans_by_name
 from rxyomo import Context, Sink, Source, StreamFunction, Zipper, parse_workflow
 from rxyomo.observe import HOOKS, MissingExtra, Tracing, read_environment
 from rxyomo.observe._extras import require
@@ -50,14 +50,6 @@ async def _chain(transport: Any, started: list[Any]) -> tuple[Source, list[dict[
     return source, seen
 
 
-def _by_name(spans: list[ReceivedSpan], trace_id: str) -> dict[str, list[ReceivedSpan]]:
-    named: dict[str, list[ReceivedSpan]] = {}
-    for span in spans:
-        if span.trace_id == trace_id:
-            named.setdefault(span.name, []).append(span)
-    return named
-
-
 async def test_one_trace_follows_a_frame_from_the_source_to_the_sink(
     tracing: Tracing, receiver: OtlpReceiver, started: list[Any]
 ) -> None:
@@ -70,7 +62,7 @@ async def test_one_trace_follows_a_frame_from_the_source_to_the_sink(
         receiver.wait_for, lambda got: sum(s.name == "europe" for s in got) >= 2
     )
     trace_id = seen[0][TRACE_ID]
-    named = _by_name(spans, trace_id)
+    named = spans_by_name(spans, trace_id)
     (write,) = named["camera"]
     first_route, second_route = sorted(named["europe"], key=lambda s: s.attributes["rxyomo.tag"])
     (handle,) = named["upper"]
