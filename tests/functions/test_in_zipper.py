@@ -247,12 +247,7 @@ async def _reload_under_load(
     await writing
     count = written
     await eventually(lambda: len(made.received.items) == count, f"{count} answers", timeout=30)
-    seen: dict[int, str] = {}
-    for data, meta in made.received.items:
-        prefix, _, number = data.decode().partition("#")
-        assert int(number) not in seen  # none twice
-        seen[int(number)] = prefix
-        assert meta[VERSION_KEY] == {"v1:": before, "v2:": after}[prefix]
+    seen = made.received.by_frame({"v1:": before, "v2:": after})
     assert sorted(seen) == list(range(count))  # none lost
     assert set(seen.values()) == {"v1:", "v2:"}
     assert seen[count - 1] == "v2:"

@@ -234,12 +234,7 @@ async def test_reload_under_load_every_frame_once_and_named(
     await writing
     await write(range(count - after, count))
     await eventually(lambda: len(made.received.items) == count, f"{count} answers", timeout=30)
-    seen: dict[int, str] = {}
-    for data, meta in made.received.items:
-        prefix, _, number = data.decode().partition("#")
-        assert int(number) not in seen  # none twice
-        seen[int(number)] = prefix
-        assert meta[VERSION_KEY] == {"v1:": first, "v2:": reload.version}[prefix]
+    seen = made.received.by_frame({"v1:": first, "v2:": reload.version})
     assert sorted(seen) == list(range(count))  # none lost
     assert set(seen.values()) == {"v1:", "v2:"}
     assert all(seen[index] == "v2:" for index in range(count - after, count))
