@@ -111,8 +111,10 @@ class StreamFunction(ZipperClient):
         self._worker: asyncio.Task[None] | None = None
         self._paused = False
         self._rx: tuple[RxHandler, Callable[[Any], object] | None] | None = None
+        #: The metadata of the latest frame fed to the Rx pipeline: its outputs carry it.
+        self._rx_metadata: Mapping[str, str] = {}
         self._feeder: StreamFeeder | None = None
-        self._outbox: asyncio.Queue[tuple[int, bytes]] | None = None
+        self._outbox: asyncio.Queue[tuple[int, bytes, Mapping[str, str]]] | None = None
         self._writer: asyncio.Task[None] | None = None
         self._rx_subscription: DisposableBase | None = None
         #: Frames whose handler raised; the function goes on with the next.
@@ -165,7 +167,10 @@ class StreamFunction(ZipperClient):
         The input stream carries each observed frame's payload; every
         :class:`~rxyomo.rx.Encoded` item at the end (from ``encode(tag)``) is
         sent as a data frame; other items go to ``consume`` (a sink's), or are
-        reported as item errors when there is none.
+        reported as item errors when there is none. An output carries the metadata
+        (less its routing keys) of the latest frame the pipeline took in when it came
+        out: for a pipeline that maps each frame to an answer, its frame's, so that
+        transaction and trace ids go on as they do from a handler.
         """
         self._rx = (handler, consume)
         self._handler = self._feed_rx
@@ -213,11 +218,11 @@ class StreamFunction(ZipperClient):
     def _start_rx(self, loop: asyncio.AbstractEventLoop) -> None:
         assert self._rx is not None
         handler, consume = self._rx
-        outbox: asyncio.Queue[tuple[int, bytes]] = asyncio.Queue()
+        outbox: asyncio.Queue[tuple[int, bytes, Mapping[str, str]]] = asyncio.Queue()
         self._outbox = outbox
         self._feeder, self._rx_subscription = run_handler(
             handler,
-            lambda tag, payload: outbox.put_nowait((tag, payload)),
+            lambda tag, payload: outbox.put_nowait((tag, payload, self._rx_metadata)),
             consume=consume,
             on_error=lambda exc: log.error("%s: the Rx pipeline failed: %s", self.name, exc),
             loop=loop,
@@ -233,11 +238,13 @@ class StreamFunction(ZipperClient):
         if self._outbox.qsize() >= self._max_pending:
             await self._outbox.join()
 
-    async def _write_outputs(self, outbox: asyncio.Queue[tuple[int, bytes]]) -> None:
+    async def _write_outputs(
+        self, outbox: asyncio.Queue[tuple[int, bytes, Mapping[str, str]]]
+    ) -> None:
         while True:
-            tag, payload = await outbox.get()
+            tag, payload, incoming = await outbox.get()
             try:
-                await self.write(tag, payload)
+                await self.write(tag, payload, metadata=answer_metadata(incoming))
             finally:
                 outbox.task_done()
 
@@ -325,6 +332,8 @@ class StreamFunction(ZipperClient):
                 context = Context(metadata=meta, tag=item.tag, data=item.data)
                 result = self._handler(context)
             else:
+                if self._rx is not None:
+                    self._rx_metadata = item.metadata
                 result = self._handler(item.data)
             if inspect.isawaitable(result):
                 result = await result

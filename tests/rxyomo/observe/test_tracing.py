@@ -209,3 +209,47 @@ def test_a_source_samples_new_traces_at_the_configured_ratio(
     bound = round(0.25 * (1 << 64))
     assert all(int(m[TRACE_ID], 16) & ((1 << 64) - 1) < bound for m in sampled)
     assert receiver.span_count == len(sampled)
+
+
+async def test_an_rx_pipeline_s_answers_carry_the_trace_on(
+    tracing: Tracing, receiver: OtlpReceiver, started: list[Any]
+) -> None:
+    from rxyomo.protocol.metadata import TID
+    from rxyomo.rx import Encoded, RxStream
+
+    transport = MemoryTransport(registry=MemoryRegistry())
+    zipper = Zipper(parse_workflow(WORKFLOW), transport)
+    await zipper.start()
+    started.append(zipper)
+    address = f"127.0.0.1:{zipper.address[1]}"
+    seen: list[dict[str, str]] = []
+
+    def upper(stream: RxStream[bytes]) -> RxStream[Encoded]:
+        return stream.raw_bytes().map(bytes.upper).encode(0x11)
+
+    function = StreamFunction("upper", observe=[0x10], zipper=address, transport=transport)
+    function.pipe(upper)
+
+    def log(ctx: Context) -> None:
+        seen.append(dict(ctx.metadata))
+
+    sink = Sink("log", observe=[0x11], handler=log, zipper=address, transport=transport)
+    source = Source("camera", zipper=address, transport=transport)
+    for client in (function, sink, source):
+        await client.connect()
+        started.append(client)
+    await source.write(0x10, b"hello", metadata={"user": "u1"})
+    await eventually(lambda: seen, "the pipeline's answer at the sink")
+    # The answer carries its frame's metadata on, as a handler's does.
+    assert seen[0]["user"] == "u1"
+    assert seen[0][TID] == source.last_tid
+    tracing.flush()
+    spans = await asyncio.to_thread(
+        receiver.wait_for, lambda got: sum(s.name == "europe" for s in got) >= 2
+    )
+    named = spans_by_name(spans, seen[0][TRACE_ID])
+    first_route, second_route = sorted(named["europe"], key=lambda s: s.attributes["rxyomo.tag"])
+    (handle,) = named["upper"]
+    assert handle.attributes["sfn_handler_type"] == "pipe_handler"
+    assert handle.parent_span_id == first_route.span_id
+    assert second_route.parent_span_id == handle.span_id
