@@ -230,7 +230,9 @@ class Router:
         if not route.connections and not (route.to_mesh and self.mesh):
             self._drop(no_observer(frame.tag), ticket)
             return
-        encoded = encode_frame(frame)
+        # Encoded once, and only for a connection or the mesh: a served function takes the
+        # frame as it is.
+        encoded: bytes | None = None
         for conn_id in route.connections:
             dest: Connected | None = self.peers.get(conn_id) or self.local.get(conn_id)
             if dest is None or not dest.is_open:
@@ -239,6 +241,8 @@ class Router:
             if isinstance(dest, LocalFunction):
                 dest.deliver(frame, ticket)
             else:
+                if encoded is None:
+                    encoded = encode_frame(frame)
                 dest.send(encoded, size, ticket)
             if observer is not None:
                 observer.sent(dest, frame.tag, size)
@@ -248,7 +252,9 @@ class Router:
                 peer.pause_reading()
                 if observer is not None:
                     observer.paused(peer)
-        if route.to_mesh:
+        if route.to_mesh and self.mesh:
+            if encoded is None:
+                encoded = encode_frame(frame)
             for link in self.mesh:
                 link.forward(encoded, ticket)
             if observer is not None and self.mesh:

@@ -23,13 +23,18 @@ pytestmark = needs("opentelemetry.sdk", "opentelemetry.proto")
 WORKFLOW = "name: europe\nhost: 127.0.0.1\nport: 0\nfunctions:\n  - name: upper\n  - name: log\n"
 
 
-async def _chain(transport: Any, started: list[Any]) -> tuple[Source, list[dict[str, str]]]:
-    """A zipper, a function answering 0x10 with 0x11, and a sink of 0x11 keeping the
-    metadata it saw; returns the connected source and the sink's metadata."""
+async def _zipper(transport: Any, started: list[Any]) -> str:
+    """A started zipper of WORKFLOW; its address."""
     zipper = Zipper(parse_workflow(WORKFLOW), transport)
     await zipper.start()
     started.append(zipper)
-    address = f"127.0.0.1:{zipper.address[1]}"
+    return f"127.0.0.1:{zipper.address[1]}"
+
+
+async def _chain(transport: Any, started: list[Any]) -> tuple[Source, list[dict[str, str]]]:
+    """A zipper, a function answering 0x10 with 0x11, and a sink of 0x11 keeping the
+    metadata it saw; returns the connected source and the sink's metadata."""
+    address = await _zipper(transport, started)
     seen: list[dict[str, str]] = []
 
     def upper(ctx: Context) -> None:
@@ -122,10 +127,7 @@ async def test_a_handler_that_fails_marks_its_span_failed(
     tracing: Tracing, receiver: OtlpReceiver, started: list[Any]
 ) -> None:
     transport = MemoryTransport(registry=MemoryRegistry())
-    zipper = Zipper(parse_workflow(WORKFLOW), transport)
-    await zipper.start()
-    started.append(zipper)
-    address = f"127.0.0.1:{zipper.address[1]}"
+    address = await _zipper(transport, started)
 
     def upper(data: bytes) -> None:
         raise ValueError("no")
@@ -218,10 +220,7 @@ async def test_an_rx_pipeline_s_answers_carry_the_trace_on(
     from rxyomo.rx import Encoded, RxStream
 
     transport = MemoryTransport(registry=MemoryRegistry())
-    zipper = Zipper(parse_workflow(WORKFLOW), transport)
-    await zipper.start()
-    started.append(zipper)
-    address = f"127.0.0.1:{zipper.address[1]}"
+    address = await _zipper(transport, started)
     seen: list[dict[str, str]] = []
 
     def upper(stream: RxStream[bytes]) -> RxStream[Encoded]:
